@@ -120,27 +120,30 @@ describe('templates and generalization variants', () => {
     expect(buildPrompt('x', FRENCH_ACTIONS, h, PROMPT_TEMPLATES['french-intro-agent'])).toContain(' \n Tu dois faire: x \n');
     expect(buildPrompt('x', FRENCH_ACTIONS, h, PROMPT_TEMPLATES['french-intro-speaker'])).toContain(" \n Je veux que l'agent fasse: x \n");
   });
-  it('building from styled pieces = GLAM prompt_modifier over the whole English prompt (recorded episodes)', () => {
-    const eps = loadEpisodes().filter((e) => e.language === 'english').slice(0, 40);
+  it('building from styled pieces = GLAM prompt_modifier over the whole prompt (recorded episodes, every preset)', () => {
+    const episodes = loadEpisodes();
     for (const name of STYLE_NAMES) {
       const style = STYLES[name];
-      if (style.language !== 'english') continue;
-      for (const e of eps) {
+      const fr = style.language === 'french';
+      const base = fr ? STYLES.french : STYLES.default;
+      const actions = fr ? FRENCH_ACTIONS : GLAM_ACTIONS;
+      const template = fr ? PROMPT_TEMPLATES.french : PROMPT_TEMPLATES.english;
+      for (const e of episodes.filter((x) => x.language === style.language).slice(0, 20)) {
         const plain = new PromptHistory();
         const styled = new PromptHistory();
         for (let t = 0; t < e.steps.length; t++) {
           const s = e.steps[t]!;
           if (t === 0) {
-            plain.reset(describeView(s.view, s.carrying));
+            plain.reset(describeView(s.view, s.carrying, base));
             styled.reset(describeView(s.view, s.carrying, style));
           } else {
-            const a = GLAM_ACTIONS[e.actions[t - 1]!]!;
+            const a = actions[e.actions[t - 1]!]!;
             plain.pushAction(a); styled.pushAction(a);
-            plain.pushObservation(describeView(s.view, s.carrying));
+            plain.pushObservation(describeView(s.view, s.carrying, base));
             styled.pushObservation(describeView(s.view, s.carrying, style));
           }
-          const want = applySubstitutions(buildPrompt(e.mission, GLAM_ACTIONS, plain), style.substitutions);
-          expect(buildPrompt(rewriteMission(e.mission, style), GLAM_ACTIONS, styled)).toBe(want);
+          const want = applySubstitutions(buildPrompt(rewriteMission(e.mission, base), actions, plain, template), style.substitutions);
+          expect(buildPrompt(rewriteMission(e.mission, style), actions, styled, template)).toBe(want);
         }
       }
     }

@@ -6,8 +6,8 @@
 //   other (`prompt_modifier`). We instead derive a style's word tables by applying the same ordered
 //   substitutions to each word, and `rewriteMission` applies them to the goal. This is the same text because
 //   no substitution key occurs in the fixed template text ("You see a", "steps", "forward", "Tu vois",
-//   "pas", "devant", the action names, the prompt header); test/env/text-rules.test.ts checks the equality
-//   on every recorded step.
+//   "pas", "devant", the action names, the prompt header); test/env/text-glam.test.ts checks the equality
+//   on every recorded step, test/agent/prompt.test.ts on whole prompts.
 // - GLAM's dicts are reproduced as written, quirks included: French "clef" also occurs in the locked-door
 //   state "fermée à clef" (so french-oov-nouns says "fermée à chaise"), and the French synonym dict maps
 //   'gris' (not 'grise') → 'argent', so "grise" becomes "argente". The carried-object line keeps GLAM's
