@@ -1,0 +1,9 @@
+// glam's public API: the Policy over the native engine, model files, the BabyAI-Text environment.
+export { GlamError, type GlamErrorCode } from './errors.js';
+export { Policy, candidateSoftmax, type LoadOptions, type ScoreRequest, type ScoreResult } from './policy/policy.js';
+export { TextTokenizer } from './policy/tokenizer.js';
+export { packBatch, tokenizeBatch, type TokenizedBatch, type Tokenization } from './policy/batch.js';
+export { createValueHead, saveValueHead, loadValueHead } from './policy/value-head.js';
+export { defaultModelDir, BUILTIN_MODEL } from './policy/default-model.js';
+export { initModel, type InitModelOptions } from './model/init-model.js';
+export { readModelConfig, type ModelConfig } from './io/model-config.js';

@@ -1,0 +1,157 @@
+// Policy: the public API over the engine. Load a Hugging Face directory, score prompts' candidate
+// actions (log-probs, probabilities, values), dispose.
+// Subtle: native calls are queued (one at a time per Policy) and run off the event loop; dispose()
+// waits for the queue, so a score in flight finishes before memory is freed, and any call after
+// dispose() throws Disposed.
+// Legend: B prompts, K_b candidates of prompt b, N = sum K_b, A_k tokens of candidate k, C hidden.
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+
+import { GlamError } from '../errors.js';
+import { loadModelFiles } from '../io/model-files.js';
+import type { ModelConfig } from '../io/model-config.js';
+import { callNative, callNativeSync, cpuAddon, type NativeModel, type NativeValueHead } from '../native/binding.js';
+import { packBatch, tokenizeBatch, type Tokenization, type TokenizedBatch } from './batch.js';
+import { defaultModelDir } from './default-model.js';
+import { TextTokenizer } from './tokenizer.js';
+import { VALUE_HEAD_FILE, createValueHead, loadValueHead } from './value-head.js';
+import { existsSync } from 'node:fs';
+
+export interface LoadOptions {
+  /** CPU threads for the engine (default: all available cores). */
+  threads?: number;
+  /** Value head hidden sizes when the directory holds no value_head.safetensors (default GLAM's [1024, 1024]). */
+  valueHidden?: number[];
+  /** Seed of a freshly created value head (default 0). */
+  valueSeed?: number;
+}
+
+export interface ScoreRequest {
+  prompts: string[]; // (B)
+  candidates: string[][]; // (B)(K_b)
+  /** 'fused' (default): each prompt once, shared keys/values, fused LM head. 'naive': each prompt+candidate as a full sequence. */
+  mode?: 'fused' | 'naive';
+  /** How candidates are tokenized (see lib/policy/batch.ts). Default 'separate'. */
+  tokenization?: Tokenization;
+  /** Also return each prompt's last-token final hidden state. */
+  hidden?: boolean;
+}
+
+export interface ScoreResult {
+  /** (B+1) candidates of prompt b are [candOffset[b], candOffset[b+1]). */
+  candOffset: Int32Array;
+  /** (N) sum of the candidate's token log-probs. */
+  logprobs: Float32Array;
+  /** (N) softmax of logprobs over each prompt's candidates: the policy. */
+  probs: Float32Array;
+  /** (N) tokens per candidate. */
+  tokens: Int32Array;
+  /** (N+1) token log-probs of candidate k are tokenLogprobs[tokenOffset[k] .. tokenOffset[k+1]). */
+  tokenOffset: Int32Array;
+  tokenLogprobs: Float32Array;
+  /** (B) value head output per prompt. */
+  values: Float32Array;
+  /** (B, C) when requested. */
+  hidden?: Float32Array;
+}
+
+/** Softmax over each prompt's candidates, in double. */
+export function candidateSoftmax(logprobs: Float32Array, candOffset: Int32Array): Float32Array {
+  const probs = new Float32Array(logprobs.length);
+  for (let b = 0; b + 1 < candOffset.length; ++b) {
+    const s = candOffset[b]!, e = candOffset[b + 1]!;
+    let m = -Infinity;
+    for (let k = s; k < e; ++k) m = Math.max(m, logprobs[k]!);
+    let z = 0;
+    for (let k = s; k < e; ++k) z += Math.exp(logprobs[k]! - m);
+    for (let k = s; k < e; ++k) probs[k] = Math.exp(logprobs[k]! - m) / z;
+  }
+  return probs;
+}
+
+export class Policy {
+  readonly dir: string;
+  readonly config: ModelConfig;
+  readonly tokenizer: TextTokenizer;
+  readonly threads: number;
+  #native: NativeModel | null;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(dir: string, config: ModelConfig, tokenizer: TextTokenizer, native: NativeModel, threads: number) {
+    this.dir = dir;
+    this.config = config;
+    this.tokenizer = tokenizer;
+    this.#native = native;
+    this.threads = threads;
+  }
+
+  /** Loads a Hugging Face model directory (default: the built-in small model, created on first use). */
+  static async load(dir?: string, opts: LoadOptions = {}): Promise<Policy> {
+    const modelDir = dir ?? (await defaultModelDir());
+    const threads = opts.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new GlamError('InvalidArgument', `Expected an integer between 1 and 256 for threads but received ${String(threads)}`);
+    }
+    const { config, weights } = loadModelFiles(modelDir);
+    const tokenizer = TextTokenizer.load(modelDir);
+    const addon = cpuAddon();
+    const native = await callNative(() => addon.loadModel(config, Object.fromEntries(weights), { threads }));
+    const headFile = join(modelDir, VALUE_HEAD_FILE);
+    const head: NativeValueHead = existsSync(headFile)
+      ? loadValueHead(headFile, config.hiddenSize)
+      : createValueHead(config.hiddenSize, opts.valueHidden, opts.valueSeed ?? 0);
+    callNativeSync(() => native.setValueHead(head));
+    return new Policy(modelDir, config, tokenizer, native, threads);
+  }
+
+  /** Scores every candidate of every prompt. */
+  async score(req: ScoreRequest): Promise<ScoreResult> {
+    const native = this.#live();
+    const t = tokenizeBatch(this.tokenizer, req.prompts, req.candidates, req.tokenization ?? 'separate');
+    return this.#enqueue(() => this.#scoreTokens(native, t, req.mode ?? 'fused', req.hidden ?? false));
+  }
+
+  /** Scores pre-tokenized prompts and candidates (ids as the model's tokenizer gives them). */
+  async scoreTokens(t: TokenizedBatch, opts: { mode?: 'fused' | 'naive'; hidden?: boolean } = {}): Promise<ScoreResult> {
+    const native = this.#live();
+    return this.#enqueue(() => this.#scoreTokens(native, t, opts.mode ?? 'fused', opts.hidden ?? false));
+  }
+
+  /** Frees the native model once queued work is done. Later calls throw Disposed. */
+  async dispose(): Promise<void> {
+    const native = this.#native;
+    this.#native = null;
+    if (!native) return;
+    await this.#queue.catch(() => undefined);
+    native.dispose();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  async #scoreTokens(native: NativeModel, t: TokenizedBatch, mode: 'fused' | 'naive', hidden: boolean): Promise<ScoreResult> {
+    const batch = packBatch(t, { vocabSize: this.config.vocabSize, maxPositions: this.config.maxPositions });
+    const r = await callNative(() => native.score(batch, { mode, hidden }));
+    const B = batch.promptStart.length;
+    const candOffset = new Int32Array(B + 1);
+    for (let b = 0; b < B; ++b) candOffset[b + 1] = candOffset[b]! + t.candidates[b]!.length;
+    const tokenOffset = new Int32Array(batch.candLen.length + 1);
+    for (let k = 0; k < batch.candLen.length; ++k) tokenOffset[k + 1] = tokenOffset[k]! + batch.candLen[k]!;
+    return {
+      candOffset, logprobs: r.logprobs, probs: candidateSoftmax(r.logprobs, candOffset), tokens: batch.candLen.slice(),
+      tokenOffset, tokenLogprobs: r.tokenLogprobs, values: r.values, ...(r.hidden ? { hidden: r.hidden } : {}),
+    };
+  }
+
+  #live(): NativeModel {
+    if (!this.#native) throw new GlamError('Disposed', 'this Policy was disposed; load it again with Policy.load()');
+    return this.#native;
+  }
+
+  #enqueue<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(f, f);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,135 @@
+// Fused and naive scoring passes; see scorer.h for the row bookkeeping.
+// Subtle: the per-candidate sum runs in double over fp32 token log-probs, in token order, so fused
+// and naive differ only by the forward's rounding.
+#include "model/scorer.h"
+
+namespace glam {
+namespace {
+
+void finish(ScoreResult& r, Transformer& model, const ValueHead& head, const std::vector<float>& hn_last, int64_t B,
+            bool want_hidden) {
+  r.values.assign(size_t(B), 0.0f);
+  if (!head.empty()) head.forward(r.values.data(), hn_last.data(), B, model.pool());
+  if (want_hidden) r.hidden = hn_last;
+}
+
+}  // namespace
+
+ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden) {
+  const ModelConfig& cfg = model.config();
+  std::vector<int32_t> pos;
+  batch.validate(cfg, pos);
+  const int64_t B = batch.B(), N = batch.N(), C = cfg.hidden;
+  // attention groups: one per prompt, with its candidates' row ranges
+  std::vector<cpu::AttentionGroup> groups(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) groups[size_t(b)] = {batch.prompt_start[size_t(b)], batch.prompt_len[size_t(b)], {}, {}};
+  for (int64_t k = 0; k < N; ++k) {
+    auto& g = groups[size_t(batch.cand_prompt[size_t(k)])];
+    g.cand_start.push_back(batch.cand_start[size_t(k)]);
+    g.cand_len.push_back(batch.cand_len[size_t(k)]);
+  }
+  std::vector<float> x;
+  model.forward(x, batch.tokens.data(), pos.data(), batch.T(), groups);
+
+  // scored rows: [0, B) the prompts' last rows, then candidate rows that predict a next token
+  std::vector<int64_t> rows(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) rows[size_t(b)] = batch.prompt_start[size_t(b)] + batch.prompt_len[size_t(b)] - 1;
+  std::vector<int64_t> tok_off(static_cast<size_t>(N + 1), 0);
+  for (int64_t k = 0; k < N; ++k) tok_off[size_t(k + 1)] = tok_off[size_t(k)] + batch.cand_len[size_t(k)];
+  const size_t ntok = static_cast<size_t>(tok_off[size_t(N)]);
+  std::vector<int32_t> trow(ntok), tid(ntok);
+  for (int64_t k = 0; k < N; ++k) {
+    const int64_t s = batch.cand_start[size_t(k)], A = batch.cand_len[size_t(k)];
+    for (int64_t j = 0; j < A; ++j) {
+      const int64_t t = tok_off[size_t(k)] + j;
+      tid[size_t(t)] = batch.tokens[size_t(s + j)];
+      if (j == 0) {
+        trow[size_t(t)] = batch.cand_prompt[size_t(k)];
+      } else {
+        trow[size_t(t)] = int32_t(rows.size());
+        rows.push_back(s + j - 1);
+      }
+    }
+  }
+  const int64_t R = int64_t(rows.size()), NT = int64_t(tid.size());
+  std::vector<float> hn(static_cast<size_t>(R * C));
+  model.final_norm_rows(hn.data(), x.data(), rows);
+  std::vector<float> lse(static_cast<size_t>(R)), tlogit(static_cast<size_t>(NT));
+  cpu::lm_head_lse_forward(lse.data(), tlogit.data(), hn.data(), R, model.weights().head(), cfg.vocab, C, trow.data(),
+                           tid.data(), NT, model.pool());
+  ScoreResult r;
+  r.token_logprobs.resize(size_t(NT));
+  r.logprobs.resize(size_t(N));
+  for (int64_t k = 0; k < N; ++k) {
+    double s = 0;
+    for (int64_t t = tok_off[size_t(k)]; t < tok_off[size_t(k + 1)]; ++t) {
+      const float lp = tlogit[size_t(t)] - lse[size_t(trow[size_t(t)])];
+      r.token_logprobs[size_t(t)] = lp;
+      s += lp;
+    }
+    r.logprobs[size_t(k)] = float(s);
+  }
+  std::vector<float> hn_last(hn.begin(), hn.begin() + B * C);
+  finish(r, model, head, hn_last, B, want_hidden);
+  return r;
+}
+
+ScoreResult score_naive(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden) {
+  const ModelConfig& cfg = model.config();
+  std::vector<int32_t> pos_check;
+  batch.validate(cfg, pos_check);
+  const int64_t B = batch.B(), N = batch.N(), C = cfg.hidden;
+  // one sequence per candidate: its prompt's tokens, then its own
+  std::vector<int32_t> ids, pos;
+  std::vector<cpu::AttentionGroup> groups;
+  std::vector<int64_t> rows, first_seq_of_prompt(size_t(B), -1);
+  std::vector<int32_t> trow, tid;
+  std::vector<int64_t> tok_off(static_cast<size_t>(N + 1), 0);
+  for (int64_t k = 0; k < N; ++k) {
+    const int64_t b = batch.cand_prompt[size_t(k)], ps = batch.prompt_start[size_t(b)], P = batch.prompt_len[size_t(b)];
+    const int64_t cs = batch.cand_start[size_t(k)], A = batch.cand_len[size_t(k)];
+    const int64_t start = int64_t(ids.size());
+    for (int64_t i = 0; i < P; ++i) {
+      ids.push_back(batch.tokens[size_t(ps + i)]);
+      pos.push_back(int32_t(i));
+    }
+    for (int64_t j = 0; j < A; ++j) {
+      ids.push_back(batch.tokens[size_t(cs + j)]);
+      pos.push_back(int32_t(P + j));
+    }
+    groups.push_back({start, P + A, {}, {}});
+    if (first_seq_of_prompt[size_t(b)] < 0) first_seq_of_prompt[size_t(b)] = start + P - 1;
+    for (int64_t j = 0; j < A; ++j) {
+      trow.push_back(int32_t(rows.size()));
+      rows.push_back(start + P - 1 + j);
+      tid.push_back(batch.tokens[size_t(cs + j)]);
+    }
+    tok_off[size_t(k + 1)] = tok_off[size_t(k)] + A;
+  }
+  std::vector<float> x;
+  model.forward(x, ids.data(), pos.data(), int64_t(ids.size()), groups);
+  const int64_t R = int64_t(rows.size());
+  std::vector<float> hn(static_cast<size_t>(R * C));
+  model.final_norm_rows(hn.data(), x.data(), rows);
+  std::vector<double> lp(static_cast<size_t>(R));
+  cpu::lm_head_logprob_reference(lp.data(), hn.data(), model.weights().head(), cfg.vocab, C, trow.data(), tid.data(), R,
+                                 model.pool());
+  ScoreResult r;
+  r.token_logprobs.resize(size_t(R));
+  r.logprobs.resize(size_t(N));
+  for (int64_t k = 0; k < N; ++k) {
+    double s = 0;
+    for (int64_t t = tok_off[size_t(k)]; t < tok_off[size_t(k + 1)]; ++t) {
+      r.token_logprobs[size_t(t)] = float(lp[size_t(t)]);
+      s += float(lp[size_t(t)]);
+    }
+    r.logprobs[size_t(k)] = float(s);
+  }
+  std::vector<float> last(static_cast<size_t>(B * C));
+  std::vector<int64_t> last_rows(first_seq_of_prompt.begin(), first_seq_of_prompt.end());
+  model.final_norm_rows(last.data(), x.data(), last_rows);
+  finish(r, model, head, last, B, want_hidden);
+  return r;
+}
+
+}  // namespace glam

@@ -1,0 +1,21 @@
+// The CPU addon's module init: exports only. The whole surface is declared to TypeScript in
+// lib/native/binding.ts, which is the one file that loads this .node.
+#include <napi.h>
+
+#include "napi/model_wrap.h"
+
+void register_op_exports(Napi::Env env, Napi::Object exports) __attribute__((weak));  // TEMP weak until ops_exports.cpp lands
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("backend", Napi::String::New(env, "cpu"));
+  exports.Set("NativeModel", glam::napi::ModelWrap::Init(env));
+  exports.Set("loadModel", Napi::Function::New(env, glam::napi::LoadModel));
+  if (register_op_exports) register_op_exports(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(glam_cpu, Init)

@@ -1,0 +1,113 @@
+// JS -> C++ conversions for the addon's entry points, with coded errors on bad shapes.
+// Subtle: typed arrays are COPIED into plain vectors on the JS thread (a baton), so the worker
+// thread never touches JS memory that the GC could move or free.
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "model/model_config.h"
+
+namespace glam::napi {
+
+inline Napi::Object obj_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsObject()) fail("InvalidArgument", std::string(what) + " must be an object");
+  return info[i].As<Napi::Object>();
+}
+
+inline double num(const Napi::Object& o, const char* key, double def, bool required = false) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (required) fail("InvalidArgument", std::string("missing number '") + key + "'");
+    return def;
+  }
+  if (!v.IsNumber()) fail("InvalidArgument", std::string("'") + key + "' must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+inline bool flag(const Napi::Object& o, const char* key, bool def) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
+}
+
+inline std::string str(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) fail("InvalidArgument", std::string("'") + key + "' must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+inline std::vector<int32_t> i32(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    fail("BatchInvalid", std::string("'") + key + "' must be an Int32Array");
+  auto a = v.As<Napi::Int32Array>();
+  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+inline std::vector<float> f32(const Napi::Value& v, const std::string& what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    fail("InvalidArgument", what + " must be a Float32Array");
+  auto a = v.As<Napi::Float32Array>();
+  return std::vector<float>(a.Data(), a.Data() + a.ElementLength());
+}
+
+template <typename T, typename A>
+inline A to_typed(Napi::Env env, const std::vector<T>& v) {
+  A a = A::New(env, v.size());
+  std::copy(v.begin(), v.end(), a.Data());
+  return a;
+}
+
+// The ModelConfig interface of lib/io/model-config.ts.
+inline ModelConfig model_config(const Napi::Object& o) {
+  ModelConfig c;
+  c.architecture = str(o, "architecture");
+  const std::string fam = str(o, "family");
+  if (fam == "llama") c.family = Family::Llama;
+  else if (fam == "gpt2") c.family = Family::Gpt2;
+  else fail("UnsupportedArchitecture", "family '" + fam + "' is not supported (llama, gpt2)");
+  auto pos_int = [&](const char* k) {
+    const double v = num(o, k, 0, true);
+    if (!(v >= 1 && v < 1e9) || v != double(int64_t(v))) fail("ConfigInvalid", std::string(k) + " must be a positive integer");
+    return int64_t(v);
+  };
+  c.vocab = pos_int("vocabSize");
+  c.hidden = pos_int("hiddenSize");
+  c.inter = pos_int("intermediateSize");
+  c.layers = pos_int("numLayers");
+  c.heads = pos_int("numHeads");
+  c.kv_heads = pos_int("numKvHeads");
+  c.head_dim = pos_int("headDim");
+  c.max_pos = pos_int("maxPositions");
+  c.norm_eps = float(num(o, "normEps", 1e-5, true));
+  c.rope_theta = num(o, "ropeTheta", 10000.0);
+  Napi::Value rs = o.Get("ropeScaling");
+  if (rs.IsObject()) {
+    Napi::Object r = rs.As<Napi::Object>();
+    c.rope_llama3 = true;
+    c.rs_factor = num(r, "factor", 8, true);
+    c.rs_low = num(r, "lowFreqFactor", 1, true);
+    c.rs_high = num(r, "highFreqFactor", 4, true);
+    c.rs_orig = int64_t(num(r, "originalMaxPositions", 8192, true));
+  }
+  c.qkv_bias = flag(o, "qkvBias", false);
+  c.o_bias = flag(o, "oBias", false);
+  c.mlp_bias = flag(o, "mlpBias", false);
+  c.tie = flag(o, "tieWordEmbeddings", false);
+  const std::string act = str(o, "hiddenAct");
+  if (act == "silu") c.act = Act::Silu;
+  else if (act == "gelu_tanh") c.act = Act::GeluTanh;
+  else if (act == "gelu") c.act = Act::Gelu;
+  else fail("ConfigInvalid", "hidden activation '" + act + "' is not supported (silu, gelu_tanh, gelu)");
+  Napi::Value sw = o.Get("slidingWindow");
+  c.sliding_window = sw.IsNumber() ? int64_t(sw.As<Napi::Number>().DoubleValue()) : 0;
+  if (c.sliding_window < 0) c.sliding_window = 0;
+  GLAM_CHECK(c.heads % c.kv_heads == 0, "ConfigInvalid", "numHeads must be a multiple of numKvHeads");
+  GLAM_CHECK((c.family == Family::Llama) == (c.act == Act::Silu), "ConfigInvalid",
+             "Llama-family models use silu; GPT-2 uses gelu_tanh or gelu");
+  return c;
+}
+
+}  // namespace glam::napi

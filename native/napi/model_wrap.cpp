@@ -1,0 +1,205 @@
+// NativeModel and its async workers: loadModel, score. See model_wrap.h.
+// Subtle: LoadWorker keeps a persistent reference to the JS tensors object until the worker is
+// done, because it reads their bytes on the worker thread (they are never written by JS meanwhile:
+// lib/policy/policy.ts builds them privately and drops them after loading).
+#include "napi/model_wrap.h"
+
+#include <map>
+
+#include "napi/coded_error.h"
+#include "napi/convert.h"
+
+namespace glam::napi {
+
+Napi::FunctionReference* ModelWrap::constructor = nullptr;
+
+namespace {
+
+class LoadWorker : public CodedWorker {
+ public:
+  LoadWorker(Napi::Env env, ModelConfig cfg, Napi::Object tensors, int threads)
+      : CodedWorker(env), cfg_(std::move(cfg)), threads_(threads) {
+    keep_ = Napi::Persistent(tensors);
+    Napi::Array names = tensors.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+      Napi::Value v = tensors.Get(name);
+      if (!v.IsObject()) fail("InvalidArgument", "tensor '" + name + "' must be an object");
+      Napi::Object t = v.As<Napi::Object>();
+      RawTensor r;
+      r.dtype = str(t, "dtype");
+      Napi::Value shape = t.Get("shape");
+      if (!shape.IsArray()) fail("InvalidArgument", "tensor '" + name + "' needs a shape array");
+      Napi::Array sa = shape.As<Napi::Array>();
+      for (uint32_t j = 0; j < sa.Length(); ++j) {
+        Napi::Value d = sa.Get(j);
+        if (!d.IsNumber()) fail("InvalidArgument", "tensor '" + name + "' has a non-numeric dimension");
+        r.shape.push_back(int64_t(d.As<Napi::Number>().DoubleValue()));
+      }
+      Napi::Value data = t.Get("data");
+      if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+        fail("InvalidArgument", "tensor '" + name + "' data must be a Uint8Array");
+      auto u8 = data.As<Napi::Uint8Array>();
+      r.data = u8.Data();
+      r.nbytes = u8.ByteLength();
+      raw_[name] = r;
+    }
+  }
+
+ protected:
+  void Run() override {
+    auto e = std::make_shared<Engine>();
+    e->model = std::make_unique<Transformer>(cfg_, load_weights(cfg_, raw_), threads_);
+    engine_ = e;
+  }
+  void OnOK() override {
+    Napi::HandleScope scope(Env());
+    Napi::Object m = ModelWrap::constructor->New({});
+    ModelWrap::Unwrap(m)->engine = engine_;
+    keep_.Reset();
+    deferred_.Resolve(m);
+  }
+
+ private:
+  ModelConfig cfg_;
+  int threads_;
+  Napi::ObjectReference keep_;
+  std::map<std::string, RawTensor> raw_;
+  std::shared_ptr<Engine> engine_;
+};
+
+class ScoreWorker : public CodedWorker {
+ public:
+  ScoreWorker(Napi::Env env, std::shared_ptr<Engine> e, PackedBatch b, bool naive, bool hidden)
+      : CodedWorker(env), e_(std::move(e)), b_(std::move(b)), naive_(naive), hidden_(hidden) {}
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lk(e_->mu);
+    r_ = naive_ ? score_naive(*e_->model, e_->head, b_, hidden_) : score_fused(*e_->model, e_->head, b_, hidden_);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("logprobs", to_typed<float, Napi::Float32Array>(env, r_.logprobs));
+    o.Set("tokenLogprobs", to_typed<float, Napi::Float32Array>(env, r_.token_logprobs));
+    o.Set("values", to_typed<float, Napi::Float32Array>(env, r_.values));
+    if (hidden_) o.Set("hidden", to_typed<float, Napi::Float32Array>(env, r_.hidden));
+    deferred_.Resolve(o);
+  }
+
+ private:
+  std::shared_ptr<Engine> e_;
+  PackedBatch b_;
+  bool naive_, hidden_;
+  ScoreResult r_;
+};
+
+}  // namespace
+
+Napi::Function ModelWrap::Init(Napi::Env env) {
+  Napi::Function f = DefineClass(env, "NativeModel",
+                                 {InstanceMethod("score", &ModelWrap::Score),
+                                  InstanceMethod("setValueHead", &ModelWrap::SetValueHead),
+                                  InstanceMethod("info", &ModelWrap::Info),
+                                  InstanceMethod("dispose", &ModelWrap::Dispose)});
+  constructor = new Napi::FunctionReference(Napi::Persistent(f));
+  return f;
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
+
+std::shared_ptr<Engine> ModelWrap::live(Napi::Env env) {
+  if (!engine) throw coded_error(env, "Disposed", "this model was disposed (or never loaded); load it again");
+  return engine;
+}
+
+Napi::Value ModelWrap::Score(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  auto e = live(env);
+  Napi::Object bo = obj_arg(info, 0, "batch");
+  PackedBatch b;
+  b.tokens = i32(bo, "tokens");
+  b.prompt_start = i32(bo, "promptStart");
+  b.prompt_len = i32(bo, "promptLen");
+  b.cand_start = i32(bo, "candStart");
+  b.cand_len = i32(bo, "candLen");
+  b.cand_prompt = i32(bo, "candPrompt");
+  bool naive = false, hidden = false;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    Napi::Value m = o.Get("mode");
+    if (m.IsString()) {
+      const std::string mode = m.As<Napi::String>().Utf8Value();
+      if (mode != "fused" && mode != "naive") fail("InvalidArgument", "mode must be 'fused' or 'naive'");
+      naive = mode == "naive";
+    }
+    hidden = flag(o, "hidden", false);
+  }
+  auto* w = new ScoreWorker(env, e, std::move(b), naive, hidden);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value ModelWrap::SetValueHead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  auto e = live(env);
+  Napi::Object o = obj_arg(info, 0, "value head");
+  Napi::Value sv = o.Get("sizes"), wv = o.Get("weights"), bv = o.Get("biases");
+  if (!sv.IsArray() || !wv.IsArray() || !bv.IsArray())
+    fail("InvalidArgument", "value head needs sizes, weights and biases arrays");
+  Napi::Array sa = sv.As<Napi::Array>(), wa = wv.As<Napi::Array>(), ba = bv.As<Napi::Array>();
+  ValueHead h;
+  for (uint32_t i = 0; i < sa.Length(); ++i) h.sizes.push_back(int64_t(sa.Get(i).As<Napi::Number>().DoubleValue()));
+  GLAM_CHECK(h.sizes.size() >= 2 && wa.Length() == h.sizes.size() - 1 && ba.Length() == wa.Length(), "InvalidArgument",
+             "value head: sizes must have one more entry than weights and biases");
+  GLAM_CHECK(h.sizes[0] == e->model->config().hidden && h.sizes.back() == 1, "InvalidArgument",
+             "value head must map the hidden size to 1");
+  for (uint32_t i = 0; i < wa.Length(); ++i) {
+    h.weight.push_back(f32(wa.Get(i), "value head weight"));
+    h.bias.push_back(f32(ba.Get(i), "value head bias"));
+    GLAM_CHECK(int64_t(h.weight.back().size()) == h.sizes[i] * h.sizes[i + 1] &&
+                   int64_t(h.bias.back().size()) == h.sizes[i + 1],
+               "InvalidArgument", "value head layer " + std::to_string(i) + " has the wrong size");
+  }
+  std::lock_guard<std::mutex> lk(e->mu);
+  e->head = std::move(h);
+  return env.Undefined();
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto e = live(env);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("threads", e->model->pool().size());
+  o.Set("backend", "cpu");
+  return o;
+}
+
+Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
+  engine.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value LoadModel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  ModelConfig cfg = model_config(obj_arg(info, 0, "config"));
+  Napi::Object tensors = obj_arg(info, 1, "tensors");
+  int threads = 1;
+  if (info.Length() > 2 && info[2].IsObject()) threads = int(num(info[2].As<Napi::Object>(), "threads", 1));
+  if (threads < 1 || threads > 256) fail("InvalidArgument", "threads must be between 1 and 256");
+  auto* w = new LoadWorker(env, std::move(cfg), tensors, threads);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+  GLAM_NAPI_CATCH(env)
+}
+
+}  // namespace glam::napi

@@ -1,0 +1,41 @@
+// NativeModel: the JS object that owns one loaded model (a Transformer and its value head).
+// Declared to TS in lib/native/binding.ts. Subtle: the engine lives in a shared_ptr that every
+// in-flight worker also holds, so dispose() during a score frees memory only when the score ends.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <mutex>
+
+#include "model/scorer.h"
+#include "model/transformer.h"
+#include "model/value_head.h"
+
+namespace glam::napi {
+
+struct Engine {
+  std::unique_ptr<Transformer> model;
+  ValueHead head;
+  std::mutex mu;  // one native operation at a time per model
+};
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  static Napi::FunctionReference* constructor;
+  explicit ModelWrap(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<Engine> engine;
+
+ private:
+  Napi::Value Score(const Napi::CallbackInfo& info);
+  Napi::Value SetValueHead(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  std::shared_ptr<Engine> live(Napi::Env env);
+};
+
+// addon.loadModel(config, tensors, { threads }) -> Promise<NativeModel>
+Napi::Value LoadModel(const Napi::CallbackInfo& info);
+
+}  // namespace glam::napi

@@ -1,0 +1,41 @@
+// MLP activations on the CPU: SwiGLU (Llama family), GELU-tanh (GPT-2), sigmoid (the value head).
+// Backwards sit beside them in part 2. Subtle: gelu_tanh matches PyTorch's
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the formula HF's gelu_new and gelu_pytorch_tanh share.
+#include <cmath>
+
+#include "ops/cpu/cpu_ops.h"
+
+namespace glam::cpu {
+
+void swiglu_forward(float* act, const float* gu, int64_t T, int64_t I, ThreadPool& pool) {
+  pool.parallel_for(T, 16, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const float* g = gu + t * 2 * I;
+      const float* u = g + I;
+      float* o = act + t * I;
+      for (int64_t i = 0; i < I; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    }
+  });
+}
+
+void gelu_tanh_forward(float* x, int64_t n, ThreadPool& pool) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float v = x[i];
+      x[i] = 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+    }
+  });
+}
+
+void gelu_erf_forward(float* x, int64_t n, ThreadPool& pool) {
+  pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
+  });
+}
+
+void sigmoid_forward(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = 1.0f / (1.0f + std::exp(-x[i]));
+}
+
+}  // namespace glam::cpu

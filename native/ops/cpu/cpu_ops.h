@@ -1,0 +1,71 @@
+// The CPU backend's elementwise, normalisation, attention and head ops (GEMM lives in gemm.h).
+// defines: embedding_forward, rmsnorm_forward, layernorm_forward, rope_forward, swiglu_forward,
+//          gelu_tanh_forward, sigmoid_forward, attention_forward, lm_head_lse_forward,
+//          lm_head_logprob_reference.
+// Each op's backward (engine part 2) is written beside its forward in the op's own file.
+//
+// Dimension legend: T packed rows (tokens of the batch), C hidden, H query heads, Hkv key/value
+// heads, D head size, I MLP width, V vocabulary, R scored rows, B prompts, N candidates (all prompts).
+// Subtle: every op is row-parallel over the pool and computes each output element on one thread in
+// a fixed order, so results do not depend on the thread count.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "runtime/thread_pool.h"
+
+namespace glam::cpu {
+
+// out[T,C] = table[ids[t], :] (+ pos_table[pos[t], :] when pos_table is given, GPT-2's learned positions)
+void embedding_forward(float* out, const int32_t* ids, const int32_t* pos, int64_t T, const float* table,
+                       const float* pos_table, int64_t C, ThreadPool& pool);
+
+// out[T,C] = x / rms(x) * w          (Llama family: no bias, eps inside the sqrt)
+void rmsnorm_forward(float* out, const float* x, const float* w, int64_t T, int64_t C, float eps, ThreadPool& pool);
+// out[T,C] = (x - mean) / std * w + b (GPT-2)
+void layernorm_forward(float* out, const float* x, const float* w, const float* b, int64_t T, int64_t C, float eps,
+                       ThreadPool& pool);
+
+// RoPE in Hugging Face's rotate_half convention: dims (d, d + D/2) rotate together.
+// x: T rows of `stride` floats, each holding nheads*D rotated values from its start; in place.
+// inv_freq[D/2]; pos[T].
+void rope_forward(float* x, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
+                  const float* inv_freq, ThreadPool& pool);
+
+// act[T,I] = silu(gu[T, 0:I]) * gu[T, I:2I]   (gate and up projections fused into one GEMM)
+void swiglu_forward(float* act, const float* gu, int64_t T, int64_t I, ThreadPool& pool);
+// x[T,I] = gelu_tanh(x) in place (GPT-2's gelu_new)
+void gelu_tanh_forward(float* x, int64_t n, ThreadPool& pool);
+// x[n] = gelu(x) in place with the exact erf form (GPT-2 configs that say "gelu")
+void gelu_erf_forward(float* x, int64_t n, ThreadPool& pool);
+// x = sigmoid(x) in place (the value head)
+void sigmoid_forward(float* x, int64_t n);
+
+// One attention group: a run of `len` consecutive packed rows that share a prefix.
+//   rows [start, start+prefix_len) are the prompt (causal among themselves);
+//   the remaining rows are candidates: candidate c owns rows [cand_start[c], cand_start[c]+cand_len[c])
+//   and sees every prompt row plus its own earlier rows, never another candidate's.
+// A naive sequence is a group with no candidates.
+struct AttentionGroup {
+  int64_t start;       // first packed row of the prompt
+  int64_t prefix_len;  // P: prompt rows
+  std::vector<int64_t> cand_start, cand_len;  // packed row ranges of this prompt's candidates
+};
+// qkv[T, (H + 2 Hkv) D] holds q | k | v per row (RoPE already applied); out[T, H D].
+// window > 0: sliding-window attention (key j visible from query i only if pos_i - pos_j < window).
+void attention_forward(float* out, const float* qkv, const int32_t* pos, const std::vector<AttentionGroup>& groups,
+                       int64_t H, int64_t Hkv, int64_t D, int64_t window, ThreadPool& pool);
+
+// The fused LM head: for each scored row r, logits = h[r] · E^T over vocabulary tiles with a running
+// max and sum of exp; writes lse[R] and, for each target t with target_row[t] = r, target_logit[t].
+// Never holds more than one [R, tile] block of logits per thread.
+// h[R,C]; E[V,C]; target_row[NT], target_id[NT] -> target_logit[NT]
+void lm_head_lse_forward(float* lse, float* target_logit, const float* h, int64_t R, const float* E, int64_t V,
+                         int64_t C, const int32_t* target_row, const int32_t* target_id, int64_t NT,
+                         ThreadPool& pool);
+// Reference for the above and the naive path: materialises each row's logits [V] and takes a plain
+// log_softmax in double. logprob[NT] = log_softmax(h[target_row[t]] · E^T)[target_id[t]].
+void lm_head_logprob_reference(double* logprob, const float* h, const float* E, int64_t V, int64_t C,
+                               const int32_t* target_row, const int32_t* target_id, int64_t NT, ThreadPool& pool);
+
+}  // namespace glam::cpu

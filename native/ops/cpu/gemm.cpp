@@ -1,0 +1,536 @@
+// GEMM for the CPU backend (interface and semantics in gemm.h).
+//
+// Scheme (BLIS-like, one microkernel per ISA):
+//  - The product is Y[i,j] = sum_k A(i,k)·B(k,j): A is the "row" operand (X, or X^T for gemm_tn),
+//    B the "column" operand (W^T for gemm_nt, W for gemm_nn / gemm_tn). Each is described by two
+//    strides, so the three public entry points only differ in how their operands are packed.
+//  - K is cut into blocks of at most KC_MAX. A is packed into micro-panels of MR rows
+//    ([kc][MR] floats, k-major), B into micro-panels of NR columns ([kc][NR], zero-padded).
+//  - The microkernel keeps an MR x NR tile of Y in registers and walks one k block: per k it loads
+//    NR floats of B (NR/16 zmm or NR/8 ymm vectors), broadcasts MR floats of A and issues
+//    MR·NR/width FMAs. AVX-512: 12x32 (24 accumulators), AVX2+FMA: 6x16 (12), scalar: 4x8.
+//  - The smaller operand (by its outer dimension: N <= M packs B, else A) is packed once, in
+//    parallel, into a shared buffer (in chunks of at most SHARED_CAP floats); tasks then split the
+//    larger dimension and pack their own slice of the other operand per k block.
+// Subtle: determinism. Every output element is one FMA chain over k in increasing order, started
+// from (accumulate ? Y : 0) + bias; a k block stores the tile and the next block reloads it, which
+// is exact in fp32. So neither the thread count, the task split nor the blocking changes a bit of
+// the result (tail tiles use the same chain with masked loads/stores).
+// Subtle: buffers are thread_local and grow to the largest size seen (the shared one lives on the
+// calling thread, the per-task ones on whichever thread runs the task), so steady-state calls
+// allocate nothing; concurrent calls from different threads (each with its own pool) are safe.
+#include "ops/cpu/gemm.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "common/error.h"
+
+#if defined(__SSE2__) || defined(__AVX__) || defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+// GLAM_GEMM_ISA: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable scalar. Defaults to the best the
+// compiler targets; define it lower (e.g. -DGLAM_GEMM_ISA=0) to build and test a fallback path.
+#if !defined(GLAM_GEMM_ISA)
+#if defined(__AVX512F__)
+#define GLAM_GEMM_ISA 2
+#elif defined(__AVX2__) && defined(__FMA__)
+#define GLAM_GEMM_ISA 1
+#else
+#define GLAM_GEMM_ISA 0
+#endif
+#endif
+#if GLAM_GEMM_ISA == 2 && !defined(__AVX512F__)
+#error "GLAM_GEMM_ISA=2 needs AVX-512F"
+#endif
+#if GLAM_GEMM_ISA == 1 && !(defined(__AVX2__) && defined(__FMA__))
+#error "GLAM_GEMM_ISA=1 needs AVX2 and FMA"
+#endif
+
+namespace glam::cpu {
+
+namespace {
+
+#if GLAM_GEMM_ISA == 2
+constexpr int MR = 12, NR = 32;
+#elif GLAM_GEMM_ISA == 1
+constexpr int MR = 6, NR = 16;
+#else
+constexpr int MR = 4, NR = 8;
+#endif
+
+constexpr int64_t KC_MAX = 384;               // k block: an A micro-panel (MR·KC floats) stays in L1
+constexpr int64_t MC_MAX = 16 * MR;           // rows per task / per pass over a packed B block
+constexpr int64_t NC_MAX = 16 * NR;           // columns per task when A is the shared operand
+constexpr int64_t SHARED_CAP = int64_t(4) << 20;  // floats in the shared packed operand (16 MiB)
+constexpr double PARALLEL_MIN_FLOPS = 2e6;    // below this, waking the pool costs more than it saves
+
+// ---------------------------------------------------------------------------------------------
+// Buffers
+
+struct AlignedBuffer {
+  float* p = nullptr;
+  size_t cap = 0;
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  ~AlignedBuffer() { std::free(p); }
+  float* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      p = nullptr;
+      cap = 0;
+      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+      p = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!p) throw std::bad_alloc();
+      cap = n;
+    }
+    return p;
+  }
+};
+
+thread_local AlignedBuffer tl_shared;   // the operand packed once per call (calling thread)
+thread_local AlignedBuffer tl_private;  // a task's own packed slice (whichever thread runs it)
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+inline float fmadd_scalar(float a, float b, float c) {
+#if defined(__FMA__) || defined(FP_FAST_FMAF)
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packing
+
+#if defined(__AVX__)
+// dst[c*ldd + r] = src[r*ld + c] for an 8x8 block.
+inline void transpose8x8(const float* src, int64_t ld, float* dst, int64_t ldd) {
+  const __m256 r0 = _mm256_loadu_ps(src + 0 * ld), r1 = _mm256_loadu_ps(src + 1 * ld);
+  const __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
+  const __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+  const __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
+#if defined(__SSE2__)
+// dst[c*ldd + r] = src[r*ld + c] for a 4x4 block.
+inline void transpose4x4(const float* src, int64_t ld, float* dst, int64_t ldd) {
+  __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ld);
+  __m128 r2 = _mm_loadu_ps(src + 2 * ld), r3 = _mm_loadu_ps(src + 3 * ld);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  _mm_storeu_ps(dst, r0);
+  _mm_storeu_ps(dst + ldd, r1);
+  _mm_storeu_ps(dst + 2 * ldd, r2);
+  _mm_storeu_ps(dst + 3 * ldd, r3);
+}
+#endif
+
+// A micro-panel: dst[k*MR + i] = A(i, k) for i < rows (< MR rows leave the rest unwritten; the
+// kernel for `rows` never reads them), k < kc. src points at A(0, 0) of the panel.
+void pack_a(float* __restrict dst, const float* __restrict src, int64_t s_i, int64_t s_k, int rows, int64_t kc) {
+  if (s_i == 1 && rows == MR) {  // A(i,k) contiguous in i (gemm_tn): a copy per k
+    for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * MR, src + k * s_k, sizeof(float) * MR);
+    return;
+  }
+  if (s_k == 1) {  // contiguous in k (gemm_nt / gemm_nn): transpose
+    int i0 = 0;
+#if defined(__SSE2__)
+    for (; i0 + 4 <= rows; i0 += 4) {
+      int64_t k = 0;
+      for (; k + 4 <= kc; k += 4) transpose4x4(src + i0 * s_i + k, s_i, dst + k * MR + i0, MR);
+      for (; k < kc; ++k)
+        for (int i = i0; i < i0 + 4; ++i) dst[k * MR + i] = src[i * s_i + k];
+    }
+#endif
+    for (int i = i0; i < rows; ++i) {
+      const float* s = src + i * s_i;
+      for (int64_t k = 0; k < kc; ++k) dst[k * MR + i] = s[k];
+    }
+    return;
+  }
+  for (int64_t k = 0; k < kc; ++k)
+    for (int i = 0; i < rows; ++i) dst[k * MR + i] = src[i * s_i + k * s_k];
+}
+
+// B micro-panel: dst[k*NR + j] = B(k, j) for j < cols, 0 for cols <= j < NR, k < kc.
+void pack_b(float* __restrict dst, const float* __restrict src, int64_t s_k, int64_t s_j, int cols, int64_t kc) {
+  if (s_j == 1) {  // B(k,j) contiguous in j (gemm_nn / gemm_tn): a copy per k
+    if (cols == NR) {
+      for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * NR, src + k * s_k, sizeof(float) * NR);
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        std::memcpy(dst + k * NR, src + k * s_k, sizeof(float) * size_t(cols));
+        std::memset(dst + k * NR + cols, 0, sizeof(float) * size_t(NR - cols));
+      }
+    }
+    return;
+  }
+  if (s_k == 1) {  // contiguous in k (gemm_nt: W[N,K]): transpose
+    int j0 = 0;
+#if defined(__AVX__)
+    for (; j0 + 8 <= cols; j0 += 8) {
+      int64_t k = 0;
+      for (; k + 8 <= kc; k += 8) transpose8x8(src + j0 * s_j + k, s_j, dst + k * NR + j0, NR);
+      for (; k < kc; ++k)
+        for (int j = j0; j < j0 + 8; ++j) dst[k * NR + j] = src[j * s_j + k];
+    }
+#endif
+    for (int j = j0; j < cols; ++j) {
+      const float* s = src + j * s_j;
+      for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = s[k];
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int j = 0; j < cols; ++j) dst[k * NR + j] = src[k * s_k + j * s_j];
+  }
+  if (cols < NR)
+    for (int64_t k = 0; k < kc; ++k) std::memset(dst + k * NR + cols, 0, sizeof(float) * size_t(NR - cols));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Microkernels: C[R, nv] = (load_c ? C : 0) + (bias ? bias : 0) then += A_panel · B_panel over kc.
+// A: [kc][MR] (rows < R used), B: [kc][NR]; nv <= NR valid columns; C row stride ldc.
+
+#if GLAM_GEMM_ISA == 2
+
+template <int R>
+void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, float* __restrict C, int64_t ldc,
+             int nv, bool load_c, const float* __restrict bias) {
+  const __mmask16 m0 = nv >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nv) - 1u);
+  const __mmask16 m1 = nv >= 32 ? __mmask16(0xFFFF) : nv <= 16 ? __mmask16(0) : __mmask16((1u << (nv - 16)) - 1u);
+  __m512 c0[R], c1[R];
+  if (load_c) {
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      c0[i] = _mm512_maskz_loadu_ps(m0, C + i * ldc);
+      c1[i] = _mm512_maskz_loadu_ps(m1, C + i * ldc + 16);
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  }
+  if (bias) {
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, bias), b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      c0[i] = _mm512_add_ps(c0[i], b0);
+      c1[i] = _mm512_add_ps(c1[i], b1);
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const __m512 a = _mm512_set1_ps(A[i]);
+      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+    }
+    A += MR;
+    B += NR;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    _mm512_mask_storeu_ps(C + i * ldc, m0, c0[i]);
+    _mm512_mask_storeu_ps(C + i * ldc + 16, m1, c1[i]);
+  }
+}
+
+#elif GLAM_GEMM_ISA == 1
+
+template <int R>
+void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, float* __restrict C, int64_t ldc,
+             int nv, bool load_c, const float* __restrict bias) {
+  const bool full = nv == NR;
+  const __m256i nvv = _mm256_set1_epi32(nv);
+  const __m256i k0 = _mm256_cmpgt_epi32(nvv, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i k1 = _mm256_cmpgt_epi32(nvv, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15));
+  __m256 c0[R], c1[R];
+  if (load_c) {
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      if (full) {
+        c0[i] = _mm256_loadu_ps(C + i * ldc);
+        c1[i] = _mm256_loadu_ps(C + i * ldc + 8);
+      } else {
+        c0[i] = _mm256_maskload_ps(C + i * ldc, k0);
+        c1[i] = _mm256_maskload_ps(C + i * ldc + 8, k1);
+      }
+    }
+  } else {
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
+  }
+  if (bias) {
+    const __m256 b0 = _mm256_maskload_ps(bias, k0), b1 = _mm256_maskload_ps(bias + 8, k1);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      c0[i] = _mm256_add_ps(c0[i], b0);
+      c1[i] = _mm256_add_ps(c1[i], b1);
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const __m256 a = _mm256_broadcast_ss(A + i);
+      c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
+    }
+    A += MR;
+    B += NR;
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    if (full) {
+      _mm256_storeu_ps(C + i * ldc, c0[i]);
+      _mm256_storeu_ps(C + i * ldc + 8, c1[i]);
+    } else {
+      _mm256_maskstore_ps(C + i * ldc, k0, c0[i]);
+      _mm256_maskstore_ps(C + i * ldc + 8, k1, c1[i]);
+    }
+  }
+}
+
+#else
+
+template <int R>
+void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, float* __restrict C, int64_t ldc,
+             int nv, bool load_c, const float* __restrict bias) {
+  float c[R][NR];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < NR; ++j) {
+      float v = (load_c && j < nv) ? C[i * ldc + j] : 0.0f;
+      if (bias && j < nv) v += bias[j];
+      c[i][j] = v;
+    }
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int i = 0; i < R; ++i) {
+      const float a = A[i];
+      for (int j = 0; j < NR; ++j) c[i][j] = fmadd_scalar(a, B[j], c[i][j]);
+    }
+    A += MR;
+    B += NR;
+  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < nv; ++j) C[i * ldc + j] = c[i][j];
+}
+
+#endif
+
+using KernelFn = void (*)(const float*, const float*, int64_t, float*, int64_t, int, bool, const float*);
+
+template <size_t... I>
+constexpr auto make_kernel_table(std::index_sequence<I...>) {
+  return std::array<KernelFn, sizeof...(I)>{&ukernel<int(I) + 1>...};
+}
+const auto kKernels = make_kernel_table(std::make_index_sequence<MR>{});
+
+inline void kernel(int rows, const float* A, const float* B, int64_t kc, float* C, int64_t ldc, int nv, bool load_c,
+                   const float* bias) {
+  kKernels[size_t(rows - 1)](A, B, kc, C, ldc, nv, load_c, bias);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driver
+
+// Element (o, k) of an operand lives at p[o*s_o + k*s_k] (o: i for A, j for B).
+struct Operand {
+  const float* p;
+  int64_t s_o, s_k;
+};
+
+struct KBlocks {
+  int64_t K, kcb, n;
+  int64_t k0(int64_t b) const { return b * kcb; }
+  int64_t kc(int64_t b) const { return std::min(kcb, K - b * kcb); }
+};
+
+KBlocks k_blocks(int64_t K) {
+  const int64_t n0 = ceil_div(K, KC_MAX);
+  int64_t kcb = round_up(ceil_div(K, n0), 8);
+  if (kcb > K) kcb = K;
+  return {K, kcb, ceil_div(K, kcb)};
+}
+
+// Runs fn(t) for t < tasks on the pool, or inline when the call is too small to share.
+void run_tasks(ThreadPool& pool, bool parallel, int64_t tasks, const std::function<void(int64_t)>& fn) {
+  if (parallel && tasks > 1) {
+    pool.run(tasks, fn);
+  } else {
+    for (int64_t t = 0; t < tasks; ++t) fn(t);
+  }
+}
+
+// Y[M,N] = init + A·B with init = (accumulate ? Y : 0) + bias, for K == 0.
+void init_only(float* C, int64_t ldc, int64_t M, int64_t N, const float* bias, bool accumulate) {
+  for (int64_t i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    for (int64_t j = 0; j < N; ++j) c[j] = (accumulate ? c[j] : 0.0f) + (bias ? bias[j] : 0.0f);
+  }
+}
+
+void gemm_packed(Operand A, Operand B, float* C, int64_t ldc, int64_t M, int64_t N, int64_t K, const float* bias,
+                 bool accumulate, ThreadPool& pool) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    init_only(C, ldc, M, N, bias, accumulate);
+    return;
+  }
+  const KBlocks kb = k_blocks(K);
+  const int T = pool.size();
+  const bool parallel = T > 1 && 2.0 * double(M) * double(N) * double(K) >= PARALLEL_MIN_FLOPS;
+  const int Tn = parallel ? T : 1;
+
+  if (N <= M) {
+    // B is the shared operand: packed once per column chunk; tasks split M.
+    const int64_t chunk = std::max<int64_t>(NR, SHARED_CAP / K / NR * NR);
+    for (int64_t c0 = 0; c0 < N; c0 += chunk) {
+      const int64_t nc = std::min(chunk, N - c0), npan = ceil_div(nc, NR), ldp = npan * NR;
+      float* Bp = tl_shared.get(size_t(ldp * K));
+      const int64_t ptasks = std::min<int64_t>(npan, 4 * Tn);
+      run_tasks(pool, parallel, ptasks, [&](int64_t t) {
+        const int64_t jb = t * npan / ptasks, je = (t + 1) * npan / ptasks;
+        for (int64_t j = jb; j < je; ++j) {
+          const int cols = int(std::min<int64_t>(NR, nc - j * NR));
+          for (int64_t b = 0; b < kb.n; ++b) {
+            const int64_t k0 = kb.k0(b), kc = kb.kc(b);
+            pack_b(Bp + k0 * ldp + j * kc * NR, B.p + (c0 + j * NR) * B.s_o + k0 * B.s_k, B.s_k, B.s_o, cols, kc);
+          }
+        }
+      });
+      const int64_t mc = Tn == 1 ? MC_MAX : std::clamp<int64_t>(round_up(ceil_div(M, 4 * Tn), MR), MR, MC_MAX);
+      const int64_t mtasks = ceil_div(M, mc);
+      run_tasks(pool, parallel, mtasks, [&](int64_t t) {
+        const int64_t m0 = t * mc, rows = std::min(mc, M - m0), npa = ceil_div(rows, MR);
+        float* Ap = tl_private.get(size_t(npa * MR * kb.kcb));
+        for (int64_t b = 0; b < kb.n; ++b) {
+          const int64_t k0 = kb.k0(b), kc = kb.kc(b);
+          for (int64_t p = 0; p < npa; ++p) {
+            const int r = int(std::min<int64_t>(MR, rows - p * MR));
+            pack_a(Ap + p * kc * MR, A.p + (m0 + p * MR) * A.s_o + k0 * A.s_k, A.s_o, A.s_k, r, kc);
+          }
+          const bool load_c = accumulate || b > 0;
+          for (int64_t j = 0; j < npan; ++j) {
+            const int cols = int(std::min<int64_t>(NR, nc - j * NR));
+            const float* bp = Bp + k0 * ldp + j * kc * NR;
+            const float* bj = (bias && b == 0) ? bias + c0 + j * NR : nullptr;
+            float* cj = C + m0 * ldc + c0 + j * NR;
+            for (int64_t p = 0; p < npa; ++p) {
+              const int r = int(std::min<int64_t>(MR, rows - p * MR));
+              kernel(r, Ap + p * kc * MR, bp, kc, cj + p * MR * ldc, ldc, cols, load_c, bj);
+            }
+          }
+        }
+      });
+    }
+  } else {
+    // A is the shared operand: packed once per row chunk; tasks split N.
+    const int64_t chunk = std::max<int64_t>(MR, SHARED_CAP / K / MR * MR);
+    for (int64_t r0 = 0; r0 < M; r0 += chunk) {
+      const int64_t mr = std::min(chunk, M - r0), npa = ceil_div(mr, MR), ldp = npa * MR;
+      float* Ap = tl_shared.get(size_t(ldp * K));
+      const int64_t ptasks = std::min<int64_t>(npa, 4 * Tn);
+      run_tasks(pool, parallel, ptasks, [&](int64_t t) {
+        const int64_t pb = t * npa / ptasks, pe = (t + 1) * npa / ptasks;
+        for (int64_t p = pb; p < pe; ++p) {
+          const int r = int(std::min<int64_t>(MR, mr - p * MR));
+          for (int64_t b = 0; b < kb.n; ++b) {
+            const int64_t k0 = kb.k0(b), kc = kb.kc(b);
+            pack_a(Ap + k0 * ldp + p * kc * MR, A.p + (r0 + p * MR) * A.s_o + k0 * A.s_k, A.s_o, A.s_k, r, kc);
+          }
+        }
+      });
+      const int64_t nct = Tn == 1 ? NC_MAX : std::clamp<int64_t>(round_up(ceil_div(N, 4 * Tn), NR), NR, NC_MAX);
+      const int64_t ntasks = ceil_div(N, nct);
+      run_tasks(pool, parallel, ntasks, [&](int64_t t) {
+        const int64_t n0 = t * nct, cols_t = std::min(nct, N - n0), npb = ceil_div(cols_t, NR);
+        float* Bp = tl_private.get(size_t(npb * NR * kb.kcb));
+        for (int64_t b = 0; b < kb.n; ++b) {
+          const int64_t k0 = kb.k0(b), kc = kb.kc(b);
+          for (int64_t j = 0; j < npb; ++j) {
+            const int cols = int(std::min<int64_t>(NR, cols_t - j * NR));
+            pack_b(Bp + j * kc * NR, B.p + (n0 + j * NR) * B.s_o + k0 * B.s_k, B.s_k, B.s_o, cols, kc);
+          }
+          const bool load_c = accumulate || b > 0;
+          for (int64_t pm = 0; pm < npa; pm += MC_MAX / MR) {
+            const int64_t pe = std::min(npa, pm + MC_MAX / MR);
+            for (int64_t j = 0; j < npb; ++j) {
+              const int cols = int(std::min<int64_t>(NR, cols_t - j * NR));
+              const float* bp = Bp + j * kc * NR;
+              const float* bj = (bias && b == 0) ? bias + n0 + j * NR : nullptr;
+              float* cj = C + r0 * ldc + n0 + j * NR;
+              for (int64_t p = pm; p < pe; ++p) {
+                const int r = int(std::min<int64_t>(MR, mr - p * MR));
+                kernel(r, Ap + k0 * ldp + p * kc * MR, bp, kc, cj + p * MR * ldc, ldc, cols, load_c, bj);
+              }
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+void check_args(const char* name, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldx_min, int64_t ldw,
+                int64_t ldw_min, int64_t ldy, const void* X, const void* W, const void* Y) {
+  GLAM_CHECK(M >= 0 && N >= 0 && K >= 0, "InvalidArgument", std::string(name) + ": negative dimension");
+  if (M == 0 || N == 0) return;
+  GLAM_CHECK(Y != nullptr && ldy >= N, "InvalidArgument", std::string(name) + ": bad output or ldy < N");
+  if (K == 0) return;
+  GLAM_CHECK(X != nullptr && W != nullptr, "InvalidArgument", std::string(name) + ": null operand");
+  GLAM_CHECK(ldx >= ldx_min && ldw >= ldw_min, "InvalidArgument", std::string(name) + ": leading dimension too small");
+}
+
+}  // namespace
+
+void gemm_nt(const float* X, int64_t ldx, const float* W, int64_t ldw, float* Y, int64_t ldy, int64_t M, int64_t N,
+             int64_t K, const float* bias, bool accumulate, ThreadPool& pool) {
+  check_args("gemm_nt", M, N, K, ldx, K, ldw, K, ldy, X, W, Y);
+  gemm_packed({X, ldx, 1}, {W, ldw, 1}, Y, ldy, M, N, K, bias, accumulate, pool);
+}
+
+void gemm_nn(const float* X, int64_t ldx, const float* W, int64_t ldw, float* Y, int64_t ldy, int64_t M, int64_t N,
+             int64_t K, bool accumulate, ThreadPool& pool) {
+  check_args("gemm_nn", M, N, K, ldx, K, ldw, N, ldy, X, W, Y);
+  gemm_packed({X, ldx, 1}, {W, 1, ldw}, Y, ldy, M, N, K, nullptr, accumulate, pool);
+}
+
+void gemm_tn(const float* X, int64_t ldx, const float* W, int64_t ldw, float* Y, int64_t ldy, int64_t M, int64_t N,
+             int64_t K, bool accumulate, ThreadPool& pool) {
+  check_args("gemm_tn", M, N, K, ldx, M, ldw, N, ldy, X, W, Y);
+  gemm_packed({X, 1, ldx}, {W, 1, ldw}, Y, ldy, M, N, K, nullptr, accumulate, pool);
+}
+
+}  // namespace glam::cpu
