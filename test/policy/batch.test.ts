@@ -1,0 +1,38 @@
+// Batch packing: layout, offsets and every bound the engine relies on (pure functions).
+import { describe, expect, test } from 'vitest';
+
+import { GlamError } from '../../lib/errors.js';
+import { packBatch } from '../../lib/policy/batch.js';
+
+const limits = { vocabSize: 100, maxPositions: 16 };
+
+function code(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof GlamError ? e.code : 'not-a-GlamError';
+  }
+  return undefined;
+}
+
+describe('packBatch', () => {
+  test('lays out prompt after prompt, each followed by its candidates (ragged K)', () => {
+    const b = packBatch({ prompts: [[1, 2, 3], [4]], candidates: [[[5], [6, 7]], [[8, 9, 10]]] }, limits);
+    expect(Array.from(b.tokens)).toEqual([1, 2, 3, 5, 6, 7, 4, 8, 9, 10]);
+    expect(Array.from(b.promptStart)).toEqual([0, 6]);
+    expect(Array.from(b.promptLen)).toEqual([3, 1]);
+    expect(Array.from(b.candStart)).toEqual([3, 4, 7]);
+    expect(Array.from(b.candLen)).toEqual([1, 2, 3]);
+    expect(Array.from(b.candPrompt)).toEqual([0, 0, 1]);
+  });
+
+  test('bad shapes get typed codes', () => {
+    expect(code(() => packBatch({ prompts: [[]], candidates: [[[1]]] }, limits))).toBe('EmptyPrompt');
+    expect(code(() => packBatch({ prompts: [[1]], candidates: [[]] }, limits))).toBe('EmptyCandidates');
+    expect(code(() => packBatch({ prompts: [[1]], candidates: [[[]]] }, limits))).toBe('EmptyCandidate');
+    expect(code(() => packBatch({ prompts: [[1]], candidates: [[[100]]] }, limits))).toBe('TokenOutOfRange');
+    expect(code(() => packBatch({ prompts: [[1]], candidates: [[[-1]]] }, limits))).toBe('TokenOutOfRange');
+    expect(code(() => packBatch({ prompts: [Array(15).fill(1)], candidates: [[[1, 2]]] }, limits))).toBe('SequenceTooLong');
+    expect(code(() => packBatch({ prompts: [Array(15).fill(1)], candidates: [[[1]]] }, limits))).toBeUndefined();
+  });
+});
