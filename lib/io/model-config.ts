@@ -154,7 +154,7 @@ function rope(f: Fields): { ropeTheta: number; ropeScaling: ModelConfig['ropeSca
     throw f.fail(`"${key}" type ${JSON.stringify(type)} is not supported; supported rope types are "default" (or no scaling) and "llama3"`);
   }
   const need = (k: string): number => {
-    if (!(k in obj)) throw f.fail(`"${key}" of type llama3 needs "${k}"`);
+    if (!Object.hasOwn(obj, k)) throw f.fail(`"${key}" of type llama3 needs "${k}"`);
     return f.num(k, 0, obj, `"${key}.${k}"`);
   };
   const factor = need('factor');

@@ -8,7 +8,8 @@
 //    (zero-sized tensors may share an offset);
 //  - byte length = product(shape) * bits(dtype) / 8, computed without overflow (shapes come from the file);
 //  - the writer orders names by UTF-8 bytes (Rust's String order), not JS UTF-16 order; they differ for
-//    astral characters.
+//    astral characters. HF's writer orders by dtype (widest first), then name: for single-dtype files (what
+//    save_pretrained writes) the two agree and our bytes equal HF's (test/io checks this on HF-written fixtures).
 // Every failure is a GlamError naming the file, the tensor and absolute byte offsets.
 
 import { GlamError } from '../errors.js';

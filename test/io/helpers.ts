@@ -4,14 +4,22 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { GlamError, type GlamErrorCode } from '../../lib/errors.js';
 import { parseModelConfig } from '../../lib/io/model-config.js';
 import { writeSafetensors, type StoredTensor } from '../../lib/io/safetensors.js';
 import { expectedTensors } from '../../lib/io/weights.js';
 
+const made: string[] = [];
+// Registered on the importing test file's root suite: its tmp dirs are removed when the file finishes.
+afterAll(() => {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
 export function tmpDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `glam-io-${tag}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `glam-io-${tag}-`));
+  made.push(d);
+  return d;
 }
 
 /** mulberry32: small, fast, deterministic. */
