@@ -138,8 +138,8 @@ function activation(f: Fields, keys: readonly string[], dflt: string): ModelConf
 }
 
 function rope(f: Fields): { ropeTheta: number; ropeScaling: ModelConfig['ropeScaling'] } {
-  const key = f.pick(['rope_parameters', 'rope_scaling']);
-  const p = key === undefined ? null : f.raw[key];
+  const key = ['rope_parameters', 'rope_scaling'].find((k) => f.has(k) && f.raw[k] !== null) ?? 'rope_scaling';
+  const p = f.has(key) ? f.raw[key] : null;
   if (p !== null && (typeof p !== 'object' || Array.isArray(p))) throw f.fail(`"${key}" must be an object or null, got ${JSON.stringify(p)}`);
   const obj = (p ?? {}) as Record<string, unknown>;
   if (Object.values(obj).some((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {

@@ -127,6 +127,7 @@ describe('defaults and variants (transformers class defaults)', () => {
     expect(parse({ ...minLlama, rope_scaling: null, rope_theta: 5 }).ropeTheta).toBe(5);
     const v5 = { ...without(LLAMA_32_1B, 'rope_scaling', 'rope_theta'), rope_parameters: { ...LLAMA_32_1B.rope_scaling, rope_theta: 500000.0 } };
     expect(parse(v5)).toMatchObject({ ropeTheta: 500000, ropeScaling: { type: 'llama3', factor: 32 } });
+    expect(parse({ ...LLAMA_32_1B, rope_parameters: null }).ropeScaling?.type).toBe('llama3');
   });
   it('Qwen2 sliding window: all layers, none, or rejected when mixed', () => {
     const q = { ...QWEN2_05B, use_sliding_window: true, sliding_window: 4096 };
