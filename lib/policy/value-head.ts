@@ -38,6 +38,11 @@ function bytes(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/** An own, aligned fp32 copy of little-endian bytes (the data may be a Buffer view into a larger read). */
+function f32Copy(data: Uint8Array): Float32Array {
+  return new Float32Array(new Uint8Array(data).buffer);
+}
+
 /** Writes the head as safetensors (atomic). */
 export function saveValueHead(file: string, head: NativeValueHead): void {
   const t: Record<string, StoredTensor> = {};
@@ -62,8 +67,8 @@ export function loadValueHead(file: string, C: number): NativeValueHead {
       throw new GlamError('TensorShapeMismatch', `${file}: value_head.${2 * i} does not chain from size ${inSize} (F32 weight [out, ${inSize}] and bias [out] needed)`);
     }
     head.sizes.push(w.shape[0]!);
-    head.weights.push(new Float32Array(w.data.slice().buffer));
-    head.biases.push(new Float32Array(b.data.slice().buffer));
+    head.weights.push(f32Copy(w.data));
+    head.biases.push(f32Copy(b.data));
   }
   if (head.weights.length === 0 || head.sizes[head.sizes.length - 1] !== 1) {
     throw new GlamError('TensorMissing', `${file} holds no value head ending in one output`);
