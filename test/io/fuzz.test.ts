@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GlamError } from '../../lib/errors.js';
-import { loadModelFiles } from '../../lib/io/model-files.js';
+import { loadModelFiles, type ModelFiles } from '../../lib/io/model-files.js';
+import { callNative, cpuAddon } from '../../lib/native/binding.js';
 import { serializeSafetensors, type StoredTensor } from '../../lib/io/safetensors.js';
 import { expectedTensors } from '../../lib/io/weights.js';
 import { rng, tensorsFor, tinyGpt2Config, tinyLlamaConfig, tmpDir } from './helpers.js';
@@ -45,6 +46,8 @@ function fuzzDir(): string {
   return tmpDir('fz');
 }
 
+/** Everything the TS loader accepted: the native engine must load it too, or refuse it with a typed error. */
+const accepted: { what: string; files: ModelFiles }[] = [];
 const written = new Map<string, Uint8Array | string | null>(); // last content per path: skip identical rewrites
 const dirs: string[] = [];
 
@@ -69,6 +72,7 @@ function trial(family: string, dir: string, files: Files, what: string): void {
       expect(t.data.length, `${what}: ${name}`).toBe(elems * (t.dtype === 'F32' ? 4 : 2));
     }
     outcome = 'loaded';
+    accepted.push({ what: `${family} / ${what}`, files: { config, weights } });
   } catch (err) {
     if (!(err instanceof GlamError)) {
       throw new Error(`${family} / ${what}: loader threw a non-GlamError: ${String(err)}\n${(err as Error).stack}`);
@@ -287,6 +291,27 @@ describe('fuzz: loadModelFiles only loads or throws a typed GlamError', () => {
       files['model.safetensors.index.json'] = indexText ?? JSON.stringify(idx);
       trial('sharded', dir, files, `#${i}`);
     }
+  });
+
+  it('every mutated model the loader accepts also loads natively and scores (or fails typed), never crashing', async () => {
+    expect(accepted.length).toBeGreaterThan(1000);
+    const outcomes = new Map<string, number>();
+    for (const { what, files } of accepted) {
+      let outcome = 'scored';
+      try {
+        const m = await callNative(() => cpuAddon().loadModel(files.config, Object.fromEntries(files.weights), { threads: 1 }));
+        const i32 = (a: number[]) => Int32Array.from(a);
+        const r = await callNative(() => m.score({ tokens: i32([1, 2, 3]), promptStart: i32([0]), promptLen: i32([2]), candStart: i32([2]), candLen: i32([1]), candPrompt: i32([0]) }, { mode: 'fused', hidden: false }));
+        expect(r.logprobs.length, what).toBe(1);
+        m.dispose();
+      } catch (err) {
+        if (!(err instanceof GlamError)) throw new Error(`${what}: native threw a non-GlamError: ${String(err)}`);
+        expect(err.code, `${what}: ${err.message}`).not.toBe('Internal');
+        outcome = err.code;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    console.log(`fuzz (native): ${accepted.length} accepted models -> ${[...outcomes].map(([k, v]) => `${k}=${v}`).join(' ')}`);
   });
 
   it('totals: >= 10,000 mutations, all outcomes typed, and the fuzzer reaches every layer', () => {
