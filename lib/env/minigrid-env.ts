@@ -23,7 +23,11 @@ import { describeView, type TextStyle } from './text/describe.js';
 /** Thrown inside level generation to ask for a fresh attempt (MiniGrid's RejectSampling / RecursionError). */
 export class RejectSampling extends Error {
   constructor(message: string) {
+    // Control flow, never shown to users: skip the stack capture, the main cost of a rejection.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'RejectSampling';
   }
 }

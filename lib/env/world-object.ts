@@ -22,22 +22,32 @@ export interface ToggleEnv {
 }
 
 export abstract class WorldObj {
-  readonly type: ObjectType;
+  // Fields are `declare`d and assigned in the constructor, in one fixed order: class-field
+  // definitions made object creation the top cost of level generation (one shape for all objects).
+  declare readonly type: ObjectType;
   /** OBJECT_TO_IDX[type], cached for the encoding hot path. */
-  readonly typeIdx: number;
-  color: Color;
+  declare readonly typeIdx: number;
+  declare color: Color;
   /** Object inside (boxes only). */
-  contains: WorldObj | null = null;
+  declare contains: WorldObj | null;
   /** Where level generation first put it. */
-  initPos: Pos | null = null;
+  declare initPos: Pos | null;
   /** Where it is now; [-1, -1] while carried. */
-  curPos: Pos | null = null;
+  declare curPos: Pos | null;
+  /** Door state (doors only; false elsewhere, so that every object has the same shape). */
+  declare isOpen: boolean;
+  declare isLocked: boolean;
 
   constructor(type: ObjectType, color: Color) {
     if (!(color in COLOR_TO_IDX)) throw new GlamError('InvalidArgument', `Unknown colour "${String(color)}"; expected one of ${IDX_TO_COLOR.join(', ')}`);
-    this.type = type;
-    this.typeIdx = OBJECT_TO_IDX[type];
+    (this as { type: ObjectType }).type = type;
+    (this as { typeIdx: number }).typeIdx = OBJECT_TO_IDX[type];
     this.color = color;
+    this.contains = null;
+    this.initPos = null;
+    this.curPos = null;
+    this.isOpen = false;
+    this.isLocked = false;
   }
 
   get colorIdx(): number {
@@ -111,8 +121,6 @@ export class Lava extends WorldObj {
 }
 
 export class Door extends WorldObj {
-  isOpen: boolean;
-  isLocked: boolean;
   constructor(color: Color, isOpen = false, isLocked = false) {
     super('door', color);
     this.isOpen = isOpen;

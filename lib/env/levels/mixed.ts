@@ -92,6 +92,12 @@ export class MixedLocal extends LevelGen {
   protected override genMission(): void {
     if (this.task === 'open') this.genOpen();
     else this.genOneRoom();
+    // Rejection sampling gives the same distribution whatever the order of the checks: the cheap
+    // colour–noun test on the descriptions goes first, GLAM's test on the surface string last.
+    const banned = this.split === 'train' ? HELD_OUT_PAIRS : TRAIN_PAIRS;
+    for (const d of this.instrs!.descs()) {
+      if (d.color !== null && d.type !== null && banned.includes(`${d.color} ${d.type}`)) throw new RejectSampling('excluded colour–noun pair');
+    }
     if (!this.checkObjsReachable()) throw new RejectSampling('unreachable object');
     if (this.excluded(this.instrs!.surface(this))) throw new RejectSampling('mission uses an excluded colour–noun pair');
   }
