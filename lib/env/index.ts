@@ -8,6 +8,7 @@ export { Rng } from './rng.js';
 export * from './world-object.js';
 export { Grid } from './grid.js';
 export { MiniGridEnv, RejectSampling, type MiniGridOptions, type Observation, type StepOutcome, type StepResult } from './minigrid-env.js';
+export { writeEgoView, processVisInto, viewCoords, viewExts } from './view.js';
 export { Room, RoomGrid, rejectNextTo, type RoomGridOptions } from './room-grid.js';
 export * from './instructions/index.js';
 export { parseMission, parseAction, parseObjDesc } from './mission-parser.js';

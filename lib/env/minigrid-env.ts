@@ -8,16 +8,18 @@
 // - The view is the 7×7 square in front of the agent rotated so that the agent sits at column 3,
 //   row 6, looking "up" (row 0 is the farthest); cells outside the grid read as walls, occlusion is
 //   MiniGrid's process_vis sweep, and the agent cell shows the carried object (else empty).
-//   `writeView` does this in place on scratch arrays; `genObsGrid` is the slow slice+rotate oracle.
+//   `writeView` does this in place (view.ts); `genObsGrid` is the literal slice+rotate oracle.
 // - Descriptions come from text/describe.ts (never built here), recomputed on reset and every step,
 //   as GLAM's fork does.
 
-import { AGENT_VIEW_SIZE, COLOR_NAMES, DIR_TO_VEC, OBJECT_TO_IDX, type Color } from './constants.js';
+import { AGENT_VIEW_SIZE, COLOR_NAMES, DIR_TO_VEC, type Color } from './constants.js';
 import { Action, checkAction } from './actions.js';
 import { GlamError } from '../errors.js';
 import { Grid } from './grid.js';
 import { Rng } from './rng.js';
-import { Wall, type Pos, type WorldObj } from './world-object.js';
+import type { Pos, WorldObj } from './world-object.js';
+import { viewCoords, viewExts, writeEgoView } from './view.js';
+import type { Observation, StepOutcome, StepResult } from './observation.js';
 import { describeView, type TextStyle } from './text/describe.js';
 
 /** Thrown inside level generation to ask for a fresh attempt (MiniGrid's RejectSampling / RecursionError). */
@@ -32,30 +34,7 @@ export class RejectSampling extends Error {
   }
 }
 
-export interface Observation {
-  /** (7, 7, 3) uint8, cell (i, j) channel k at (i*7 + j)*3 + k; i column left→right, j row far→near; agent at (3, 6). */
-  image: Uint8Array;
-  /** Agent direction: 0 east (+x), 1 south (+y), 2 west, 3 north. */
-  direction: number;
-  mission: string;
-  /** GLAM's text observation for this view (text/describe.ts). */
-  descriptions: string[];
-}
-
-/** What one action did, without the observation (see `act`). */
-export interface StepOutcome {
-  reward: number;
-  terminated: boolean;
-  truncated: boolean;
-  /** Instruction status after this step ('continue' for envs without instructions). */
-  status: 'success' | 'failure' | 'continue';
-}
-
-export interface StepResult extends StepOutcome {
-  obs: Observation;
-  /** GLAM's `done`: terminated || truncated. */
-  done: boolean;
-}
+export type { Observation, StepOutcome, StepResult } from './observation.js';
 
 export interface MiniGridOptions {
   width: number;
@@ -68,8 +47,6 @@ export interface MiniGridOptions {
   text?: boolean;
 }
 
-/** One shared out-of-grid wall for the view hot path (only ever encoded, never placed). */
-const OUTSIDE = new Wall();
 const VIEW = AGENT_VIEW_SIZE;
 const VIEW_CELLS = VIEW * VIEW;
 
@@ -109,9 +86,7 @@ export abstract class MiniGridEnv {
   protected afterReset(): void {}
 
   /** Hook run after the dynamics of each step (instruction verification). */
-  protected afterStep(_action: number, out: StepOutcome): void {
-    void out;
-  }
+  protected afterStep(_action: number, _out: StepOutcome): void {}
 
   /** New episode; `seed` re-seeds the generator first (same seed → same episode). */
   reset(opts: { seed?: number } = {}): Observation {
@@ -229,45 +204,7 @@ export abstract class MiniGridEnv {
    * equal to genObsGrid().grid.encode(visMask) (tested).
    */
   writeView(out: Uint8Array, offset = 0): void {
-    const objs = this.#viewObj;
-    const mask = this.#viewMask;
-    const [ax, ay] = this.agentPos;
-    const [dx, dy] = this.dirVec;
-    const rx = -dy;
-    const ry = dx;
-    const W = this.width;
-    const H = this.height;
-    const cells = this.grid.cells;
-    const hs = VIEW >> 1;
-    for (let i = 0; i < VIEW; i++) {
-      for (let j = 0; j < VIEW; j++) {
-        const ahead = VIEW - 1 - j;
-        const x = ax + dx * ahead + rx * (i - hs);
-        const y = ay + dy * ahead + ry * (i - hs);
-        objs[i * VIEW + j] = x >= 0 && x < W && y >= 0 && y < H ? cells[y * W + x]! : OUTSIDE;
-      }
-    }
-    processVisInto(objs, mask, hs, VIEW - 1);
-    const agentCell = hs * VIEW + (VIEW - 1);
-    for (let c = 0; c < VIEW_CELLS; c++) {
-      const o = offset + c * 3;
-      if (mask[c] === 0) {
-        out[o] = 0;
-        out[o + 1] = 0;
-        out[o + 2] = 0;
-        continue;
-      }
-      const v = c === agentCell ? this.carrying : objs[c]!;
-      if (v === null) {
-        out[o] = OBJECT_TO_IDX.empty;
-        out[o + 1] = 0;
-        out[o + 2] = 0;
-      } else {
-        out[o] = v.typeIdx;
-        out[o + 1] = v.colorIdx;
-        out[o + 2] = v.stateIdx();
-      }
-    }
+    writeEgoView(out, offset, this.grid, this.agentPos[0], this.agentPos[1], this.agentDir, this.carrying, this.#viewObj, this.#viewMask);
   }
 
   /** MiniGrid's gen_obs_grid, literally (slice, rotate dir+1 times, process_vis, carried object). Slow oracle. */
@@ -282,31 +219,12 @@ export abstract class MiniGridEnv {
 
   /** Extents [topX, topY, botX, botY) of the square the agent sees, in world coordinates. */
   getViewExts(): [number, number, number, number] {
-    const [ax, ay] = this.agentPos;
-    const s = VIEW;
-    let topX: number;
-    let topY: number;
-    switch (this.agentDir) {
-      case 0: topX = ax; topY = ay - (s >> 1); break;
-      case 1: topX = ax - (s >> 1); topY = ay; break;
-      case 2: topX = ax - s + 1; topY = ay - (s >> 1); break;
-      case 3: topX = ax - (s >> 1); topY = ay - s + 1; break;
-      default: throw new GlamError('Internal', `invalid agent direction ${this.agentDir}`);
-    }
-    return [topX, topY, topX + s, topY + s];
+    return viewExts(this.agentPos[0], this.agentPos[1], this.agentDir);
   }
 
   /** World (x, y) → view (vx, vy); may fall outside 0..6. */
   getViewCoords(x: number, y: number): [number, number] {
-    const [ax, ay] = this.agentPos;
-    const [dx, dy] = this.dirVec;
-    const [rx, ry] = this.rightVec;
-    const hs = VIEW >> 1;
-    const tx = ax + dx * (VIEW - 1) - rx * hs;
-    const ty = ay + dy * (VIEW - 1) - ry * hs;
-    const lx = x - tx;
-    const ly = y - ty;
-    return [rx * lx + ry * ly, -(dx * lx + dy * ly)];
+    return viewCoords(this.agentPos[0], this.agentPos[1], this.agentDir, x, y);
   }
 
   /** View coordinates of a world cell inside the 7×7 square, else null. */
@@ -331,25 +249,13 @@ export abstract class MiniGridEnv {
     return cell !== null && t === cell.typeIdx;
   }
 
-  // ---- random helpers (MiniGrid's _rand_*) ----
-  randInt(lo: number, hi: number): number {
-    return this.rng.randInt(lo, hi);
-  }
-  randFloat(lo: number, hi: number): number {
-    return this.rng.randFloat(lo, hi);
-  }
-  randBool(): boolean {
-    return this.rng.randBool();
-  }
-  randElem<T>(list: readonly T[]): T {
-    return this.rng.randElem(list);
-  }
-  randSubset<T>(list: readonly T[], k: number): T[] {
-    return this.rng.subset(list, k);
-  }
-  randColor(): Color {
-    return this.rng.randElem(COLOR_NAMES);
-  }
+  // ---- random helpers (MiniGrid's _rand_*), all drawing from this.rng ----
+  randInt(lo: number, hi: number): number { return this.rng.randInt(lo, hi); }
+  randFloat(lo: number, hi: number): number { return this.rng.randFloat(lo, hi); }
+  randBool(): boolean { return this.rng.randBool(); }
+  randElem<T>(list: readonly T[]): T { return this.rng.randElem(list); }
+  randSubset<T>(list: readonly T[], k: number): T[] { return this.rng.subset(list, k); }
+  randColor(): Color { return this.rng.randElem(COLOR_NAMES); }
 
   /**
    * Puts `obj` (null: just finds a cell) on a random empty cell of the rectangle, never on the agent;
@@ -393,37 +299,5 @@ export abstract class MiniGridEnv {
     this.agentPos = pos;
     if (randDir) this.agentDir = this.randInt(0, 4);
     return pos;
-  }
-}
-
-/**
- * MiniGrid's process_vis on a (7, 7) view held as objects (i*7 + j); fills `mask` (1 visible).
- * Same sweep as Grid.processVis, without clearing cells (the encoder reads the mask instead).
- */
-function processVisInto(objs: readonly (WorldObj | null)[], mask: Uint8Array, ax: number, ay: number): void {
-  const N = VIEW;
-  mask.fill(0);
-  mask[ax * N + ay] = 1;
-  for (let j = N - 1; j >= 0; j--) {
-    for (let i = 0; i < N - 1; i++) {
-      if (mask[i * N + j] === 0) continue;
-      const c = objs[i * N + j]!;
-      if (c !== null && !c.seeBehind()) continue;
-      mask[(i + 1) * N + j] = 1;
-      if (j > 0) {
-        mask[(i + 1) * N + j - 1] = 1;
-        mask[i * N + j - 1] = 1;
-      }
-    }
-    for (let i = N - 1; i >= 1; i--) {
-      if (mask[i * N + j] === 0) continue;
-      const c = objs[i * N + j]!;
-      if (c !== null && !c.seeBehind()) continue;
-      mask[(i - 1) * N + j] = 1;
-      if (j > 0) {
-        mask[(i - 1) * N + j - 1] = 1;
-        mask[i * N + j - 1] = 1;
-      }
-    }
   }
 }
