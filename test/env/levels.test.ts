@@ -250,6 +250,33 @@ describe('MixedTrainLocal / MixedTestLocal split', () => {
   });
 });
 
+describe('generation statistics match MiniGrid', () => {
+  // Counts over 400 seeds measured with Farama MiniGrid 3.2.0 (gym.make(id).reset(seed=s), s < 400):
+  // how many missions use "the" and how many use a location. Our generator draws different random
+  // numbers, so we require the same counts within ±40 (about 4 binomial standard deviations).
+  const minigrid: Record<string, { the: number; loc: number }> = {
+    GoToLocal: { the: 277, loc: 0 },
+    PickupLoc: { the: 269, loc: 134 },
+    PutNextLocal: { the: 400, loc: 0 },
+    Open: { the: 90, loc: 0 },
+    UnlockLocal: { the: 400, loc: 0 },
+  };
+  for (const [name, ref] of Object.entries(minigrid)) {
+    it(name, () => {
+      let the = 0;
+      let loc = 0;
+      for (let seed = 0; seed < 400; seed++) {
+        const e = makeEnv(name, { seed, text: false });
+        e.reset();
+        if (!` ${e.mission} `.includes(' a ')) the++;
+        if (/on your|behind you|in front of you/.test(e.mission)) loc++;
+      }
+      expect(Math.abs(the - ref.the), `"the" ${the} vs MiniGrid ${ref.the}`).toBeLessThanOrEqual(40);
+      expect(Math.abs(loc - ref.loc), `locations ${loc} vs MiniGrid ${ref.loc}`).toBeLessThanOrEqual(40);
+    });
+  }
+});
+
 describe('text', () => {
   it('English by default, French on request (mission stays English)', () => {
     const en = makeEnv('BabyAI-GoToLocal-v0', { seed: 1 });
