@@ -133,7 +133,7 @@ export class OpenInstr extends ActionInstr {
     const env = this.boundEnv();
     const [fx, fy] = env.frontPos;
     const front = env.grid.get(fx, fy);
-    if (front !== null && front.type === 'door' && this.desc.objSet.includes(front) && (front as { isOpen?: boolean }).isOpen === true) {
+    if (front !== null && front.type === 'door' && front.isOpen && this.desc.objSet.includes(front)) {
       return 'success';
     }
     if (this.strict && front !== null && front.type === 'door') return 'failure';
