@@ -1,8 +1,8 @@
 // `glam env ...`: the BabyAI-Text environment from the command line.
 //   glam env levels                                  registered level ids (one per line, with a summary)
-//   glam env sample --level ID [--seed S] [--json]   an episode's start state, in the replay state format
+//   glam env sample --level ID [--seed S] [--language L] [--json]   a start state, in the replay state format
 //   glam env replay --state FILE --actions LIST [--json]   replays actions from a start state
-//   glam env play --level ID [--seed S]              plays with the keyboard (env-play.ts)
+//   glam env play --level ID [--seed S] [--language L]   plays with the keyboard (env-play.ts)
 // Replay prints one JSON line per step with --json, the start included:
 //   {"step","mission","descriptions","view","agent":{"pos","dir"},"carrying","reward","terminated","truncated"}
 // with view[i][j] = [type, color, state] (i column left→right, j row far→near, agent at (3, 6)).
@@ -21,6 +21,7 @@ import { listLevels, levelInfo, makeEnv } from '../env/registry.js';
 import { envFromState, envToState, type EnvState } from '../env/state.js';
 import type { RoomGridLevel } from '../env/levels/roomgrid-level.js';
 import type { Observation } from '../env/minigrid-env.js';
+import type { Language } from '../env/text/style.js';
 import { drawScreen } from './env-draw.js';
 import { playLoop, PLAY_HELP, type KeyInput } from './env-play.js';
 import { processIO, runCommand, type CliIO } from './io.js';
@@ -33,6 +34,7 @@ export interface EnvCliIO extends CliIO {
 
 interface EnvFlags {
   level?: string;
+  language?: string;
   seed?: string;
   json?: boolean;
   state?: string;
@@ -58,6 +60,7 @@ export function registerEnvCommands(program: Command, io: EnvCliIO = processIO, 
     .description("print an episode's start state in the replay state format")
     .option('--level <id>', 'level id, e.g. BabyAI-GoToLocal-v0 (see glam env levels)')
     .option('--seed <n>', 'episode seed (default 0)')
+    .option('--language <lang>', 'text language of the state: english (default) or french')
     .option('--json', 'one line of JSON (default: the same JSON, one grid column per line)')
     .action((f: EnvFlags) => run(() => sample(f, io))());
 
@@ -74,6 +77,7 @@ export function registerEnvCommands(program: Command, io: EnvCliIO = processIO, 
     .description(`play a level with the keyboard (${PLAY_HELP})`)
     .option('--level <id>', 'level id (see glam env levels)')
     .option('--seed <n>', 'seed of the first episode (default 0)')
+    .option('--language <lang>', 'text language: english (default) or french')
     .action((f: EnvFlags) => run(() => play(f, io))());
 }
 
@@ -83,6 +87,12 @@ function requireLevel(f: EnvFlags): string {
   }
   levelInfo(f.level); // unknown level: InvalidArgument listing the ids
   return f.level;
+}
+
+function parseLanguage(v: string | undefined): { language?: Language } {
+  if (v === undefined) return {};
+  if (v !== 'english' && v !== 'french') throw new GlamError('InvalidArgument', `Expected english or french for --language but received '${v}'`);
+  return { language: v };
 }
 
 function parseSeed(v: string | undefined): number {
@@ -126,7 +136,7 @@ export function formatState(s: EnvState): string {
 function sample(f: EnvFlags, io: CliIO): void {
   const level = requireLevel(f);
   const seed = parseSeed(f.seed);
-  const env = makeEnv(level, { seed });
+  const env = makeEnv(level, { seed, ...parseLanguage(f.language) });
   env.reset({ seed });
   const state = envToState(env);
   io.out(f.json ? JSON.stringify(state) + '\n' : formatState(state));
@@ -206,5 +216,5 @@ async function play(f: EnvFlags, io: EnvCliIO): Promise<void> {
   if (input.isTTY !== true) {
     throw new GlamError('InvalidArgument', 'glam env play needs an interactive terminal, but stdin is not a TTY; use `glam env replay --state FILE --actions ...` to run scripted actions');
   }
-  await playLoop(makeEnv(level, { seed }), io, input);
+  await playLoop(makeEnv(level, { seed, ...parseLanguage(f.language) }), io, input);
 }

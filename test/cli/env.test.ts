@@ -66,6 +66,16 @@ describe('glam env levels / sample', () => {
     expect(JSON.parse(pretty.out)).toEqual(JSON.parse(r.out));
     expect(pretty.out.split('\n').length).toBeGreaterThan(10);
   });
+
+  it('samples French states, which replay in French', async () => {
+    const s = await run(['env', 'sample', '--level', 'BabyAI-GoToLocal-v0', '--seed', '2', '--language', 'french', '--json']);
+    expect(s.code).toBe(0);
+    expect((JSON.parse(s.out) as EnvState).language).toBe('french');
+    const file = join(dir, 'fr.json');
+    writeFileSync(file, s.out);
+    const r = await run(['env', 'replay', '--state', file, '--json']);
+    expect(lines(r.out)[0]!.descriptions.join(' ')).toMatch(/Tu vois/);
+  });
 });
 
 describe('glam env replay', () => {
@@ -198,6 +208,7 @@ describe('bad input exits 2 with one line', () => {
     ['unknown level', ['env', 'sample', '--level', 'BabyAI-Nope-v0'], /Unknown level "BabyAI-Nope-v0"; expected one of: BabyAI-GoToRedBall-v0/],
     ['missing level', ['env', 'sample'], /Missing --level/],
     ['bad seed', ['env', 'sample', '--level', 'BabyAI-GoToLocal-v0', '--seed', '1.5'], /integer for --seed/],
+    ['bad language', ['env', 'sample', '--level', 'BabyAI-GoToLocal-v0', '--language', 'german'], /english or french for --language/],
     ['play: unknown level', ['env', 'play', '--level', 'nope'], /Unknown level/],
     ['missing state', ['env', 'replay', '--actions', 'go forward'], /Missing --state/],
     ['unreadable state', ['env', 'replay', '--state', '/nonexistent/state.json'], /Cannot read the state file \/nonexistent\/state.json: ENOENT/],
