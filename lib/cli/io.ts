@@ -9,6 +9,14 @@ export interface CliIO {
   err: (s: string) => void;
 }
 
+// A closed pipe (`glam env levels | head -3`) is not an error: stop writing quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 export const processIO: CliIO = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Command } from 'commander';
 
+import { registerEnvCommands } from './env.js';
 import { processIO } from './io.js';
 import { registerInitModelCommand } from './init-model.js';
 import { registerScoreCommand } from './score.js';
@@ -18,6 +19,7 @@ export function buildProgram(io = processIO, setExit = (code: number) => void (p
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   registerScoreCommand(program, io, setExit);
   registerInitModelCommand(program, io, setExit);
+  registerEnvCommands(program, io, setExit);
   return program;
 }
 

@@ -23,3 +23,5 @@ export { makeEnv, listLevels, levelInfo, levelNameOf, resolveTextStyle, type Mak
 export { envFromState, envToState, validateState, ReplayEnv, type EnvState } from './state.js';
 export { describeView } from './text/describe.js';
 export { getStyle, makeStyle, rewriteMission, STYLES, STYLE_NAMES, DEFAULT_STYLE, type TextStyle, type Language } from './text/style.js';
+export * from './vec-env.js';
+export * from './bot/index.js';
