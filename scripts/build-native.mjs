@@ -1,23 +1,16 @@
 #!/usr/bin/env node
 // Builds the native addon(s) with cmake-js during `npm ci` / `npm install`.
-// Subtle: the CPU addon (build/Release/glam_cpu.node) must build, or the install fails loudly;
+// Subtle: the build is incremental (cmake decides what changed), so re-running it after a pull
+// rebuilds exactly what moved and never leaves a stale addon; the CPU addon (build/Release/glam_cpu.node) must build, or the install fails loudly;
 // the CUDA addon (a later backend) is optional and never fails the install. Headers come from the
 // node-api-headers package, so nothing is downloaded beyond the npm registry.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const force = process.argv.includes('--force');
-const out = join(root, 'build', 'Release', 'glam_cpu.node');
-
-if (!force && existsSync(out) && process.env.GLAM_REBUILD !== '1') {
-  console.log(`glam: native addon present at ${out} (set GLAM_REBUILD=1 or run npm run build:native to rebuild)`);
-  process.exit(0);
-}
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 const jobs = String(Math.max(1, Number(process.env.GLAM_BUILD_JOBS ?? 0) || 2));
 const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--directory', root, '--out', 'build', '--config', 'Release', '--parallel', jobs], {
