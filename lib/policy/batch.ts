@@ -36,6 +36,10 @@ export function tokenizeBatch(tok: TextTokenizer, prompts: readonly string[], ca
       while (n < shared && n < j.length - 1 && j[n] === p[n]) ++n;
       shared = n;
     }
+    if (shared === 0) {
+      throw new GlamError('BatchInvalid',
+        `joint tokenization of prompt ${b} shares no token with the prompt's own tokenization; use tokenization 'separate'`);
+    }
     out.prompts.push(p.slice(0, shared));
     out.candidates.push(joint.map((j) => j.slice(shared)));
   }
@@ -59,6 +63,12 @@ function checkTexts(prompts: readonly string[], candidates: readonly (readonly s
 
 /** Packs token ids into the engine's layout, checking every bound the engine relies on. */
 export function packBatch(t: TokenizedBatch, limits: { vocabSize: number; maxPositions: number }): NativeBatch {
+  if (!Array.isArray(t?.prompts) || !Array.isArray(t.candidates) || t.prompts.length !== t.candidates.length || t.prompts.length === 0) {
+    throw new GlamError('BatchInvalid', 'a tokenized batch needs non-empty `prompts` and `candidates` arrays of the same length (one candidate list per prompt)');
+  }
+  if (!t.prompts.every(Array.isArray) || !t.candidates.every((cs) => Array.isArray(cs) && cs.every(Array.isArray))) {
+    throw new GlamError('BatchInvalid', 'prompts must be arrays of token ids and candidates arrays of arrays of token ids');
+  }
   const B = t.prompts.length;
   let T = 0;
   let N = 0;

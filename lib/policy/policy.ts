@@ -88,7 +88,7 @@ export class Policy {
   /** Loads a Hugging Face model directory (default: the built-in small model, created on first use). */
   static async load(dir?: string, opts: LoadOptions = {}): Promise<Policy> {
     const modelDir = dir ?? (await defaultModelDir());
-    const threads = opts.threads ?? availableParallelism();
+    const threads = opts.threads ?? Math.min(availableParallelism(), 256);
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new GlamError('InvalidArgument', `Expected an integer between 1 and 256 for threads but received ${String(threads)}`);
     }
@@ -96,11 +96,16 @@ export class Policy {
     const tokenizer = TextTokenizer.load(modelDir);
     const addon = cpuAddon();
     const native = await callNative(() => addon.loadModel(config, Object.fromEntries(weights), { threads }));
-    const headFile = join(modelDir, VALUE_HEAD_FILE);
-    const head: NativeValueHead = existsSync(headFile)
-      ? loadValueHead(headFile, config.hiddenSize)
-      : createValueHead(config.hiddenSize, opts.valueHidden, opts.valueSeed ?? 0);
-    callNativeSync(() => native.setValueHead(head));
+    try {
+      const headFile = join(modelDir, VALUE_HEAD_FILE);
+      const head: NativeValueHead = existsSync(headFile)
+        ? loadValueHead(headFile, config.hiddenSize)
+        : createValueHead(config.hiddenSize, opts.valueHidden, opts.valueSeed ?? 0);
+      callNativeSync(() => native.setValueHead(head));
+    } catch (e) {
+      native.dispose(); // a bad value head must not keep the model's memory alive
+      throw e;
+    }
     return new Policy(modelDir, config, tokenizer, native, threads);
   }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <napi.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,9 @@ inline double num(const Napi::Object& o, const char* key, double def, bool requi
     return def;
   }
   if (!v.IsNumber()) fail("InvalidArgument", std::string("'") + key + "' must be a number");
-  return v.As<Napi::Number>().DoubleValue();
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) fail("InvalidArgument", std::string("'") + key + "' must be a finite number");
+  return d;
 }
 
 inline bool flag(const Napi::Object& o, const char* key, bool def) {
@@ -70,7 +73,8 @@ inline ModelConfig model_config(const Napi::Object& o) {
   else fail("UnsupportedArchitecture", "family '" + fam + "' is not supported (llama, gpt2)");
   auto pos_int = [&](const char* k) {
     const double v = num(o, k, 0, true);
-    if (!(v >= 1 && v < 1e9) || v != double(int64_t(v))) fail("ConfigInvalid", std::string(k) + " must be a positive integer");
+    if (!(v >= 1 && v < double(1 << 24)) || v != double(int64_t(v)))
+      fail("ConfigInvalid", std::string(k) + " must be a positive integer below 2^24");
     return int64_t(v);
   };
   c.vocab = pos_int("vocabSize");
@@ -90,7 +94,9 @@ inline ModelConfig model_config(const Napi::Object& o) {
     c.rs_factor = num(r, "factor", 8, true);
     c.rs_low = num(r, "lowFreqFactor", 1, true);
     c.rs_high = num(r, "highFreqFactor", 4, true);
-    c.rs_orig = int64_t(num(r, "originalMaxPositions", 8192, true));
+    const double orig = num(r, "originalMaxPositions", 8192, true);
+    GLAM_CHECK(orig >= 1 && orig < 1e12, "ConfigInvalid", "rope_scaling original_max_position_embeddings must be >= 1");
+    c.rs_orig = int64_t(orig);
   }
   c.qkv_bias = flag(o, "qkvBias", false);
   c.o_bias = flag(o, "oBias", false);
@@ -101,9 +107,14 @@ inline ModelConfig model_config(const Napi::Object& o) {
   else if (act == "gelu_tanh") c.act = Act::GeluTanh;
   else if (act == "gelu") c.act = Act::Gelu;
   else fail("ConfigInvalid", "hidden activation '" + act + "' is not supported (silu, gelu_tanh, gelu)");
-  Napi::Value sw = o.Get("slidingWindow");
-  c.sliding_window = sw.IsNumber() ? int64_t(sw.As<Napi::Number>().DoubleValue()) : 0;
-  if (c.sliding_window < 0) c.sliding_window = 0;
+  const double sw = num(o, "slidingWindow", 0);
+  c.sliding_window = sw >= 1 && sw < 1e12 ? int64_t(sw) : 0;
+  GLAM_CHECK(c.rs_orig >= 1 && c.rs_factor > 0 && c.rs_high != c.rs_low, "ConfigInvalid",
+             "rope_scaling needs original_max_position_embeddings >= 1, factor > 0 and high_freq_factor != low_freq_factor");
+  constexpr int64_t kMaxElems = int64_t(1) << 40;  // per weight matrix: far beyond any model, and no int64 overflow
+  for (int64_t n : {c.vocab * c.hidden, c.qkv_dim() * c.hidden, c.inter * c.hidden * 2, c.max_pos * c.hidden,
+                    c.heads * c.head_dim * c.hidden})
+    GLAM_CHECK(n <= kMaxElems, "ConfigInvalid", "the model's weight matrices are too large to load");
   GLAM_CHECK(c.heads % c.kv_heads == 0, "ConfigInvalid", "numHeads must be a multiple of numKvHeads");
   GLAM_CHECK((c.family == Family::Llama) == (c.act == Act::Silu), "ConfigInvalid",
              "Llama-family models use silu; GPT-2 uses gelu_tanh or gelu");

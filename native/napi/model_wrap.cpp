@@ -1,7 +1,8 @@
 // NativeModel and its async workers: loadModel, score. See model_wrap.h.
-// Subtle: LoadWorker keeps a persistent reference to the JS tensors object until the worker is
-// done, because it reads their bytes on the worker thread (they are never written by JS meanwhile:
-// lib/policy/policy.ts builds them privately and drops them after loading).
+// Subtle: LoadWorker holds a persistent reference to every tensor's Uint8Array until it is done,
+// because it reads their bytes on the worker thread (lib/policy/policy.ts builds them privately
+// and drops them after loading). The class constructor lives in each Node environment's instance
+// data, so the addon also works from worker_threads.
 #include "napi/model_wrap.h"
 
 #include <map>
@@ -11,15 +12,12 @@
 
 namespace glam::napi {
 
-Napi::FunctionReference* ModelWrap::constructor = nullptr;
-
 namespace {
 
 class LoadWorker : public CodedWorker {
  public:
   LoadWorker(Napi::Env env, ModelConfig cfg, Napi::Object tensors, int threads)
       : CodedWorker(env), cfg_(std::move(cfg)), threads_(threads) {
-    keep_ = Napi::Persistent(tensors);
     Napi::Array names = tensors.GetPropertyNames();
     for (uint32_t i = 0; i < names.Length(); ++i) {
       const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
@@ -40,6 +38,7 @@ class LoadWorker : public CodedWorker {
       if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
         fail("InvalidArgument", "tensor '" + name + "' data must be a Uint8Array");
       auto u8 = data.As<Napi::Uint8Array>();
+      keep_.push_back(Napi::Persistent(u8));
       r.data = u8.Data();
       r.nbytes = u8.ByteLength();
       raw_[name] = r;
@@ -54,16 +53,16 @@ class LoadWorker : public CodedWorker {
   }
   void OnOK() override {
     Napi::HandleScope scope(Env());
-    Napi::Object m = ModelWrap::constructor->New({});
+    Napi::Object m = ModelWrap::NewInstance(Env());
     ModelWrap::Unwrap(m)->engine = engine_;
-    keep_.Reset();
+    keep_.clear();
     deferred_.Resolve(m);
   }
 
  private:
   ModelConfig cfg_;
   int threads_;
-  Napi::ObjectReference keep_;
+  std::vector<Napi::Reference<Napi::Uint8Array>> keep_;
   std::map<std::string, RawTensor> raw_;
   std::shared_ptr<Engine> engine_;
 };
@@ -76,7 +75,8 @@ class ScoreWorker : public CodedWorker {
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lk(e_->mu);
-    r_ = naive_ ? score_naive(*e_->model, e_->head, b_, hidden_) : score_fused(*e_->model, e_->head, b_, hidden_);
+    auto head = e_->head_snapshot();
+    r_ = naive_ ? score_naive(*e_->model, *head, b_, hidden_) : score_fused(*e_->model, *head, b_, hidden_);
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -104,9 +104,11 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
                                   InstanceMethod("setValueHead", &ModelWrap::SetValueHead),
                                   InstanceMethod("info", &ModelWrap::Info),
                                   InstanceMethod("dispose", &ModelWrap::Dispose)});
-  constructor = new Napi::FunctionReference(Napi::Persistent(f));
+  env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(f)));
   return f;
 }
+
+Napi::Object ModelWrap::NewInstance(Napi::Env env) { return env.GetInstanceData<Napi::FunctionReference>()->New({}); }
 
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
 
@@ -155,11 +157,18 @@ Napi::Value ModelWrap::SetValueHead(const Napi::CallbackInfo& info) {
     fail("InvalidArgument", "value head needs sizes, weights and biases arrays");
   Napi::Array sa = sv.As<Napi::Array>(), wa = wv.As<Napi::Array>(), ba = bv.As<Napi::Array>();
   ValueHead h;
-  for (uint32_t i = 0; i < sa.Length(); ++i) h.sizes.push_back(int64_t(sa.Get(i).As<Napi::Number>().DoubleValue()));
+  for (uint32_t i = 0; i < sa.Length(); ++i) {
+    Napi::Value v = sa.Get(i);
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    GLAM_CHECK(d >= 1 && d <= (1 << 24) && d == double(int64_t(d)), "InvalidArgument",
+               "value head sizes must be positive integers (at most 2^24)");
+    h.sizes.push_back(int64_t(d));
+  }
   GLAM_CHECK(h.sizes.size() >= 2 && wa.Length() == h.sizes.size() - 1 && ba.Length() == wa.Length(), "InvalidArgument",
              "value head: sizes must have one more entry than weights and biases");
   GLAM_CHECK(h.sizes[0] == e->model->config().hidden && h.sizes.back() == 1, "InvalidArgument",
-             "value head must map the hidden size to 1");
+             "value head sizes must start at the model's hidden size (" + std::to_string(e->model->config().hidden) +
+                 ") and end with 1; create it with createValueHead(hiddenSize)");
   for (uint32_t i = 0; i < wa.Length(); ++i) {
     h.weight.push_back(f32(wa.Get(i), "value head weight"));
     h.bias.push_back(f32(ba.Get(i), "value head bias"));
@@ -167,8 +176,9 @@ Napi::Value ModelWrap::SetValueHead(const Napi::CallbackInfo& info) {
                    int64_t(h.bias.back().size()) == h.sizes[i + 1],
                "InvalidArgument", "value head layer " + std::to_string(i) + " has the wrong size");
   }
-  std::lock_guard<std::mutex> lk(e->mu);
-  e->head = std::move(h);
+  auto fresh = std::make_shared<const ValueHead>(std::move(h));
+  std::lock_guard<std::mutex> lk(e->head_mu);
+  e->head = std::move(fresh);
   return env.Undefined();
   GLAM_NAPI_CATCH(env)
 }

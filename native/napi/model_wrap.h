@@ -15,14 +15,22 @@ namespace glam::napi {
 
 struct Engine {
   std::unique_ptr<Transformer> model;
-  ValueHead head;
   std::mutex mu;  // one native operation at a time per model
+  // The value head is swapped under its own short lock, so setValueHead never waits for a score;
+  // a score keeps the snapshot it started with.
+  std::shared_ptr<const ValueHead> head = std::make_shared<const ValueHead>();
+  std::mutex head_mu;
+  std::shared_ptr<const ValueHead> head_snapshot() {
+    std::lock_guard<std::mutex> lk(head_mu);
+    return head;
+  }
 };
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
   static Napi::Function Init(Napi::Env env);
-  static Napi::FunctionReference* constructor;
+  // The class constructor of the calling Node environment (main thread or a worker_thread).
+  static Napi::Object NewInstance(Napi::Env env);
   explicit ModelWrap(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Engine> engine;

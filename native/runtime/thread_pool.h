@@ -5,6 +5,7 @@
 #pragma once
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -16,17 +17,14 @@ namespace glam {
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) : n_(threads < 1 ? 1 : threads) {
-    for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i] { loop(i); });
-  }
-  ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
-      ++gen_;
+    try {
+      for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i] { loop(i); });
+    } catch (...) {  // e.g. a pids limit: join what started, then report
+      shutdown();
+      throw;
     }
-    cv_.notify_all();
-    for (auto& t : workers_) t.join();
   }
+  ~ThreadPool() { shutdown(); }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
@@ -52,6 +50,11 @@ class ThreadPool {
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [this] { return active_ == 0; });
     fn_ = nullptr;
+    if (error_) {
+      std::exception_ptr e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);
+    }
   }
 
   // Splits [0, n) into contiguous chunks of at least `grain` and calls fn(begin, end) on each.
@@ -69,11 +72,27 @@ class ThreadPool {
   }
 
  private:
+  void shutdown() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+      ++gen_;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
   void work() {
     for (;;) {
       int64_t t = next_.fetch_add(1);
       if (t >= tasks_) break;
-      (*fn_)(t);
+      try {
+        (*fn_)(t);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(err_mu_);
+        if (!error_) error_ = std::current_exception();
+        next_.store(tasks_);  // skip the remaining tasks
+      }
     }
   }
   void loop(int) {
@@ -103,6 +122,8 @@ class ThreadPool {
   int active_ = 0;
   uint64_t gen_ = 0;
   bool stop_ = false;
+  std::mutex err_mu_;
+  std::exception_ptr error_;
 };
 
 }  // namespace glam

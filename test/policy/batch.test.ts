@@ -34,5 +34,8 @@ describe('packBatch', () => {
     expect(code(() => packBatch({ prompts: [[1]], candidates: [[[-1]]] }, limits))).toBe('TokenOutOfRange');
     expect(code(() => packBatch({ prompts: [Array(15).fill(1)], candidates: [[[1, 2]]] }, limits))).toBe('SequenceTooLong');
     expect(code(() => packBatch({ prompts: [Array(15).fill(1)], candidates: [[[1]]] }, limits))).toBeUndefined();
+    expect(code(() => packBatch({ prompts: [[1]], candidates: [[[1]], [[2]]] }, limits))).toBe('BatchInvalid');
+    expect(code(() => packBatch({ prompts: [], candidates: [] }, limits))).toBe('BatchInvalid');
+    expect(code(() => packBatch({ prompts: [1 as unknown as number[]], candidates: [[[1]]] }, limits))).toBe('BatchInvalid');
   });
 });
