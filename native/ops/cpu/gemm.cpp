@@ -67,8 +67,9 @@ constexpr int MR = 6, NR = 16;
 constexpr int MR = 4, NR = 8;
 #endif
 
-constexpr int64_t KC_MAX = 384;               // k block: an A micro-panel (MR·KC floats) stays in L1
-constexpr int64_t MC_MAX = 16 * MR;           // rows per task / per pass over a packed B block
+constexpr int64_t KC_MAX = 768;               // k block (K <= 768: one block, Y written once)
+constexpr int64_t MC_MAX = 16 * MR;           // rows per task when B is the shared operand
+constexpr int64_t L2_A_BYTES = 768 << 10;     // a shared-A row block re-read from L2 per B panel
 constexpr int64_t NC_MAX = 16 * NR;           // columns per task when A is the shared operand
 constexpr int64_t SHARED_CAP = int64_t(4) << 20;  // floats in the shared packed operand (16 MiB)
 constexpr double PARALLEL_MIN_FLOPS = 2e6;    // below this, waking the pool costs more than it saves
@@ -219,6 +220,16 @@ void pack_b(float* __restrict dst, const float* __restrict src, int64_t s_k, int
     for (int64_t k = 0; k < kc; ++k) std::memset(dst + k * NR + cols, 0, sizeof(float) * size_t(NR - cols));
 }
 
+// Prefetches the NR floats at pf + off (the tile the next kernel call reads; it may lie past the
+// end of Y for the last tile, so the address is formed as an integer: prefetches never fault).
+inline void prefetch_row(const float* pf, int64_t off) {
+#if defined(__SSE2__)
+  const uintptr_t a = reinterpret_cast<uintptr_t>(pf) + uintptr_t(off) * sizeof(float);
+  _mm_prefetch(reinterpret_cast<const char*>(a), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(a + (NR - 1) * sizeof(float)), _MM_HINT_T0);
+#endif
+}
+
 // ---------------------------------------------------------------------------------------------
 // Microkernels: C[R, nv] = (load_c ? C : 0) + (bias ? bias : 0) then += A_panel · B_panel over kc.
 // A: [kc][MR] (rows < R used), B: [kc][NR]; nv <= NR valid columns; C row stride ldc.
@@ -227,7 +238,7 @@ void pack_b(float* __restrict dst, const float* __restrict src, int64_t s_k, int
 
 template <int R>
 void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, float* __restrict C, int64_t ldc,
-             int nv, bool load_c, const float* __restrict bias) {
+             int nv, bool load_c, const float* __restrict bias, const float* pf) {
   const __mmask16 m0 = nv >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nv) - 1u);
   const __mmask16 m1 = nv >= 32 ? __mmask16(0xFFFF) : nv <= 16 ? __mmask16(0) : __mmask16((1u << (nv - 16)) - 1u);
   __m512 c0[R], c1[R];
@@ -249,6 +260,8 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
       c1[i] = _mm512_add_ps(c1[i], b1);
     }
   }
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) prefetch_row(pf, i * ldc);
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
 #pragma GCC unroll 16
@@ -271,7 +284,7 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
 
 template <int R>
 void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, float* __restrict C, int64_t ldc,
-             int nv, bool load_c, const float* __restrict bias) {
+             int nv, bool load_c, const float* __restrict bias, const float* pf) {
   const bool full = nv == NR;
   const __m256i nvv = _mm256_set1_epi32(nv);
   const __m256i k0 = _mm256_cmpgt_epi32(nvv, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -300,6 +313,8 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
       c1[i] = _mm256_add_ps(c1[i], b1);
     }
   }
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) prefetch_row(pf, i * ldc);
   for (int64_t k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8);
 #pragma GCC unroll 8
@@ -327,7 +342,7 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
 
 template <int R>
 void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, float* __restrict C, int64_t ldc,
-             int nv, bool load_c, const float* __restrict bias) {
+             int nv, bool load_c, const float* __restrict bias, const float* pf) {
   float c[R][NR];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < NR; ++j) {
@@ -349,7 +364,7 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
 
 #endif
 
-using KernelFn = void (*)(const float*, const float*, int64_t, float*, int64_t, int, bool, const float*);
+using KernelFn = void (*)(const float*, const float*, int64_t, float*, int64_t, int, bool, const float*, const float*);
 
 template <size_t... I>
 constexpr auto make_kernel_table(std::index_sequence<I...>) {
@@ -358,8 +373,8 @@ constexpr auto make_kernel_table(std::index_sequence<I...>) {
 const auto kKernels = make_kernel_table(std::make_index_sequence<MR>{});
 
 inline void kernel(int rows, const float* A, const float* B, int64_t kc, float* C, int64_t ldc, int nv, bool load_c,
-                   const float* bias) {
-  kKernels[size_t(rows - 1)](A, B, kc, C, ldc, nv, load_c, bias);
+                   const float* bias, const float* pf) {
+  kKernels[size_t(rows - 1)](A, B, kc, C, ldc, nv, load_c, bias, pf);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,7 +464,9 @@ void gemm_packed(Operand A, Operand B, float* C, int64_t ldc, int64_t M, int64_t
             float* cj = C + m0 * ldc + c0 + j * NR;
             for (int64_t p = 0; p < npa; ++p) {
               const int r = int(std::min<int64_t>(MR, rows - p * MR));
-              kernel(r, Ap + p * kc * MR, bp, kc, cj + p * MR * ldc, ldc, cols, load_c, bj);
+              // pf: the next tile in this loop order, whose rows the kernel prefetches
+              const float* pf = p + 1 < npa ? cj + (p + 1) * MR * ldc : cj + NR;
+              kernel(r, Ap + p * kc * MR, bp, kc, cj + p * MR * ldc, ldc, cols, load_c, bj, pf);
             }
           }
         }
@@ -479,21 +496,23 @@ void gemm_packed(Operand A, Operand B, float* C, int64_t ldc, int64_t M, int64_t
         float* Bp = tl_private.get(size_t(npb * NR * kb.kcb));
         for (int64_t b = 0; b < kb.n; ++b) {
           const int64_t k0 = kb.k0(b), kc = kb.kc(b);
-          for (int64_t j = 0; j < npb; ++j) {
-            const int cols = int(std::min<int64_t>(NR, cols_t - j * NR));
-            pack_b(Bp + j * kc * NR, B.p + (n0 + j * NR) * B.s_o + k0 * B.s_k, B.s_k, B.s_o, cols, kc);
-          }
           const bool load_c = accumulate || b > 0;
-          for (int64_t pm = 0; pm < npa; pm += MC_MAX / MR) {
-            const int64_t pe = std::min(npa, pm + MC_MAX / MR);
+          // Row blocks of the shared A small enough to stay in L2 while the task's B panels pass;
+          // each B panel is packed right before its first use.
+          const int64_t mbp0 = std::max<int64_t>(1, L2_A_BYTES / (kc * MR * int64_t(sizeof(float))));
+          const int64_t mbp = ceil_div(npa, ceil_div(npa, mbp0));
+          for (int64_t pm = 0; pm < npa; pm += mbp) {
+            const int64_t pe = std::min(npa, pm + mbp);
             for (int64_t j = 0; j < npb; ++j) {
               const int cols = int(std::min<int64_t>(NR, cols_t - j * NR));
-              const float* bp = Bp + j * kc * NR;
+              float* bp = Bp + j * kc * NR;
+              if (pm == 0) pack_b(bp, B.p + (n0 + j * NR) * B.s_o + k0 * B.s_k, B.s_k, B.s_o, cols, kc);
               const float* bj = (bias && b == 0) ? bias + n0 + j * NR : nullptr;
               float* cj = C + r0 * ldc + n0 + j * NR;
               for (int64_t p = pm; p < pe; ++p) {
                 const int r = int(std::min<int64_t>(MR, mr - p * MR));
-                kernel(r, Ap + k0 * ldp + p * kc * MR, bp, kc, cj + p * MR * ldc, ldc, cols, load_c, bj);
+                const float* pf = p + 1 < pe ? cj + (p + 1) * MR * ldc : cj + pm * MR * ldc + NR;
+                kernel(r, Ap + k0 * ldp + p * kc * MR, bp, kc, cj + p * MR * ldc, ldc, cols, load_c, bj, pf);
               }
             }
           }
@@ -501,6 +520,108 @@ void gemm_packed(Operand A, Operand B, float* C, int64_t ldc, int64_t M, int64_t
       });
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Few-row gemm_nt (M <= SMALL_M): packing W would cost more than the product itself, so each
+// output is a dot product of an X row and a W row read in place, vectorised along k, for RM rows
+// of X against 4 rows of W at a time. The lane sums are reduced in a fixed order, so the result
+// still does not depend on the thread count (it differs in rounding from the packed path).
+
+constexpr int64_t SMALL_M = 4;
+
+#if GLAM_GEMM_ISA == 2
+using DotVec = __m512;
+constexpr int DOT_W = 16;
+inline DotVec dot_zero() { return _mm512_setzero_ps(); }
+inline DotVec dot_load(const float* p, int64_t n) {
+  return n >= 16 ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1u), p);
+}
+inline DotVec dot_fma(DotVec a, DotVec b, DotVec c) { return _mm512_fmadd_ps(a, b, c); }
+inline float dot_sum(DotVec v) {
+  // (the mask_ forms: GCC 12 warns about the unmasked ones' undefined pass-through operand)
+  const __m512 h = _mm512_add_ps(v, _mm512_mask_shuffle_f32x4(v, 0xFFFF, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  const __m512 g = _mm512_add_ps(h, _mm512_mask_shuffle_f32x4(h, 0xFFFF, h, h, _MM_SHUFFLE(2, 3, 0, 1)));
+  const __m128 q = _mm512_mask_extractf32x4_ps(_mm_setzero_ps(), 0xFF, g, 0);
+  const __m128 d = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(d, _mm_movehdup_ps(d)));
+}
+#elif GLAM_GEMM_ISA == 1
+using DotVec = __m256;
+constexpr int DOT_W = 8;
+inline DotVec dot_zero() { return _mm256_setzero_ps(); }
+inline DotVec dot_load(const float* p, int64_t n) {
+  if (n >= 8) return _mm256_loadu_ps(p);
+  const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_maskload_ps(p, m);
+}
+inline DotVec dot_fma(DotVec a, DotVec b, DotVec c) { return _mm256_fmadd_ps(a, b, c); }
+inline float dot_sum(DotVec v) {
+  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 d = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(d, _mm_movehdup_ps(d)));
+}
+#else
+struct DotVec {
+  float v[4];
+};
+constexpr int DOT_W = 4;
+inline DotVec dot_zero() { return DotVec{{0, 0, 0, 0}}; }
+inline DotVec dot_load(const float* p, int64_t n) {
+  DotVec r{{0, 0, 0, 0}};
+  for (int64_t i = 0; i < 4 && i < n; ++i) r.v[i] = p[i];
+  return r;
+}
+inline DotVec dot_fma(DotVec a, DotVec b, DotVec c) {
+  for (int i = 0; i < 4; ++i) c.v[i] = fmadd_scalar(a.v[i], b.v[i], c.v[i]);
+  return c;
+}
+inline float dot_sum(DotVec v) { return (v.v[0] + v.v[2]) + (v.v[1] + v.v[3]); }
+#endif
+
+// Y[RM, n0:n1] for RM rows of X.
+template <int RM>
+void dot_rows(const float* X, int64_t ldx, const float* W, int64_t ldw, float* Y, int64_t ldy, int64_t n0, int64_t n1,
+              int64_t K, const float* bias, bool accumulate) {
+  for (int64_t n = n0; n < n1; n += 4) {
+    const int nb = int(std::min<int64_t>(4, n1 - n));
+    const float* w[4];
+    for (int q = 0; q < 4; ++q) w[q] = W + (n + std::min(q, nb - 1)) * ldw;  // a short tail repeats its last row
+    DotVec acc[RM][4];
+    for (int m = 0; m < RM; ++m)
+      for (int q = 0; q < 4; ++q) acc[m][q] = dot_zero();
+    for (int64_t k = 0; k < K; k += DOT_W) {
+      const int64_t kn = K - k;
+      DotVec wv[4];
+      for (int q = 0; q < 4; ++q) wv[q] = dot_load(w[q] + k, kn);
+      for (int m = 0; m < RM; ++m) {
+        const DotVec xv = dot_load(X + m * ldx + k, kn);
+        for (int q = 0; q < 4; ++q) acc[m][q] = dot_fma(xv, wv[q], acc[m][q]);
+      }
+    }
+    for (int m = 0; m < RM; ++m)
+      for (int q = 0; q < nb; ++q) {
+        float* y = Y + m * ldy + n + q;
+        const float init = (accumulate ? *y : 0.0f) + (bias ? bias[n + q] : 0.0f);
+        *y = init + dot_sum(acc[m][q]);
+      }
+  }
+}
+
+void gemm_nt_small(const float* X, int64_t ldx, const float* W, int64_t ldw, float* Y, int64_t ldy, int64_t M,
+                   int64_t N, int64_t K, const float* bias, bool accumulate, ThreadPool& pool) {
+  const bool parallel = pool.size() > 1 && 2.0 * double(M) * double(N) * double(K) >= PARALLEL_MIN_FLOPS;
+  const int64_t per = parallel ? round_up(ceil_div(N, 8 * int64_t(pool.size())), 4) : N;
+  const int64_t tasks = ceil_div(N, per);
+  run_tasks(pool, parallel, tasks, [&](int64_t t) {
+    const int64_t n0 = t * per, n1 = std::min(N, n0 + per);
+    switch (M) {
+      case 1: dot_rows<1>(X, ldx, W, ldw, Y, ldy, n0, n1, K, bias, accumulate); break;
+      case 2: dot_rows<2>(X, ldx, W, ldw, Y, ldy, n0, n1, K, bias, accumulate); break;
+      case 3: dot_rows<3>(X, ldx, W, ldw, Y, ldy, n0, n1, K, bias, accumulate); break;
+      default: dot_rows<4>(X, ldx, W, ldw, Y, ldy, n0, n1, K, bias, accumulate); break;
+    }
+  });
 }
 
 void check_args(const char* name, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldx_min, int64_t ldw,
@@ -518,6 +639,10 @@ void check_args(const char* name, int64_t M, int64_t N, int64_t K, int64_t ldx, 
 void gemm_nt(const float* X, int64_t ldx, const float* W, int64_t ldw, float* Y, int64_t ldy, int64_t M, int64_t N,
              int64_t K, const float* bias, bool accumulate, ThreadPool& pool) {
   check_args("gemm_nt", M, N, K, ldx, K, ldw, K, ldy, X, W, Y);
+  if (M > 0 && M <= SMALL_M && N > 0 && K > 0) {
+    gemm_nt_small(X, ldx, W, ldw, Y, ldy, M, N, K, bias, accumulate, pool);
+    return;
+  }
   gemm_packed({X, ldx, 1}, {W, ldw, 1}, Y, ldy, M, N, K, bias, accumulate, pool);
 }
 
