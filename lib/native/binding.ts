@@ -35,11 +35,51 @@ export interface NativeValueHead {
   biases: Float32Array[]; // layer i: (sizes[i+1])
 }
 
+/** Training setup (native/model/training.h TrainOptions). */
+export interface NativeTrainOptions {
+  mode: 'full' | 'lora';
+  rank?: number;
+  alpha?: number;
+  targets?: string[];
+  freezeEmbeddings?: boolean;
+  freezeLmHead?: boolean;
+  seed?: number;
+}
+
+export interface NativeStepOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  maxGradNorm?: number;
+}
+
+export interface NativeForwardTrain extends NativeScore {
+  handle: number; // process-wide id, single use
+  cacheBytes: number; // activation memory held until backward
+  tokens: number; // packed rows (T)
+}
+
+/** A tensor set under Hugging Face / PEFT names: name -> (shape, fp32 values). */
+export type NativeTensorSet = Record<string, { shape: number[]; data: Float32Array }>;
+export type TensorWhat = 'params' | 'grads' | 'exp_avg' | 'exp_avg_sq';
+export type TensorScope = 'model' | 'lora' | 'value_head';
+
 export interface NativeModel {
   score(batch: NativeBatch, opts: { mode: 'fused' | 'naive'; hidden: boolean }): Promise<NativeScore>;
   setValueHead(head: NativeValueHead): void;
   info(): { threads: number; backend: string };
   dispose(): void;
+  setTraining(opts: NativeTrainOptions): void;
+  forwardTrain(batch: NativeBatch): Promise<NativeForwardTrain>;
+  backward(handle: number, dLogprobs: Float32Array, dValues: Float32Array): Promise<void>;
+  step(opts: NativeStepOptions): Promise<number>;
+  zeroGrad(): void;
+  exportTensors(what: TensorWhat, scope: TensorScope): NativeTensorSet;
+  importTensors(what: Exclude<TensorWhat, 'grads'>, scope: TensorScope, tensors: NativeTensorSet): void;
+  /** With a number, also sets the optimizer's step count (resume). */
+  trainInfo(setStep?: number): { enabled: boolean; step?: number; mode?: 'full' | 'lora'; trainableParams?: number; stateBytes?: number; openHandles?: number };
 }
 
 export interface GemmOptions {

@@ -15,7 +15,14 @@ void finish(ScoreResult& r, Transformer& model, const ValueHead& head, const std
 
 }  // namespace
 
-ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden) {
+size_t TrainHandle::bytes() const {
+  size_t b = fc.bytes() + (x.size() + hn.size() + lse.size()) * sizeof(float);
+  for (const auto& a : vacts) b += a.size() * sizeof(float);
+  return b + rows.size() * 8 + (trow.size() + tid.size()) * 4 + tok_off.size() * 8;
+}
+
+ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden,
+                        TrainHandle* keep) {
   const ModelConfig& cfg = model.config();
   std::vector<int32_t> pos;
   batch.validate(cfg, pos);
@@ -29,7 +36,12 @@ ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedB
     g.cand_len.push_back(batch.cand_len[size_t(k)]);
   }
   std::vector<float> x;
-  model.forward(x, batch.tokens.data(), pos.data(), batch.T(), groups);
+  if (keep) {
+    keep->fc.ids = batch.tokens;
+    keep->fc.pos = pos;
+    keep->fc.groups = groups;
+  }
+  model.forward(x, batch.tokens.data(), pos.data(), batch.T(), groups, keep ? &keep->fc : nullptr);
 
   // scored rows: [0, B) the prompts' last rows, then candidate rows that predict a next token
   std::vector<int64_t> rows(static_cast<size_t>(B));
@@ -70,8 +82,47 @@ ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedB
     r.logprobs[size_t(k)] = float(s);
   }
   std::vector<float> hn_last(hn.begin(), hn.begin() + B * C);
+  if (keep) {
+    r.values.assign(size_t(B), 0.0f);
+    if (!head.empty()) head.forward(r.values.data(), hn_last.data(), B, model.pool(), &keep->vacts);
+    if (want_hidden) r.hidden = hn_last;
+    keep->x = std::move(x);
+    keep->rows = std::move(rows);
+    keep->trow = std::move(trow);
+    keep->tid = std::move(tid);
+    keep->tok_off = std::move(tok_off);
+    keep->hn = std::move(hn);
+    keep->lse = std::move(lse);
+    keep->B = B;
+    keep->N = N;
+    return r;
+  }
   finish(r, model, head, hn_last, B, want_hidden);
   return r;
+}
+
+void train_backward(Transformer& model, const ValueHead& head, Weights& g, ValueHead& vg, TrainHandle& h,
+                    const float* dlogprobs, const float* dvalues) {
+  const ModelConfig& cfg = model.config();
+  const int64_t C = cfg.hidden, R = int64_t(h.rows.size()), NT = int64_t(h.tid.size());
+  // d logprob of each target token = d logprob of its candidate
+  std::vector<float> dtok(static_cast<size_t>(NT));
+  for (int64_t k = 0; k < h.N; ++k)
+    for (int64_t t = h.tok_off[size_t(k)]; t < h.tok_off[size_t(k + 1)]; ++t) dtok[size_t(t)] = dlogprobs[k];
+  // the head's weight gradient: lm_head when untied, else the embeddings (tied), null when frozen
+  std::vector<float>& dE = cfg.tie ? g.embed : g.lm_head;
+  std::vector<float> dhn(static_cast<size_t>(R * C));
+  cpu::lm_head_lse_backward(dhn.data(), dE.empty() ? nullptr : dE.data(), dtok.data(), h.hn.data(), R,
+                            model.weights().head(), cfg.vocab, C, h.lse.data(), h.trow.data(), h.tid.data(), NT,
+                            model.pool());
+  if (!head.empty()) {
+    std::vector<float> dh(static_cast<size_t>(h.B * C));
+    head.backward(dh.data(), vg, dvalues, h.B, h.vacts, model.pool());
+    for (int64_t i = 0; i < h.B * C; ++i) dhn[size_t(i)] += dh[size_t(i)];
+  }
+  std::vector<float> dx(h.x.size(), 0.0f);
+  model.final_norm_rows_backward(dx.data(), g, dhn.data(), h.x.data(), h.rows);
+  model.backward(dx, h.fc, g);
 }
 
 ScoreResult score_naive(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden) {

@@ -23,7 +23,27 @@ struct ScoreResult {
   std::vector<float> hidden;          // (B, C) final-norm hidden of each prompt's last token, when asked
 };
 
-ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden);
+// What a training forward keeps for its backward (one per forward; single use).
+struct TrainHandle {
+  ForwardCache fc;
+  std::vector<float> x;                // (T, C) stream after the last block
+  std::vector<int64_t> rows;           // (R) scored rows; rows[0, B) are the prompts' last rows
+  std::vector<int32_t> trow, tid;      // (sum A) each target's scored row and token id
+  std::vector<int64_t> tok_off;        // (N+1)
+  std::vector<float> hn, lse;          // (R, C) final-norm rows, (R) their log-sum-exp
+  std::vector<std::vector<float>> vacts;  // value head layer inputs
+  int64_t B = 0, N = 0;
+  size_t bytes() const;
+};
+
+// keep: when given, the pass records what train_backward needs.
+ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden,
+                        TrainHandle* keep = nullptr);
 ScoreResult score_naive(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden);
+
+// Gradients of L = sum_k dlogprobs[k] * logprob_k + sum_b dvalues[b] * value_b, accumulated into g
+// (model; empty vectors frozen) and vg (value head). Consumes the handle's cache.
+void train_backward(Transformer& model, const ValueHead& head, Weights& g, ValueHead& vg, TrainHandle& h,
+                    const float* dlogprobs, const float* dvalues);
 
 }  // namespace glam

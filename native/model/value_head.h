@@ -16,8 +16,14 @@ struct ValueHead {
   std::vector<std::vector<float>> bias;    // layer i: (sizes[i+1])
 
   bool empty() const { return weight.empty(); }
-  // out[B] <- head(h[B, C])
-  void forward(float* out, const float* h, int64_t B, ThreadPool& pool) const;
+  // out[B] <- head(h[B, C]); with acts, also keeps every layer's input (acts[0] = h) for backward.
+  void forward(float* out, const float* h, int64_t B, ThreadPool& pool,
+               std::vector<std::vector<float>>* acts = nullptr) const;
+  // dh[B, C] <- d value / d h . dv; grads (same shapes as this head) +=.
+  void backward(float* dh, ValueHead& grads, const float* dv, int64_t B,
+                const std::vector<std::vector<float>>& acts, ThreadPool& pool) const;
+  // A zero head of the same shapes (gradient buffers, optimizer moments).
+  ValueHead zeros_like() const;
 };
 
 }  // namespace glam

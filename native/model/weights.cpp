@@ -197,3 +197,118 @@ Weights load_weights(const ModelConfig& cfg, const std::map<std::string, RawTens
 }
 
 }  // namespace glam
+
+namespace glam {
+
+std::vector<std::vector<float>*> param_list(Weights& w) {
+  std::vector<std::vector<float>*> p = {&w.embed, &w.pos_embed};
+  for (LayerWeights& l : w.layers)
+    for (auto* v : {&l.norm1_w, &l.norm1_b, &l.wqkv, &l.bqkv, &l.wo, &l.bo, &l.norm2_w, &l.norm2_b, &l.wup, &l.bup,
+                    &l.wdown, &l.bdown})
+      p.push_back(v);
+  for (auto* v : {&w.final_w, &w.final_b, &w.lm_head}) p.push_back(v);
+  for (LayerWeights& l : w.layers)
+    for (auto* list : {&l.lqkv, &l.lo, &l.lup, &l.ldown})
+      for (LoraAdapter& a : *list) {
+        p.push_back(&a.A);
+        p.push_back(&a.B);
+      }
+  return p;
+}
+
+namespace {
+
+// rows [r0, r0+n) of a row-major (rows, cols) matrix, optionally transposed to (cols, n)
+HfTensor rows_of(const std::vector<float>& m, int64_t cols, int64_t r0, int64_t n, bool transpose) {
+  HfTensor t;
+  t.data.resize(size_t(n * cols));
+  if (!transpose) {
+    std::copy(m.begin() + r0 * cols, m.begin() + (r0 + n) * cols, t.data.begin());
+    t.shape = {n, cols};
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < cols; ++j) t.data[size_t(j * n + i)] = m[size_t((r0 + i) * cols + j)];
+    t.shape = {cols, n};
+  }
+  return t;
+}
+
+HfTensor vec_of(const std::vector<float>& v, int64_t off, int64_t n) {
+  HfTensor t;
+  t.shape = {n};
+  t.data.assign(v.begin() + off, v.begin() + off + n);
+  return t;
+}
+
+}  // namespace
+
+std::map<std::string, HfTensor> export_hf(const ModelConfig& cfg, const Weights& w, bool adapters_only) {
+  std::map<std::string, HfTensor> out;
+  const int64_t C = cfg.hidden, H = cfg.heads, Hkv = cfg.kv_heads, D = cfg.head_dim, I = cfg.inter, V = cfg.vocab;
+  auto put_mat = [&](const std::string& name, const std::vector<float>& m, int64_t cols, int64_t r0, int64_t n,
+                     bool transpose = false) {
+    if (!m.empty()) out[name] = rows_of(m, cols, r0, n, transpose);
+  };
+  auto put_vec = [&](const std::string& name, const std::vector<float>& v, int64_t off, int64_t n) {
+    if (!v.empty()) out[name] = vec_of(v, off, n);
+  };
+  if (adapters_only) {
+    for (const LayerWeights& l : w.layers)
+      for (const auto* list : {&l.lqkv, &l.lo, &l.lup, &l.ldown})
+        for (const LoraAdapter& a : *list) {
+          put_mat("base_model.model." + a.module + ".lora_A.weight", a.A, a.in_n, 0, a.rank);
+          put_mat("base_model.model." + a.module + ".lora_B.weight", a.B, a.rank, 0, a.out_n);
+        }
+    return out;
+  }
+  if (cfg.family == Family::Llama) {
+    put_mat("model.embed_tokens.weight", w.embed, C, 0, V);
+    for (int64_t i = 0; i < cfg.layers; ++i) {
+      const LayerWeights& l = w.layers[size_t(i)];
+      const std::string p = "model.layers." + std::to_string(i) + ".";
+      put_vec(p + "input_layernorm.weight", l.norm1_w, 0, C);
+      put_mat(p + "self_attn.q_proj.weight", l.wqkv, C, 0, H * D);
+      put_mat(p + "self_attn.k_proj.weight", l.wqkv, C, H * D, Hkv * D);
+      put_mat(p + "self_attn.v_proj.weight", l.wqkv, C, (H + Hkv) * D, Hkv * D);
+      put_vec(p + "self_attn.q_proj.bias", l.bqkv, 0, H * D);
+      put_vec(p + "self_attn.k_proj.bias", l.bqkv, H * D, Hkv * D);
+      put_vec(p + "self_attn.v_proj.bias", l.bqkv, (H + Hkv) * D, Hkv * D);
+      put_mat(p + "self_attn.o_proj.weight", l.wo, H * D, 0, C);
+      put_vec(p + "self_attn.o_proj.bias", l.bo, 0, C);
+      put_vec(p + "post_attention_layernorm.weight", l.norm2_w, 0, C);
+      put_mat(p + "mlp.gate_proj.weight", l.wup, C, 0, I);
+      put_mat(p + "mlp.up_proj.weight", l.wup, C, I, I);
+      put_vec(p + "mlp.gate_proj.bias", l.bup, 0, I);
+      put_vec(p + "mlp.up_proj.bias", l.bup, I, I);
+      put_mat(p + "mlp.down_proj.weight", l.wdown, I, 0, C);
+      put_vec(p + "mlp.down_proj.bias", l.bdown, 0, C);
+    }
+    put_vec("model.norm.weight", w.final_w, 0, C);
+    put_mat("lm_head.weight", w.lm_head, C, 0, V);
+  } else {
+    put_mat("transformer.wte.weight", w.embed, C, 0, V);
+    put_mat("transformer.wpe.weight", w.pos_embed, C, 0, cfg.max_pos);
+    for (int64_t i = 0; i < cfg.layers; ++i) {
+      const LayerWeights& l = w.layers[size_t(i)];
+      const std::string p = "transformer.h." + std::to_string(i) + ".";
+      put_vec(p + "ln_1.weight", l.norm1_w, 0, C);
+      put_vec(p + "ln_1.bias", l.norm1_b, 0, C);
+      put_mat(p + "attn.c_attn.weight", l.wqkv, C, 0, 3 * C, true);
+      put_vec(p + "attn.c_attn.bias", l.bqkv, 0, 3 * C);
+      put_mat(p + "attn.c_proj.weight", l.wo, C, 0, C, true);
+      put_vec(p + "attn.c_proj.bias", l.bo, 0, C);
+      put_vec(p + "ln_2.weight", l.norm2_w, 0, C);
+      put_vec(p + "ln_2.bias", l.norm2_b, 0, C);
+      put_mat(p + "mlp.c_fc.weight", l.wup, C, 0, I, true);
+      put_vec(p + "mlp.c_fc.bias", l.bup, 0, I);
+      put_mat(p + "mlp.c_proj.weight", l.wdown, I, 0, C, true);
+      put_vec(p + "mlp.c_proj.bias", l.bdown, 0, C);
+    }
+    put_vec("transformer.ln_f.weight", w.final_w, 0, C);
+    put_vec("transformer.ln_f.bias", w.final_b, 0, C);
+    put_mat("lm_head.weight", w.lm_head, C, 0, V);
+  }
+  return out;
+}
+
+}  // namespace glam

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model/linear.h"
 #include "model/model_config.h"
 
 namespace glam {
@@ -28,6 +29,8 @@ struct LayerWeights {
   std::vector<float> norm2_w, norm2_b;  // (C)
   std::vector<float> wup, bup;          // llama: (2I, C) gate|up; gpt2: (I, C)
   std::vector<float> wdown, bdown;      // (C, I)
+  // LoRA adapters on the fused matrices (empty unless LoRA training is enabled)
+  std::vector<LoraAdapter> lqkv, lo, lup, ldown;
 };
 
 struct Weights {
@@ -40,6 +43,21 @@ struct Weights {
 
   const float* head() const { return lm_head.empty() ? embed.data() : lm_head.data(); }
 };
+
+// Every parameter vector of `w` in one fixed order (embeddings, layers, final norm, head, then the
+// adapters' A and B): the optimizer and the gradient buffers zip over this list.
+std::vector<std::vector<float>*> param_list(Weights& w);
+// How many of param_list's entries are base-model parameters (the rest are LoRA adapters).
+inline size_t param_list_base_size(const Weights& w) { return 2 + 12 * w.layers.size() + 3; }
+
+// The weights as Hugging Face tensors (the inverse of load_weights: q/k/v and gate/up split, GPT-2's
+// Conv1D transposed back), name -> (shape, fp32 values). Vectors that are empty (frozen gradients)
+// are skipped. With adapters_only, the LoRA adapters under PEFT's names instead.
+struct HfTensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+std::map<std::string, HfTensor> export_hf(const ModelConfig& cfg, const Weights& w, bool adapters_only);
 
 // Converts F32/F16/BF16 bytes to fp32 (exact for F16/BF16).
 void to_f32(const RawTensor& t, float* out);

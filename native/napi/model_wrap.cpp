@@ -103,7 +103,15 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
                                  {InstanceMethod("score", &ModelWrap::Score),
                                   InstanceMethod("setValueHead", &ModelWrap::SetValueHead),
                                   InstanceMethod("info", &ModelWrap::Info),
-                                  InstanceMethod("dispose", &ModelWrap::Dispose)});
+                                  InstanceMethod("dispose", &ModelWrap::Dispose),
+                                  InstanceMethod("setTraining", &ModelWrap::SetTraining),
+                                  InstanceMethod("forwardTrain", &ModelWrap::ForwardTrain),
+                                  InstanceMethod("backward", &ModelWrap::Backward),
+                                  InstanceMethod("step", &ModelWrap::Step),
+                                  InstanceMethod("zeroGrad", &ModelWrap::ZeroGrad),
+                                  InstanceMethod("exportTensors", &ModelWrap::ExportTensors),
+                                  InstanceMethod("importTensors", &ModelWrap::ImportTensors),
+                                  InstanceMethod("trainInfo", &ModelWrap::TrainInfo)});
   env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(f)));
   return f;
 }
@@ -121,14 +129,7 @@ Napi::Value ModelWrap::Score(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GLAM_NAPI_TRY
   auto e = live(env);
-  Napi::Object bo = obj_arg(info, 0, "batch");
-  PackedBatch b;
-  b.tokens = i32(bo, "tokens");
-  b.prompt_start = i32(bo, "promptStart");
-  b.prompt_len = i32(bo, "promptLen");
-  b.cand_start = i32(bo, "candStart");
-  b.cand_len = i32(bo, "candLen");
-  b.cand_prompt = i32(bo, "candPrompt");
+  PackedBatch b = batch_arg(info, 0);
   bool naive = false, hidden = false;
   if (info.Length() > 1 && info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
@@ -145,6 +146,18 @@ Napi::Value ModelWrap::Score(const Napi::CallbackInfo& info) {
   w->Queue();
   return p;
   GLAM_NAPI_CATCH(env)
+}
+
+PackedBatch batch_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Object bo = obj_arg(info, i, "batch");
+  PackedBatch b;
+  b.tokens = i32(bo, "tokens");
+  b.prompt_start = i32(bo, "promptStart");
+  b.prompt_len = i32(bo, "promptLen");
+  b.cand_start = i32(bo, "candStart");
+  b.cand_len = i32(bo, "candLen");
+  b.cand_prompt = i32(bo, "candPrompt");
+  return b;
 }
 
 Napi::Value ModelWrap::SetValueHead(const Napi::CallbackInfo& info) {
@@ -176,7 +189,11 @@ Napi::Value ModelWrap::SetValueHead(const Napi::CallbackInfo& info) {
                    int64_t(h.bias.back().size()) == h.sizes[i + 1],
                "InvalidArgument", "value head layer " + std::to_string(i) + " has the wrong size");
   }
-  auto fresh = std::make_shared<const ValueHead>(std::move(h));
+  auto fresh = std::make_shared<ValueHead>(std::move(h));
+  if (e->train) {  // the optimizer's buffers follow the new head (takes the op lock: training setup only)
+    std::lock_guard<std::mutex> op(e->mu);
+    e->train->reset_value_head(*fresh);
+  }
   std::lock_guard<std::mutex> lk(e->head_mu);
   e->head = std::move(fresh);
   return env.Undefined();

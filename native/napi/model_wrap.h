@@ -7,7 +7,10 @@
 #include <memory>
 #include <mutex>
 
+#include <map>
+
 #include "model/scorer.h"
+#include "model/training.h"
 #include "model/transformer.h"
 #include "model/value_head.h"
 
@@ -17,13 +20,17 @@ struct Engine {
   std::unique_ptr<Transformer> model;
   std::mutex mu;  // one native operation at a time per model
   // The value head is swapped under its own short lock, so setValueHead never waits for a score;
-  // a score keeps the snapshot it started with.
-  std::shared_ptr<const ValueHead> head = std::make_shared<const ValueHead>();
+  // a score keeps the snapshot it started with. Only an optimizer step (holding mu) changes it in place.
+  std::shared_ptr<ValueHead> head = std::make_shared<ValueHead>();
   std::mutex head_mu;
-  std::shared_ptr<const ValueHead> head_snapshot() {
+  std::shared_ptr<ValueHead> head_snapshot() {
     std::lock_guard<std::mutex> lk(head_mu);
     return head;
   }
+  // Training (null until setTraining) and the forwards awaiting their backward, by process-wide id.
+  std::unique_ptr<TrainState> train;
+  std::mutex handles_mu;
+  std::map<uint64_t, std::unique_ptr<TrainHandle>> handles;
 };
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
@@ -40,10 +47,22 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value SetValueHead(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
+  // training (model_train.cpp)
+  Napi::Value SetTraining(const Napi::CallbackInfo& info);
+  Napi::Value ForwardTrain(const Napi::CallbackInfo& info);
+  Napi::Value Backward(const Napi::CallbackInfo& info);
+  Napi::Value Step(const Napi::CallbackInfo& info);
+  Napi::Value ZeroGrad(const Napi::CallbackInfo& info);
+  Napi::Value ExportTensors(const Napi::CallbackInfo& info);
+  Napi::Value ImportTensors(const Napi::CallbackInfo& info);
+  Napi::Value TrainInfo(const Napi::CallbackInfo& info);
   std::shared_ptr<Engine> live(Napi::Env env);
 };
 
 // addon.loadModel(config, tensors, { threads }) -> Promise<NativeModel>
 Napi::Value LoadModel(const Napi::CallbackInfo& info);
+
+// The packed batch of a JS batch object (shared by score and forwardTrain).
+PackedBatch batch_arg(const Napi::CallbackInfo& info, size_t i);
 
 }  // namespace glam::napi

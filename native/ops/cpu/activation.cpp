@@ -18,6 +18,23 @@ void swiglu_forward(float* act, const float* gu, int64_t T, int64_t I, ThreadPoo
   });
 }
 
+void swiglu_backward(float* dgu, const float* dact, const float* gu, int64_t T, int64_t I, ThreadPool& pool) {
+  pool.parallel_for(T, 16, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const float* g = gu + t * 2 * I;
+      const float* u = g + I;
+      const float* d = dact + t * I;
+      float* dg = dgu + t * 2 * I;
+      float* du = dg + I;
+      for (int64_t i = 0; i < I; ++i) {
+        const float s = 1.0f / (1.0f + std::exp(-g[i]));
+        du[i] = d[i] * g[i] * s;
+        dg[i] = d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+      }
+    }
+  });
+}
+
 void gelu_tanh_forward(float* x, int64_t n, ThreadPool& pool) {
   const float k = 0.7978845608028654f;  // sqrt(2/pi)
   pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
@@ -28,9 +45,32 @@ void gelu_tanh_forward(float* x, int64_t n, ThreadPool& pool) {
   });
 }
 
+void gelu_tanh_backward(float* dx, const float* dy, const float* x, int64_t n, ThreadPool& pool) {
+  const float k = 0.7978845608028654f;
+  pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float v = x[i];
+      const float th = std::tanh(k * (v + 0.044715f * v * v * v));
+      const float dth = (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * v * v);
+      dx[i] = dy[i] * (0.5f * (1.0f + th) + 0.5f * v * dth);
+    }
+  });
+}
+
 void gelu_erf_forward(float* x, int64_t n, ThreadPool& pool) {
   pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
+  });
+}
+
+void gelu_erf_backward(float* dx, const float* dy, const float* x, int64_t n, ThreadPool& pool) {
+  pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float v = x[i];
+      const float cdf = 0.5f * (1.0f + std::erf(v * 0.7071067811865476f));
+      const float pdf = 0.3989422804014327f * std::exp(-0.5f * v * v);
+      dx[i] = dy[i] * (cdf + v * pdf);
+    }
   });
 }
 

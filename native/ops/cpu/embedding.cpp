@@ -20,4 +20,22 @@ void embedding_forward(float* out, const int32_t* ids, const int32_t* pos, int64
   });
 }
 
+void embedding_backward(float* dtable, int64_t V, float* dpos_table, int64_t maxPos, const float* dout,
+                        const int32_t* ids, const int32_t* pos, int64_t T, int64_t C, ThreadPool& pool) {
+  // Each task owns a contiguous range of table rows and scans every packed row in order.
+  auto scatter = [&](float* table, int64_t rows, const int32_t* idx) {
+    pool.parallel_for(rows, 256, [&](int64_t b, int64_t e) {
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t id = idx[t];
+        if (id < b || id >= e) continue;
+        float* o = table + id * C;
+        const float* d = dout + t * C;
+        for (int64_t c = 0; c < C; ++c) o[c] += d[c];
+      }
+    });
+  };
+  if (dtable) scatter(dtable, V, ids);
+  if (dpos_table) scatter(dpos_table, maxPos, pos);
+}
+
 }  // namespace glam::cpu

@@ -408,6 +408,15 @@ void run_tasks(ThreadPool& pool, bool parallel, int64_t tasks, const std::functi
   }
 }
 
+// How many tasks share `panels` micro-panels (each task a contiguous, even share of at most
+// max_per panels): with T > 1 threads at least 4 per thread and a multiple of T, so that dynamic
+// scheduling ends with the threads finishing together.
+int64_t task_count(int64_t panels, int64_t max_per, int T) {
+  int64_t n = ceil_div(panels, max_per);
+  if (T > 1) n = round_up(std::max<int64_t>(n, 4 * int64_t(T)), T);
+  return std::max<int64_t>(1, std::min(n, panels));
+}
+
 // Y[M,N] = init + A·B with init = (accumulate ? Y : 0) + bias, for K == 0.
 void init_only(float* C, int64_t ldc, int64_t M, int64_t N, const float* bias, bool accumulate) {
   for (int64_t i = 0; i < M; ++i) {
@@ -445,10 +454,10 @@ void gemm_packed(Operand A, Operand B, float* C, int64_t ldc, int64_t M, int64_t
           }
         }
       });
-      const int64_t mc = Tn == 1 ? MC_MAX : std::clamp<int64_t>(round_up(ceil_div(M, 4 * Tn), MR), MR, MC_MAX);
-      const int64_t mtasks = ceil_div(M, mc);
+      const int64_t mpanels = ceil_div(M, MR), mtasks = task_count(mpanels, MC_MAX / MR, Tn);
       run_tasks(pool, parallel, mtasks, [&](int64_t t) {
-        const int64_t m0 = t * mc, rows = std::min(mc, M - m0), npa = ceil_div(rows, MR);
+        const int64_t pb = t * mpanels / mtasks, pe = (t + 1) * mpanels / mtasks;
+        const int64_t m0 = pb * MR, rows = std::min(pe * MR, M) - m0, npa = pe - pb;
         float* Ap = tl_private.get(size_t(npa * MR * kb.kcb));
         for (int64_t b = 0; b < kb.n; ++b) {
           const int64_t k0 = kb.k0(b), kc = kb.kc(b);
@@ -489,10 +498,10 @@ void gemm_packed(Operand A, Operand B, float* C, int64_t ldc, int64_t M, int64_t
           }
         }
       });
-      const int64_t nct = Tn == 1 ? NC_MAX : std::clamp<int64_t>(round_up(ceil_div(N, 4 * Tn), NR), NR, NC_MAX);
-      const int64_t ntasks = ceil_div(N, nct);
+      const int64_t npanels = ceil_div(N, NR), ntasks = task_count(npanels, NC_MAX / NR, Tn);
       run_tasks(pool, parallel, ntasks, [&](int64_t t) {
-        const int64_t n0 = t * nct, cols_t = std::min(nct, N - n0), npb = ceil_div(cols_t, NR);
+        const int64_t jb = t * npanels / ntasks, je = (t + 1) * npanels / ntasks;
+        const int64_t n0 = jb * NR, cols_t = std::min(je * NR, N) - n0, npb = je - jb;
         float* Bp = tl_private.get(size_t(npb * NR * kb.kcb));
         for (int64_t b = 0; b < kb.n; ++b) {
           const int64_t k0 = kb.k0(b), kc = kb.kc(b);

@@ -56,6 +56,49 @@ void lm_head_lse_forward(float* lse, float* target_logit, const float* h, int64_
   }
 }
 
+void lm_head_lse_backward(float* dh, float* dE, const float* dlogprob, const float* h, int64_t R, const float* E,
+                          int64_t V, int64_t C, const float* lse, const int32_t* target_row, const int32_t* target_id,
+                          int64_t NT, ThreadPool& pool) {
+  std::fill(dh, dh + R * C, 0.0f);
+  if (R == 0) return;
+  const int64_t Vt = 2048, Rc = 256;
+  const int64_t ntile = (V + Vt - 1) / Vt;
+  // per row: G_r = sum of its targets' gradients (d logprob_t / d logit_v = [v == t] - p_v)
+  std::vector<double> G(static_cast<size_t>(R), 0.0);
+  std::vector<std::vector<int64_t>> by_row(static_cast<size_t>(R));
+  for (int64_t t = 0; t < NT; ++t) {
+    G[size_t(target_row[t])] += dlogprob[t];
+    by_row[size_t(target_row[t])].push_back(t);
+  }
+  // one [R, C] partial dh per vocabulary tile, summed in tile order below (deterministic)
+  std::vector<float> part(static_cast<size_t>(ntile * R * C));
+  pool.run(ntile, [&](int64_t vt) {
+    const int64_t v0 = vt * Vt, vn = std::min(Vt, V - v0);
+    std::vector<float> block(static_cast<size_t>(std::min(Rc, R) * vn));
+    ThreadPool serial(1);
+    for (int64_t r0 = 0; r0 < R; r0 += Rc) {
+      const int64_t rn = std::min(Rc, R - r0);
+      gemm_nt(h + r0 * C, C, E + v0 * C, C, block.data(), vn, rn, vn, C, nullptr, false, serial);
+      for (int64_t r = 0; r < rn; ++r) {
+        float* l = block.data() + r * vn;
+        const float lr = lse[r0 + r];
+        const float g = float(G[size_t(r0 + r)]);
+        for (int64_t v = 0; v < vn; ++v) l[v] = -g * std::exp(l[v] - lr);
+        for (int64_t t : by_row[size_t(r0 + r)]) {
+          const int64_t id = target_id[t];
+          if (id >= v0 && id < v0 + vn) l[id - v0] += dlogprob[t];
+        }
+      }
+      gemm_nn(block.data(), vn, E + v0 * C, C, part.data() + (vt * R + r0) * C, C, rn, C, vn, false, serial);
+      if (dE) gemm_tn(block.data(), vn, h + r0 * C, C, dE + v0 * C, C, vn, C, rn, true, serial);
+    }
+  });
+  for (int64_t vt = 0; vt < ntile; ++vt) {
+    const float* p = part.data() + vt * R * C;
+    for (int64_t i = 0; i < R * C; ++i) dh[i] += p[i];
+  }
+}
+
 void lm_head_logprob_reference(double* logprob, const float* h, const float* E, int64_t V, int64_t C,
                                const int32_t* target_row, const int32_t* target_id, int64_t NT, ThreadPool& pool) {
   pool.parallel_for(NT, 1, [&](int64_t b, int64_t e) {

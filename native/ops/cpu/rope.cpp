@@ -7,8 +7,11 @@
 
 namespace glam::cpu {
 
-void rope_forward(float* x, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
-                  const float* inv_freq, ThreadPool& pool) {
+namespace {
+
+// Rotates each (d, d + D/2) pair by +angle (forward) or -angle (backward: the transpose).
+void rope_rotate(float* x, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
+                 const float* inv_freq, float sign, ThreadPool& pool) {
   const int64_t half = D / 2;
   pool.parallel_for(T, 32, [&](int64_t b, int64_t e) {
     std::vector<float> cs(half), sn(half);
@@ -17,7 +20,7 @@ void rope_forward(float* x, int64_t stride, int64_t T, int64_t nheads, int64_t D
       for (int64_t d = 0; d < half; ++d) {
         const float ang = p * inv_freq[d];
         cs[d] = std::cos(ang);
-        sn[d] = std::sin(ang);
+        sn[d] = sign * std::sin(ang);
       }
       float* row = x + t * stride;
       for (int64_t h = 0; h < nheads; ++h) {
@@ -30,6 +33,18 @@ void rope_forward(float* x, int64_t stride, int64_t T, int64_t nheads, int64_t D
       }
     }
   });
+}
+
+}  // namespace
+
+void rope_forward(float* x, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
+                  const float* inv_freq, ThreadPool& pool) {
+  rope_rotate(x, stride, T, nheads, D, pos, inv_freq, 1.0f, pool);
+}
+
+void rope_backward(float* dx, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
+                   const float* inv_freq, ThreadPool& pool) {
+  rope_rotate(dx, stride, T, nheads, D, pos, inv_freq, -1.0f, pool);
 }
 
 }  // namespace glam::cpu

@@ -1,0 +1,58 @@
+// TrainState: everything training adds to a loaded model: the trainable set (full fine-tuning or
+// LoRA adapters, optionally frozen embeddings / LM head; the value head always trains), gradient
+// buffers that accumulate over microbatches, and AdamW (PyTorch's semantics: decoupled weight decay,
+// bias-corrected moments, eps outside the square root) after clipping by the global norm.
+// Subtle: frozen parameters get EMPTY gradient and moment vectors, so they hold no memory and their
+// dW GEMMs are skipped; every reduction runs over fixed-size chunks summed in order, so a step is
+// bit-identical for the same state whatever the thread count (resume after save/load relies on it).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/transformer.h"
+#include "model/value_head.h"
+
+namespace glam {
+
+struct TrainOptions {
+  bool lora = false;
+  int64_t rank = 8;
+  double alpha = 16;
+  std::vector<std::string> targets;  // module names (q_proj, ..., c_attn, c_proj, c_fc); empty: all
+  bool freeze_embeddings = false, freeze_lm_head = false;
+  uint64_t seed = 0;  // LoRA A initialisation
+};
+
+struct AdamWOptions {
+  double lr = 1e-6, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0, max_grad_norm = 0.0;  // 0: no clipping
+};
+
+class TrainState {
+ public:
+  // Adds LoRA adapters to the model's weights when opts.lora, and allocates gradient buffers.
+  TrainState(Transformer& model, const ValueHead& head, TrainOptions opts);
+
+  const TrainOptions& options() const { return opts_; }
+  Weights grads;       // same structure as the model's weights; empty vectors = frozen
+  ValueHead vgrads;    // same shapes as the value head
+  Weights m, v;        // AdamW moments (allocated at the first step)
+  ValueHead vm, vv;
+  int64_t step = 0;
+
+  void zero_grad();
+  // Clips (when max_grad_norm > 0), applies one AdamW step; returns the global norm before clipping.
+  double adamw_step(Transformer& model, ValueHead& head, const AdamWOptions& o);
+  // Bytes held by gradients and moments.
+  size_t bytes() const;
+  int64_t trainable_params() const;
+  // Re-shapes the value-head buffers after the head was replaced (sizes may change).
+  void reset_value_head(const ValueHead& head);
+  // Allocates the AdamW moments (zeros) if they do not exist yet.
+  void ensure_moments(Transformer& model, const ValueHead& head);
+
+ private:
+  TrainOptions opts_;
+};
+
+}  // namespace glam
