@@ -10,11 +10,13 @@ import { availableParallelism } from 'node:os';
 import { GlamError } from '../errors.js';
 import { loadModelFiles } from '../io/model-files.js';
 import type { ModelConfig } from '../io/model-config.js';
-import { callNative, callNativeSync, cpuAddon, type NativeModel, type NativeValueHead } from '../native/binding.js';
+import { callNative, callNativeSync, cpuAddon, type NativeBatch, type NativeModel, type NativeScore, type NativeValueHead } from '../native/binding.js';
 import { packBatch, tokenizeBatch, type Tokenization, type TokenizedBatch } from './batch.js';
 import { defaultModelDir } from './default-model.js';
 import { TextTokenizer } from './tokenizer.js';
 import { VALUE_HEAD_FILE, createValueHead, loadValueHead } from './value-head.js';
+import { adapterBase, readTrainingRecord, restoreTraining, saveCheckpoint, type TrainingRecord } from './checkpoint.js';
+import { TrainHandle, checkGradients, type ForwardResult, type StepOptions, type TrainingOptions } from './training.js';
 import { existsSync } from 'node:fs';
 
 export interface LoadOptions {
@@ -76,6 +78,7 @@ export class Policy {
   readonly threads: number;
   #native: NativeModel | null;
   #queue: Promise<unknown> = Promise.resolve();
+  #training: TrainingRecord | null = null;
 
   private constructor(dir: string, config: ModelConfig, tokenizer: TextTokenizer, native: NativeModel, threads: number) {
     this.dir = dir;
@@ -85,9 +88,17 @@ export class Policy {
     this.threads = threads;
   }
 
-  /** Loads a Hugging Face model directory (default: the built-in small model, created on first use). */
+  /**
+   * Loads a Hugging Face model directory (default: the built-in small model, created on first use), a
+   * PEFT adapter directory (its base model, then the adapter), or a glam checkpoint, which resumes
+   * training: its mode, optimizer state and step count come back.
+   */
   static async load(dir?: string, opts: LoadOptions = {}): Promise<Policy> {
-    const modelDir = dir ?? (await defaultModelDir());
+    const given = dir ?? (await defaultModelDir());
+    const record = readTrainingRecord(given);
+    const base = adapterBase(given);
+    if (base && !record) throw new GlamError('ConfigInvalid', `${given} is a PEFT adapter without ${'glam_training.json'}; load its base model and train LoRA from there`);
+    const modelDir = base ?? given;
     const threads = opts.threads ?? Math.min(availableParallelism(), 256);
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new GlamError('InvalidArgument', `Expected an integer between 1 and 256 for threads but received ${String(threads)}`);
@@ -97,16 +108,90 @@ export class Policy {
     const addon = cpuAddon();
     const native = await callNative(() => addon.loadModel(config, Object.fromEntries(weights), { threads }));
     try {
-      const headFile = join(modelDir, VALUE_HEAD_FILE);
+      const headFile = join(given, VALUE_HEAD_FILE);
       const head: NativeValueHead = existsSync(headFile)
         ? loadValueHead(headFile, config.hiddenSize)
         : createValueHead(config.hiddenSize, opts.valueHidden, opts.valueSeed ?? 0);
       callNativeSync(() => native.setValueHead(head));
+      if (record) {
+        callNativeSync(() => native.setTraining(record.options));
+        callNativeSync(() => restoreTraining(given, native, config, record));
+      }
     } catch (e) {
-      native.dispose(); // a bad value head must not keep the model's memory alive
+      native.dispose(); // a bad value head or checkpoint must not keep the model's memory alive
       throw e;
     }
-    return new Policy(modelDir, config, tokenizer, native, threads);
+    const policy = new Policy(modelDir, config, tokenizer, native, threads);
+    if (record) policy.#training = { ...record };
+    return policy;
+  }
+
+  /** Enables training: full fine-tuning (default) or LoRA; the value head always trains. */
+  enableTraining(opts: TrainingOptions = { mode: 'full' }): void {
+    const native = this.#live();
+    const options = { mode: 'full' as const, ...opts };
+    callNativeSync(() => native.setTraining(options));
+    this.#training = { format: 'glam-training-v1', options, step: 0, ...(options.mode === 'lora' ? { baseModel: this.dir } : {}) };
+  }
+
+  /** Scores like score() and, with grad, keeps what backward needs in native memory behind a single-use handle. */
+  async forward(req: ScoreRequest | { tokens: TokenizedBatch }, opts: { grad: true }): Promise<ForwardResult> {
+    const native = this.#live();
+    if (!this.#training) throw new GlamError('InvalidArgument', 'forward({grad: true}) needs training: call enableTraining() first');
+    if (opts?.grad !== true) throw new GlamError('InvalidArgument', 'forward() is the training pass: pass { grad: true } (use score() for inference)');
+    const t = 'tokens' in req ? req.tokens : tokenizeBatch(this.tokenizer, req.prompts, req.candidates, req.tokenization ?? 'separate');
+    return this.#enqueue(async () => {
+      const batch = packBatch(t, { vocabSize: this.config.vocabSize, maxPositions: this.config.maxPositions });
+      const r = await callNative(() => native.forwardTrain(batch));
+      const base = this.#result(t, batch, r);
+      return { ...base, handle: new TrainHandle(this, r.handle, base.logprobs.length, base.values.length), cacheBytes: r.cacheBytes, rows: r.tokens };
+    });
+  }
+
+  /** Accumulates the gradients of sum(dLogprobs . logprobs) + sum(dValues . values) for that forward. */
+  async backward(handle: TrainHandle, dLogprobs: ArrayLike<number>, dValues: ArrayLike<number>): Promise<void> {
+    const native = this.#live();
+    const [dl, dv] = checkGradients(this, handle, dLogprobs, dValues);
+    handle.consume();
+    await this.#enqueue(() => callNative(() => native.backward(handle.id, dl, dv)));
+  }
+
+  /** Clips by global norm, applies AdamW; returns the norm before clipping. */
+  async step(opts: StepOptions): Promise<number> {
+    const native = this.#live();
+    if (!this.#training) throw new GlamError('InvalidArgument', 'step() needs training: call enableTraining() first');
+    const norm = await this.#enqueue(() => callNative(() => native.step({
+      lr: opts.lr, beta1: opts.betas?.[0], beta2: opts.betas?.[1], eps: opts.eps, weightDecay: opts.weightDecay, maxGradNorm: opts.maxGradNorm,
+    })));
+    this.#training.step += 1;
+    return norm;
+  }
+
+  /** Zeroes the accumulated gradients. */
+  async zeroGrad(): Promise<void> {
+    const native = this.#live();
+    await this.#enqueue(async () => callNativeSync(() => native.zeroGrad()));
+  }
+
+  /** Writes a checkpoint directory (see lib/policy/checkpoint.ts); Policy.load(dir) resumes from it. */
+  async save(dir: string): Promise<void> {
+    const native = this.#live();
+    await this.#enqueue(async () => callNativeSync(() => saveCheckpoint(dir, native, this.config, this.dir, this.#training)));
+  }
+
+  /** Training state: mode, optimizer steps, trainable parameters, bytes held by gradients and moments. */
+  trainingInfo(): ReturnType<NativeModel['trainInfo']> {
+    return callNativeSync(() => this.#live().trainInfo());
+  }
+
+  /** Replaces tensors by name (tests and tools: finite differences, restoring state). */
+  importTensors(what: 'params' | 'exp_avg' | 'exp_avg_sq', scope: Parameters<NativeModel['importTensors']>[1], t: Parameters<NativeModel['importTensors']>[2]): void {
+    callNativeSync(() => this.#live().importTensors(what, scope, t));
+  }
+
+  /** Tensors under Hugging Face / PEFT names (tests, tools). */
+  exportTensors(what: Parameters<NativeModel['exportTensors']>[0], scope: Parameters<NativeModel['exportTensors']>[1]) {
+    return callNativeSync(() => this.#live().exportTensors(what, scope));
   }
 
   /** Scores every candidate of every prompt. */
@@ -137,7 +222,10 @@ export class Policy {
 
   async #scoreTokens(native: NativeModel, t: TokenizedBatch, mode: 'fused' | 'naive', hidden: boolean): Promise<ScoreResult> {
     const batch = packBatch(t, { vocabSize: this.config.vocabSize, maxPositions: this.config.maxPositions });
-    const r = await callNative(() => native.score(batch, { mode, hidden }));
+    return this.#result(t, batch, await callNative(() => native.score(batch, { mode, hidden })));
+  }
+
+  #result(t: TokenizedBatch, batch: NativeBatch, r: NativeScore): ScoreResult {
     const B = batch.promptStart.length;
     const candOffset = new Int32Array(B + 1);
     for (let b = 0; b < B; ++b) candOffset[b + 1] = candOffset[b]! + t.candidates[b]!.length;
