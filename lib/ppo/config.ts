@@ -1,0 +1,248 @@
+// PPO configuration: one documented object whose defaults are GLAM's paper run (GFlan-T5-large on
+// BabyAI-MixedTrainLocal, campaign/Mixed_training/GFlan-T5_large.slurm), a preset for glam's built-in
+// small model, and resolvePpoConfig(), which validates every field and computes the derived sizes once.
+//
+// Subtle:
+// - Derived values (batchSize, numMinibatches, numUpdates) are computed here and nowhere else.
+// - Minibatches are GLAM's (torch-ac's _get_batches_starting_indexes): a fresh permutation of the batch
+//   cut into chunks of minibatchSize, the last one shorter when minibatchSize does not divide batchSize
+//   (GLAM's 1280 / 64 divides). So numMinibatches = ceil(batchSize / minibatchSize).
+// - numUpdates = ceil(totalFrames / batchSize): GLAM loops `while num_frames < num_steps`, so the last
+//   update may go past totalFrames (1.5e6 / 1280 → 1172 updates). CleanRL floors instead.
+// - Value clipping uses clipCoef (GLAM's one clip_eps for policy and value). GLAM's value loss has no
+//   0.5 factor (CleanRL's has); see losses.ts.
+// - Unknown keys are rejected: a misspelt key in a config file would otherwise silently train with a default.
+//   The derived keys are accepted only if they equal what they derive to, so a resolved config written
+//   as JSON (a run directory's config.json) resolves again; there maxGradNorm Infinity became null, and
+//   null is read back as Infinity.
+
+import { GlamError } from '../errors.js';
+import { listLevels } from '../env/registry.js';
+
+const DERIVED = ['batchSize', 'numMinibatches', 'numUpdates'] as const;
+
+/** Every knob of a PPO run. One line per field; defaults are GLAM's (see `presetFor('glam')`). */
+export interface PpoConfig {
+  /** Environments stepped together per rollout step (GLAM number_envs = 32). */
+  readonly numEnvs: number;
+  /** Steps per environment per rollout (GLAM frames_per_proc = 40); batch = numEnvs × numSteps. */
+  readonly numSteps: number;
+  /** Passes over the rollout batch per update (GLAM epochs = 4). */
+  readonly updateEpochs: number;
+  /** Transitions per gradient step (GLAM batch_size = 64). */
+  readonly minibatchSize: number;
+  /** Adam step size, constant over the run (GLAM lr = 1e-6; no annealing). */
+  readonly learningRate: number;
+  /** Adam (beta1, beta2) (GLAM 0.9, 0.999). */
+  readonly adamBetas: readonly [number, number];
+  /** Adam epsilon (GLAM adam_eps = 1e-5, CleanRL's too; torch's default is 1e-8). */
+  readonly adamEps: number;
+  /** Decoupled weight decay (AdamW); 0 = plain Adam, GLAM's. */
+  readonly weightDecay: number;
+  /** Discount γ (GLAM discount = 0.99). */
+  readonly gamma: number;
+  /** GAE λ (GLAM gae_lambda = 0.99; CleanRL's default is 0.95). */
+  readonly gaeLambda: number;
+  /** PPO ratio clip ε, also the value clip when clipVloss (GLAM clip_eps = 0.2). */
+  readonly clipCoef: number;
+  /** Clip the value update to ±clipCoef around the rollout value (GLAM: always on). */
+  readonly clipVloss: boolean;
+  /** Entropy bonus coefficient (GLAM entropy_coef = 0.01). */
+  readonly entCoef: number;
+  /** Value loss coefficient (GLAM value_loss_coef = 0.5), applied to GLAM's value loss (no 0.5 inside). */
+  readonly vfCoef: number;
+  /** Global gradient L2 norm clip (GLAM max_grad_norm = 0.5); Infinity disables clipping. */
+  readonly maxGradNorm: number;
+  /** Stored reward = env reward × rewardScale (GLAM reward_function: 20 × reward). */
+  readonly rewardScale: number;
+  /** Normalise advantages per minibatch, CleanRL-style (GLAM: false). */
+  readonly normAdv: boolean;
+  /** Prompt memory (GLAM nbr_obs = 3): observations kept, the current one included, and actions kept (nbr_obs − 1). */
+  readonly memory: { readonly observations: number; readonly actions: number };
+  /** BabyAI-Text level id (GLAM: BabyAI-MixedTrainLocal-v0). */
+  readonly level: string;
+  /** Environment frames (steps summed over envs) to train for (GLAM num_steps = 1.5e6). */
+  readonly totalFrames: number;
+  /** Base seed: env seeds, action sampling and minibatch shuffling derive from it (GLAM env seeds 100·seed + i). */
+  readonly seed: number;
+}
+
+/** A PpoConfig plus the sizes derived from it, computed once by resolvePpoConfig. */
+export interface ResolvedPpoConfig extends PpoConfig {
+  /** numEnvs × numSteps: transitions per update. */
+  readonly batchSize: number;
+  /** ceil(batchSize / minibatchSize): gradient steps per epoch (the last minibatch may be shorter). */
+  readonly numMinibatches: number;
+  /** ceil(totalFrames / batchSize): updates in the run. */
+  readonly numUpdates: number;
+}
+
+/** What a caller may pass: any subset of the fields; memory may give only `observations` (actions then = observations − 1). */
+export type PpoConfigInput = Partial<Omit<PpoConfig, 'memory' | 'maxGradNorm'>> & {
+  readonly memory?: { readonly observations?: number; readonly actions?: number };
+  /** As PpoConfig's; null (JSON's rendering of Infinity) also disables clipping. */
+  readonly maxGradNorm?: number | null;
+  readonly batchSize?: number;
+  readonly numMinibatches?: number;
+  readonly numUpdates?: number;
+};
+
+export type PpoPresetName = 'glam' | 'small';
+
+const GLAM: PpoConfig = Object.freeze({
+  numEnvs: 32,
+  numSteps: 40,
+  updateEpochs: 4,
+  minibatchSize: 64,
+  learningRate: 1e-6,
+  adamBetas: Object.freeze([0.9, 0.999]) as readonly [number, number],
+  adamEps: 1e-5,
+  weightDecay: 0,
+  gamma: 0.99,
+  gaeLambda: 0.99,
+  clipCoef: 0.2,
+  clipVloss: true,
+  entCoef: 0.01,
+  vfCoef: 0.5,
+  maxGradNorm: 0.5,
+  rewardScale: 20,
+  normAdv: false,
+  memory: Object.freeze({ observations: 3, actions: 2 }),
+  level: 'BabyAI-MixedTrainLocal-v0',
+  totalFrames: 1_500_000,
+  seed: 1,
+});
+
+// The built-in model (Llama-shaped, 2 layers, hidden 128, random weights) on a 2-core CPU. Starting
+// values, to be tuned by experiment; each differs from GLAM's only where the model or machine forces it.
+const SMALL: PpoConfig = Object.freeze({
+  ...GLAM,
+  // 16 × 32 = 512 transitions per update: half GLAM's envs (two cores score 16 prompts per fused call
+  // quickly) and shorter rollouts, so updates come ~2.5× more often for the same frames.
+  numEnvs: 16,
+  numSteps: 32,
+  // 512 / 64 = 8 minibatches × 4 epochs = 32 Adam steps per update; GLAM's minibatch size kept.
+  minibatchSize: 64,
+  // GLAM's 1e-6 suits a pretrained 780M model that must not forget; a randomly initialised 2-layer model
+  // has nothing to forget and at 1e-6 would barely move in a few hundred updates. 1e-4 is the usual
+  // Adam rate for small transformers trained from scratch; clipping (ratio and grad norm 0.5) bounds steps.
+  learningRate: 1e-4,
+  // A level the small model can learn in minutes: the goal never changes and the room holds no
+  // distractors, so the policy only has to learn to turn towards and walk to the red ball it is told of.
+  level: 'BabyAI-GoToRedBallNoDists-v0',
+  // 200 updates of 512 frames: enough for the success rate to move on this level, short enough for a CPU.
+  totalFrames: 102_400,
+});
+
+/** The named preset's config (a fresh copy): 'glam' = the paper's settings, 'small' = the built-in model on a CPU. */
+export function presetFor(name: PpoPresetName): PpoConfig {
+  const base = name === 'glam' ? GLAM : name === 'small' ? SMALL : undefined;
+  if (base === undefined) {
+    throw new GlamError('InvalidArgument', `Expected 'glam' or 'small' for preset but received ${describe(name)}`);
+  }
+  return { ...base, adamBetas: [base.adamBetas[0], base.adamBetas[1]], memory: { ...base.memory } };
+}
+
+const KEYS: readonly (keyof PpoConfig)[] = Object.keys(GLAM) as (keyof PpoConfig)[];
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `${JSON.stringify(v)} of type string`;
+  if (Array.isArray(v)) return `[${v.map(String).join(', ')}] of type array`;
+  if (v !== null && typeof v === 'object') {
+    try { return `${JSON.stringify(v)} of type object`; } catch { return 'an object'; }
+  }
+  return `${String(v)} of type ${v === null ? 'null' : typeof v}`;
+}
+
+function invalid(field: string, expected: string, value: unknown): GlamError {
+  return new GlamError('InvalidArgument', `Expected ${expected} for ${field} but received ${describe(value)}`);
+}
+
+function posInt(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw invalid(field, 'a positive integer', v);
+  return v;
+}
+
+function inRange(field: string, v: unknown, lo: number, hi: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) throw invalid(field, what, v);
+  return v;
+}
+
+function bool(field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw invalid(field, 'a boolean', v);
+  return v;
+}
+
+/**
+ * Validates `input` over the defaults of `preset` (default 'glam') and returns a frozen config with the
+ * derived sizes. Throws GlamError('InvalidArgument', "Expected X for Y but received Z") on the first bad field.
+ */
+export function resolvePpoConfig(input: PpoConfigInput = {}, preset: PpoPresetName = 'glam'): ResolvedPpoConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalid('PPO config', 'an object', input);
+  for (const k of Object.keys(input)) {
+    if (!(KEYS as readonly string[]).includes(k) && !(DERIVED as readonly string[]).includes(k)) {
+      throw invalid('PPO config key', `one of ${KEYS.join(', ')}`, k);
+    }
+  }
+  const base = presetFor(preset);
+  const c = { ...base, ...input } as Record<keyof PpoConfig | (typeof DERIVED)[number], unknown>;
+
+  const numEnvs = posInt('numEnvs', c.numEnvs);
+  const numSteps = posInt('numSteps', c.numSteps);
+  const updateEpochs = posInt('updateEpochs', c.updateEpochs);
+  const minibatchSize = posInt('minibatchSize', c.minibatchSize);
+  const batchSize = numEnvs * numSteps;
+  if (!Number.isSafeInteger(batchSize)) throw invalid('numEnvs × numSteps', 'a safe integer', batchSize);
+  if (minibatchSize > batchSize) {
+    throw invalid('minibatchSize', `an integer at most the batch size numEnvs × numSteps = ${batchSize}`, minibatchSize);
+  }
+  const learningRate = inRange('learningRate', c.learningRate, Number.MIN_VALUE, Infinity, 'a positive finite number');
+  const betas = c.adamBetas;
+  if (!Array.isArray(betas) || betas.length !== 2) throw invalid('adamBetas', 'a pair [beta1, beta2]', betas);
+  const beta1 = inRange('adamBetas[0]', betas[0], 0, 1 - Number.EPSILON, 'a number in [0, 1)');
+  const beta2 = inRange('adamBetas[1]', betas[1], 0, 1 - Number.EPSILON, 'a number in [0, 1)');
+  const adamEps = inRange('adamEps', c.adamEps, Number.MIN_VALUE, Infinity, 'a positive finite number');
+  const weightDecay = inRange('weightDecay', c.weightDecay, 0, Infinity, 'a non-negative finite number');
+  const gamma = inRange('gamma', c.gamma, 0, 1, 'a number in [0, 1]');
+  const gaeLambda = inRange('gaeLambda', c.gaeLambda, 0, 1, 'a number in [0, 1]');
+  const clipCoef = inRange('clipCoef', c.clipCoef, Number.MIN_VALUE, Infinity, 'a positive finite number');
+  const clipVloss = bool('clipVloss', c.clipVloss);
+  const entCoef = inRange('entCoef', c.entCoef, 0, Infinity, 'a non-negative finite number');
+  const vfCoef = inRange('vfCoef', c.vfCoef, 0, Infinity, 'a non-negative finite number');
+  const mgn = c.maxGradNorm === null ? Infinity : c.maxGradNorm;
+  if (typeof mgn !== 'number' || Number.isNaN(mgn) || !(mgn > 0)) throw invalid('maxGradNorm', 'a positive number (Infinity disables clipping)', mgn);
+  const rewardScale = inRange('rewardScale', c.rewardScale, Number.MIN_VALUE, Infinity, 'a positive finite number');
+  const normAdv = bool('normAdv', c.normAdv);
+
+  const mem = c.memory as PpoConfigInput['memory'];
+  if (mem === null || typeof mem !== 'object' || Array.isArray(mem)) throw invalid('memory', 'an object { observations, actions }', mem);
+  for (const k of Object.keys(mem)) {
+    if (k !== 'observations' && k !== 'actions') throw invalid('memory key', "'observations' or 'actions'", k);
+  }
+  // Only observations given: actions follow GLAM's nbr_obs − 1 rather than the preset's count.
+  const observations = posInt('memory.observations', mem.observations ?? base.memory.observations);
+  const actionsIn = mem.actions ?? (input.memory?.observations !== undefined ? observations - 1 : base.memory.actions);
+  if (typeof actionsIn !== 'number' || !Number.isSafeInteger(actionsIn) || actionsIn < 0 || actionsIn > observations - 1) {
+    throw invalid('memory.actions', `an integer in [0, ${observations - 1}] (memory.observations − 1)`, actionsIn);
+  }
+
+  const level = c.level;
+  if (typeof level !== 'string' || !listLevels().includes(level)) throw invalid('level', `one of ${listLevels().join(', ')}`, level);
+  const totalFrames = posInt('totalFrames', c.totalFrames);
+  const seed = c.seed;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) throw invalid('seed', 'a non-negative safe integer', seed);
+
+  const derived = { batchSize, numMinibatches: Math.ceil(batchSize / minibatchSize), numUpdates: Math.ceil(totalFrames / batchSize) };
+  for (const k of DERIVED) {
+    if (c[k] !== undefined && c[k] !== derived[k]) throw invalid(k, `${derived[k]} (derived from the other fields) or no value`, c[k]);
+  }
+
+  return Object.freeze({
+    numEnvs, numSteps, updateEpochs, minibatchSize, learningRate,
+    adamBetas: Object.freeze([beta1, beta2]) as readonly [number, number],
+    adamEps, weightDecay, gamma, gaeLambda, clipCoef, clipVloss, entCoef, vfCoef, maxGradNorm: mgn, rewardScale, normAdv,
+    memory: Object.freeze({ observations, actions: actionsIn }),
+    level, totalFrames, seed,
+    ...derived,
+  });
+}
