@@ -1,0 +1,62 @@
+// evaluate: GLAM's evaluation protocol: run a policy on fresh seeded episodes of a level (sampled
+// actions by default, greedy on request) until `episodes` have finished, and report the success rate
+// with a 95% Wilson interval, the mean return and the mean length.
+// Subtle: only the first `episodes` finished episodes count, and envs are seeded from `seed` with the
+// offset scheme, so two evaluations with the same arguments see the same episodes.
+import { GLAM_ACTIONS } from '../agent/actions.js';
+import { Rng } from '../env/rng.js';
+import { VecEnv, type VecEnvOptions } from '../env/vec-env.js';
+import type { Policy } from '../policy/policy.js';
+import { LlmAgent } from './agent.js';
+
+export interface EvalOptions {
+  level: string;
+  episodes: number;
+  greedy?: boolean;
+  seed?: number;
+  numEnvs?: number;
+  actions?: readonly string[];
+  memory?: { observations: number; actions: number };
+  textStyle?: VecEnvOptions['textStyle'];
+}
+
+export interface EvalResult {
+  episodes: number;
+  successRate: number;
+  ci95: [number, number];
+  meanReturn: number;
+  meanLength: number;
+}
+
+/** Wilson score interval for a binomial proportion (95%). */
+export function wilson(successes: number, n: number): [number, number] {
+  if (n === 0) return [0, 1];
+  const z = 1.959963984540054;
+  const p = successes / n;
+  const d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d;
+  const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
+}
+
+export async function evaluate(policy: Policy, o: EvalOptions): Promise<EvalResult> {
+  const envs = new VecEnv(o.level, { numEnvs: Math.min(o.numEnvs ?? 32, o.episodes), seed: o.seed ?? 1_000_000, ...(o.textStyle ? { textStyle: o.textStyle } : {}) });
+  const agent = new LlmAgent(policy, envs, o.actions ?? GLAM_ACTIONS, o.memory);
+  const rng = new Rng(o.seed ?? 1_000_000);
+  let n = 0;
+  let wins = 0;
+  let ret = 0;
+  let len = 0;
+  while (n < o.episodes) {
+    const s = await agent.act(rng, o.greedy ?? false);
+    const res = agent.step(s.actions);
+    for (const f of res.finished) {
+      if (!f || n >= o.episodes) continue;
+      ++n;
+      wins += f.success ? 1 : 0;
+      ret += f.episodeReturn;
+      len += f.length;
+    }
+  }
+  return { episodes: n, successRate: wins / n, ci95: wilson(wins, n), meanReturn: ret / n, meanLength: len / n };
+}
