@@ -111,3 +111,23 @@ describe.each<TrainingOptions>([{ mode: 'full' }, { mode: 'lora', rank: 4, alpha
     await resumed.dispose();
   });
 });
+
+test('frozen embeddings / LM head hold no gradient; the value head always trains', async () => {
+  for (const [opts, absent] of [
+    [{ mode: 'full', freezeEmbeddings: true }, 'model.embed_tokens.weight'],
+    [{ mode: 'full', freezeLmHead: true }, 'lm_head.weight'],
+  ] as const) {
+    const p = await Policy.load(fixture, { threads: 1, valueHidden: [16, 16] });
+    p.enableTraining(opts);
+    const f = await p.forward({ prompts, candidates }, { grad: true });
+    await p.backward(f.handle, w, u);
+    const g = p.exportTensors('grads', 'model');
+    expect(g[absent]).toBeUndefined();
+    expect(Object.keys(g).length).toBeGreaterThan(10);
+    expect(Object.keys(p.exportTensors('grads', 'value_head')).length).toBe(6);
+    const before = p.exportTensors('params', 'model')[absent]!.data.slice();
+    await p.step(stepOpts);
+    expect(Buffer.from(p.exportTensors('params', 'model')[absent]!.data.buffer).equals(Buffer.from(before.buffer))).toBe(true);
+    await p.dispose();
+  }
+});
