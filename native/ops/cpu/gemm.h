@@ -6,9 +6,10 @@
 // All matrices are row-major fp32 with leading dimensions (row strides, in floats) >= their logical
 // width; any M, N, K >= 0 is accepted (M, N == 0: nothing to do; K == 0: Y gets only the bias /
 // keeps its accumulated value).
-// Subtle: every output element is computed by one thread as a single fused-multiply-add chain over
-// k = 0..K-1 in order, started from (accumulate ? Y : 0) + bias, so the result is bitwise the same
-// whatever the thread count or the cache blocking. Y must not alias X, W or bias.
+// Subtle: every output element is computed by one thread in a fixed order (a single fused-multiply-
+// add chain over k = 0..K-1 started from (accumulate ? Y : 0) + bias; gemm_nt with M <= 4 uses
+// vector-lane partial sums instead), so results are bitwise the same whatever the thread count.
+// Y must not alias X, W or bias.
 // Implementation (gemm.cpp): one microkernel per ISA (AVX-512: 12x32, AVX2+FMA: 6x16, portable
 // scalar: 4x8); the smaller operand is packed once into shared panels, the other is packed per
 // task, and the pool splits the larger of M and N.
