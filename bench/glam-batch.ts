@@ -1,0 +1,40 @@
+// GLAM's batch shape and the benchmark models, shared by the benches (importing bench/score.ts would
+// run its main()). GLAM's shape: B prompts of 140-160 tokens, K = 6 candidates of 1-3 tokens.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Rng } from '../lib/env/rng.js';
+import { initModel, type InitModelOptions } from '../lib/model/init-model.js';
+import type { TokenizedBatch } from '../lib/policy/batch.js';
+import { packageRoot } from '../lib/util/package-root.js';
+
+/** The shapes of bench/models/<name> (scripts/fixtures/make_bench_models.py writes the same ones). */
+export const BENCH_SHAPES: Record<string, InitModelOptions> = {
+  'llama-256': { arch: 'llama', layers: 2, hidden: 256, heads: 4, intermediate: 688, seed: 1 },
+  'gpt2-small': { arch: 'gpt2', layers: 12, hidden: 768, heads: 12, vocab: 50257, seed: 1 },
+};
+
+/** bench/models/<name>; a missing one is written with initModel (random weights), with a message. */
+export function benchModelDir(name: string): string {
+  const dir = join(packageRoot(), 'bench', 'models', name);
+  if (!existsSync(join(dir, 'config.json'))) {
+    const shape = BENCH_SHAPES[name];
+    if (!shape) throw new Error(`unknown bench model ${name}; known: ${Object.keys(BENCH_SHAPES).join(', ')}`);
+    console.log(`${name}: no model at ${dir}; writing one with init-model (random weights)`);
+    initModel(dir, shape);
+  }
+  return dir;
+}
+
+/** B prompts of 140-160 random tokens, each with 6 candidates of 1-3 tokens (seeded). */
+export function glamShapedBatch(B: number, vocab: number, seed = 0): TokenizedBatch {
+  const rng = new Rng(seed);
+  const tok = () => rng.randInt(1, Math.min(vocab, 2000));
+  const prompts: number[][] = [];
+  const candidates: number[][][] = [];
+  for (let b = 0; b < B; ++b) {
+    prompts.push(Array.from({ length: rng.randInt(140, 161) }, tok));
+    candidates.push(Array.from({ length: 6 }, () => Array.from({ length: rng.randInt(1, 4) }, tok)));
+  }
+  return { prompts, candidates };
+}
