@@ -9,35 +9,15 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
-import { initModel, type InitModelOptions } from '../lib/model/init-model.js';
-import { Rng } from '../lib/env/rng.js';
 import { Policy } from '../lib/policy/policy.js';
 import type { TokenizedBatch } from '../lib/policy/batch.js';
-import { packageRoot } from '../lib/util/package-root.js';
+import { benchModelDir, glamShapedBatch } from './glam-batch.js';
 import { gemmReport } from './gemm-report.js';
 import { scoreWithOrt } from './ort-naive.js';
-
-const SHAPES: Record<string, InitModelOptions> = {
-  'llama-256': { arch: 'llama', layers: 2, hidden: 256, heads: 4, intermediate: 688, seed: 1 },
-  'gpt2-small': { arch: 'gpt2', layers: 12, hidden: 768, heads: 12, vocab: 50257, seed: 1 },
-};
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
-
-/** B prompts of 140-160 random tokens, each with 6 candidates of 1-3 tokens (seeded). */
-export function glamShapedBatch(B: number, vocab: number, seed = 0): TokenizedBatch {
-  const rng = new Rng(seed);
-  const tok = () => rng.randInt(1, Math.min(vocab, 2000));
-  const prompts: number[][] = [];
-  const candidates: number[][][] = [];
-  for (let b = 0; b < B; ++b) {
-    prompts.push(Array.from({ length: rng.randInt(140, 161) }, tok));
-    candidates.push(Array.from({ length: 6 }, () => Array.from({ length: rng.randInt(1, 4) }, tok)));
-  }
-  return { prompts, candidates };
 }
 
 async function timeIt(f: () => Promise<unknown>, reps: number): Promise<number> {
@@ -56,11 +36,7 @@ async function main(): Promise<void> {
   console.log(`glam bench/score: B=${B} prompts x K=6 candidates (1-3 tokens), prompts 140-160 tokens, ${threads} threads`);
   const rows: string[] = [];
   for (const name of names) {
-    const dir = join(packageRoot(), 'bench', 'models', name);
-    if (!existsSync(join(dir, 'config.json'))) {
-      console.log(`${name}: no model at ${dir}; writing one with init-model (random weights)`);
-      initModel(dir, SHAPES[name]!);
-    }
+    const dir = benchModelDir(name);
     const policy = await Policy.load(dir, { threads });
     const batch = glamShapedBatch(B, policy.config.vocabSize);
     const N = B * 6;

@@ -4,7 +4,7 @@
 
 #include "napi/model_wrap.h"
 
-void register_op_exports(Napi::Env env, Napi::Object exports) __attribute__((weak));  // TEMP weak until ops_exports.cpp lands
+void register_op_exports(Napi::Env env, Napi::Object exports);  // ops_exports.cpp: op-level test hooks
 
 namespace {
 
@@ -12,7 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backend", Napi::String::New(env, "cpu"));
   exports.Set("NativeModel", glam::napi::ModelWrap::Init(env));
   exports.Set("loadModel", Napi::Function::New(env, glam::napi::LoadModel));
-  if (register_op_exports) register_op_exports(env, exports);
+  register_op_exports(env, exports);
   return exports;
 }
 
