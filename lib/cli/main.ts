@@ -8,9 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 
 import { registerEnvCommands } from './env.js';
+import { registerEvalCommand } from './eval.js';
 import { processIO } from './io.js';
 import { registerInitModelCommand } from './init-model.js';
+import { registerPlotCommand } from './plot.js';
 import { registerScoreCommand } from './score.js';
+import { registerTrainCommand } from './train.js';
 
 export function buildProgram(io = processIO, setExit = (code: number) => void (process.exitCode = code)): Command {
   const program = new Command('glam')
@@ -20,6 +23,9 @@ export function buildProgram(io = processIO, setExit = (code: number) => void (p
   registerScoreCommand(program, io, setExit);
   registerInitModelCommand(program, io, setExit);
   registerEnvCommands(program, io, setExit);
+  registerTrainCommand(program, io, setExit);
+  registerEvalCommand(program, io, setExit);
+  registerPlotCommand(program, io, setExit);
   return program;
 }
 

@@ -1,0 +1,158 @@
+// `glam eval`: GLAM's evaluation protocol on a policy (a directory, 'random' or 'zero-shot'), and GLAM's
+// generalization suite.
+//
+//   glam eval --policy DIR|random|zero-shot [--model DIR] --level ID [--episodes 1000] [--greedy] [--json] [--seed S]
+//   glam eval --suite generalization --policy ... [--level ID] [--tests a,b] [--episodes N] [--greedy] [--json]
+//
+// One level: the success rate with its 95% Wilson interval, the mean return and length, as lines or
+// (--json) one object {policy, kind, level, episodes, greedy, seed, successRate, ci95, meanReturn, meanLength}.
+// Suite: a table (test | level | success | 95% CI | Δ vs no change), each row printed as it finishes,
+// or (--json) one object {policy, kind, level, episodes, greedy, seed, tests: [{test, glamName, level,
+// successRate, ci95, meanReturn, meanLength, delta}]}.
+//
+// Subtle:
+// - Actions are sampled (GLAM's post-training tests) unless --greedy; the random policy refuses --greedy.
+// - --policy RUN_DIR means the run's latest saved policy (final/, else its last checkpoint).
+// - --level may be left out when the policy lies in a glam run directory (its final/ or a checkpoint):
+//   the run's level is used. The suite's word tests run on that base level (else BabyAI-GoToLocal-v0);
+//   its composition tests have their own levels.
+// - Evaluation seeds default to 1000000, away from training's (GLAM's 100·seed + i), as evaluate() does.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { GlamError } from '../errors.js';
+import { listLevels } from '../env/registry.js';
+import { asPolicy, loadEvalPolicy, type EvalPolicy } from '../ppo/baselines.js';
+import { evaluate, type EvalResult } from '../ppo/evaluate.js';
+import { GENERALIZATION_TESTS, runGeneralizationSuite, selectTests, type SuiteRow } from '../ppo/generalization.js';
+import { findRunDir } from '../ppo/run-dir.js';
+import { intFlag, runCommand, type CliIO } from './io.js';
+
+export interface EvalFlags {
+  policy?: string;
+  model?: string;
+  level?: string;
+  episodes?: string;
+  greedy?: boolean;
+  json?: boolean;
+  seed?: string;
+  suite?: string;
+  tests?: string;
+  threads?: string;
+  envs?: string;
+}
+
+const SUITE_DEFAULT_LEVEL = 'BabyAI-GoToLocal-v0';
+
+function runLevel(policy: string): string | undefined {
+  const dir = findRunDir(policy);
+  if (!dir) return undefined;
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { ppo?: { level?: string } }).ppo?.level;
+  } catch {
+    return undefined;
+  }
+}
+
+function checkLevel(level: string): string {
+  const id = level.startsWith('BabyAI-') ? level : `BabyAI-${level}-v0`;
+  if (!listLevels().includes(id)) throw new GlamError('InvalidArgument', `Expected one of ${listLevels().join(', ')} for --level but received '${level}'`);
+  return id;
+}
+
+/** A run directory given as --policy stands for its latest saved policy: final/, else its last checkpoint. */
+function policyPath(spec: string): string {
+  if (spec === 'random' || spec === 'zero-shot') return spec;
+  const run = findRunDir(spec);
+  if (run === null || run !== resolve(spec)) return spec;
+  let ck: { path?: string } | null = null;
+  try {
+    ck = (JSON.parse(readFileSync(join(run, 'state.json'), 'utf8')) as { checkpoint?: { path?: string } | null }).checkpoint ?? null;
+  } catch {
+    /* no state: reported below */
+  }
+  if (!ck?.path) throw new GlamError('InvalidArgument', `${spec} is a run directory with no saved policy yet (no final/ or checkpoint)`);
+  return join(spec, ck.path);
+}
+
+const f3 = (x: number) => x.toFixed(3);
+const ci = (r: EvalResult) => `[${f3(r.ci95[0])}, ${f3(r.ci95[1])}]`;
+
+/** Runs `glam eval` with parsed flags. */
+export async function evalCommand(f: EvalFlags, io: CliIO): Promise<void> {
+  if (f.policy === undefined) throw new GlamError('InvalidArgument', "Expected --policy DIR, 'random' or 'zero-shot'");
+  const spec = policyPath(f.policy);
+  if (f.suite !== undefined && f.suite !== 'generalization') throw new GlamError('InvalidArgument', `Expected generalization for --suite but received '${f.suite}'`);
+  if (f.tests !== undefined && f.suite === undefined) throw new GlamError('InvalidArgument', '--tests selects tests of --suite generalization');
+  if (f.model !== undefined && spec !== 'zero-shot') throw new GlamError('InvalidArgument', '--model names the untrained model of --policy zero-shot');
+  const episodes = intFlag('episodes', f.episodes) ?? 1000;
+  const seed = intFlag('seed', f.seed, 0) ?? 1_000_000;
+  const numEnvs = intFlag('envs', f.envs);
+  const greedy = f.greedy === true;
+  if (greedy && spec === 'random') throw new GlamError('InvalidArgument', '--greedy does not apply to the random policy (its argmax is always the first candidate)');
+  const tests = f.tests?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (tests) selectTests(tests); // bad names fail before loading anything
+  const fromRun = spec === 'random' || spec === 'zero-shot' ? undefined : runLevel(spec);
+  const level = f.level !== undefined ? checkLevel(f.level) : f.suite ? fromRun ?? SUITE_DEFAULT_LEVEL : fromRun;
+  if (level === undefined) throw new GlamError('InvalidArgument', `Expected --level ID (the policy ${spec} is not in a glam run directory that names one)`);
+
+  const p: EvalPolicy = await loadEvalPolicy(spec, { model: f.model, threads: intFlag('threads', f.threads) });
+  try {
+    const common = { policy: p.description, kind: p.kind, level, episodes, greedy, seed };
+    if (f.suite === undefined) {
+      const r = await evaluate(asPolicy(p.scorer), { level, episodes, greedy, seed, ...(numEnvs ? { numEnvs } : {}) });
+      if (f.json) {
+        io.out(JSON.stringify({ ...common, successRate: r.successRate, ci95: r.ci95, meanReturn: r.meanReturn, meanLength: r.meanLength }) + '\n');
+        return;
+      }
+      io.out(`policy    ${p.description}\nlevel     ${level}\nactions   ${greedy ? 'greedy' : 'sampled'}\nepisodes  ${r.episodes} (seed ${seed})\n` +
+        `success   ${f3(r.successRate)}  (95% CI ${f3(r.ci95[0])}-${f3(r.ci95[1])})\nreturn    ${f3(r.meanReturn)}\nlength    ${r.meanLength.toFixed(1)}\n`);
+      return;
+    }
+    const wTest = Math.max(...GENERALIZATION_TESTS.map((t) => t.name.length)) + 2;
+    const wLevel = Math.max(...selectTests(tests).map((t) => (t.level ?? level).length)) + 2;
+    if (!f.json) {
+      io.out(`policy ${p.description}; ${episodes} episodes per test, ${greedy ? 'greedy' : 'sampled'} actions, seed ${seed}\n`);
+      io.out(`${'test'.padEnd(wTest)}${'level'.padEnd(wLevel)}${'success'.padStart(8)}  ${'95% CI'.padEnd(16)}  Δ vs no change\n`);
+    }
+    const rows: SuiteRow[] = await runGeneralizationSuite(p.scorer, {
+      level, episodes, greedy, seed, ...(numEnvs ? { numEnvs } : {}), ...(tests ? { tests } : {}),
+      onRow: (r) => {
+        if (f.json) return;
+        const delta = r.test === 'no-change' ? '' : `${r.delta >= 0 ? '+' : ''}${f3(r.delta)}`;
+        io.out(`${r.test.padEnd(wTest)}${r.level.padEnd(wLevel)}${f3(r.result.successRate).padStart(8)}  ${ci(r.result).padEnd(16)}  ${delta}\n`);
+      },
+    });
+    if (f.json) {
+      io.out(JSON.stringify({
+        ...common,
+        tests: rows.map((r) => ({
+          test: r.test, glamName: r.glamName, level: r.level, successRate: r.result.successRate, ci95: r.result.ci95,
+          meanReturn: r.result.meanReturn, meanLength: r.result.meanLength, delta: r.delta,
+        })),
+      }) + '\n');
+    }
+  } finally {
+    await p.dispose();
+  }
+}
+
+export function registerEvalCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('eval')
+    .description("evaluate a policy with GLAM's protocol (success rate, 95% CI, mean return and length), or run the generalization suite")
+    .option('--policy <dir>', "policy directory (a run directory, its final/ or a checkpoint, any model), 'random' or 'zero-shot'")
+    .option('--model <dir>', 'with --policy zero-shot: the untrained model (default: the built-in one)')
+    .option('--level <id>', "level (default: the policy's run's level; the suite's base level, default BabyAI-GoToLocal-v0)")
+    .option('--episodes <n>', 'episodes (per test with --suite)', '1000')
+    .option('--greedy', 'take the most probable action (default: sample, as GLAM)')
+    .option('--json', 'print one JSON object')
+    .option('--seed <n>', 'seed of the evaluation episodes (default 1000000)')
+    .option('--suite <name>', "'generalization': GLAM's generalization tests as a table")
+    .option('--tests <list>', `with --suite: comma-separated tests (${GENERALIZATION_TESTS.map((t) => t.name).join(', ')})`)
+    .option('--envs <n>', 'environments stepped together (default 32)')
+    .option('--threads <n>', 'CPU threads (default: all cores)')
+    .action(async (f: EvalFlags) => setExit(await runCommand(io, () => evalCommand(f, io))));
+}

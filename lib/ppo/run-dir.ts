@@ -1,0 +1,313 @@
+// A training run's directory: everything `glam train` writes, and what `--resume` reads back.
+//
+//   RUN/config.json                 the run: algorithm, model directory, training mode, resolved PPO config (atomic)
+//   RUN/metrics.jsonl               one line per update: {"step": frames, "update": n, ...CleanRL-named metrics}
+//   RUN/tb/events.out.tfevents.*    the same scalars for TensorBoard (a new file per session)
+//   RUN/checkpoints/update-<n>/     Policy.save every checkpointEvery updates (and on Ctrl-C); the last 2 kept
+//   RUN/final/                      the final policy (Policy.load-able; `glam eval --policy RUN/final`), also the
+//                                   checkpoint a finished run resumes from when given more frames
+//   RUN/state.json                  last completed update and frames, the last checkpoint, finished (atomic)
+//   RUN/curve.svg                   the learning curve (plot-svg.ts)
+//
+// Subtle:
+// - Order makes every crash recoverable: a checkpoint is written (atomically, by Policy.save), then
+//   state.json points at it, then older checkpoints are pruned; so state.json always names a checkpoint
+//   that exists.
+// - Resuming restarts from the last *checkpoint*, not the last logged update: metrics.jsonl lines of
+//   later updates are dropped (the file is rewritten atomically) and so are checkpoints newer than it
+//   (left by a kill between a save and the state write), so the resumed run logs each update once.
+//   TensorBoard files are append-only: a resumed session writes a new event file, and TensorBoard may
+//   show the dropped updates' points from the older file.
+// - config.json's ppo section is a ResolvedPpoConfig as JSON (maxGradNorm Infinity becomes null);
+//   resolvePpoConfig reads it back unchanged.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { GlamError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { Policy } from '../policy/policy.js';
+import type { TrainingOptions } from '../policy/training.js';
+import { resolvePpoConfig, type PpoConfigInput, type ResolvedPpoConfig } from './config.js';
+import { JsonlWriter, readJsonl } from './jsonl-writer.js';
+import { TensorBoardWriter } from './tensorboard.js';
+
+export const RUN_FORMAT = 'glam-run-v1';
+export const STATE_FORMAT = 'glam-run-state-v1';
+/** Checkpoints kept under checkpoints/ (the newest). */
+export const KEEP_CHECKPOINTS = 2;
+
+/** Behaviour cloning's own settings (the optimisation ones are the PPO config's). */
+export interface BcSettings {
+  /** Bot episodes whose decisions form the demonstrations. */
+  readonly demoEpisodes: number;
+  /** Episode e of the demonstrations is played from seed demoSeed + e. */
+  readonly demoSeed: number;
+  /** Greedy evaluation every evalEvery updates (and after the last). */
+  readonly evalEvery: number;
+  readonly evalEpisodes: number;
+  /** Seed of the evaluation episodes (held out from the demonstrations' seeds). */
+  readonly evalSeed: number;
+}
+
+/** config.json. */
+export interface RunConfig {
+  readonly format: typeof RUN_FORMAT;
+  readonly algo: 'ppo' | 'bc';
+  /** Model directory the run started from (absolute). */
+  readonly model: string;
+  /** How the policy trains: full fine-tuning or LoRA. */
+  readonly training: TrainingOptions;
+  /** A checkpoint every this many updates. */
+  readonly checkpointEvery: number;
+  readonly ppo: ResolvedPpoConfig;
+  readonly bc?: BcSettings;
+  readonly createdAt: string;
+}
+
+/** What openRun needs: config.json without its bookkeeping fields. */
+export type RunSpec = Omit<RunConfig, 'format' | 'createdAt'>;
+
+export interface CheckpointRef {
+  readonly update: number;
+  readonly frames: number;
+  /** Relative to the run directory, e.g. "checkpoints/update-10". */
+  readonly path: string;
+}
+
+/** state.json. */
+export interface RunState {
+  readonly format: typeof STATE_FORMAT;
+  /** Last completed (and logged) update; frames after it. */
+  readonly update: number;
+  readonly frames: number;
+  readonly checkpoint: CheckpointRef | null;
+  readonly finished: boolean;
+}
+
+function readJson(file: string, what: string): unknown {
+  if (!existsSync(file)) throw new GlamError('ConfigMissing', `${file} does not exist: not a glam run directory (${what} missing)`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new GlamError('ConfigInvalid', `${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Reads and checks RUN/config.json (its ppo section re-resolved). */
+export function readRunConfig(dir: string): RunConfig {
+  const file = join(dir, 'config.json');
+  const c = readJson(file, 'config.json') as Partial<RunConfig> & { ppo?: PpoConfigInput };
+  if (c === null || typeof c !== 'object' || c.format !== RUN_FORMAT) {
+    throw new GlamError('ConfigInvalid', `${file} is not a glam run config (format '${RUN_FORMAT}' expected)`);
+  }
+  if (c.algo !== 'ppo' && c.algo !== 'bc') throw new GlamError('ConfigInvalid', `${file}: algo must be 'ppo' or 'bc'`);
+  if (typeof c.model !== 'string') throw new GlamError('ConfigInvalid', `${file}: model must be a directory path`);
+  let ppo: ResolvedPpoConfig;
+  try {
+    ppo = resolvePpoConfig(c.ppo ?? {});
+  } catch (e) {
+    throw new GlamError('ConfigInvalid', `${file}: ${(e as Error).message}`);
+  }
+  return { ...(c as RunConfig), ppo, checkpointEvery: c.checkpointEvery ?? 10, training: c.training ?? { mode: 'full' } };
+}
+
+function readRunState(dir: string): RunState {
+  const file = join(dir, 'state.json');
+  const s = readJson(file, 'state.json') as Partial<RunState>;
+  if (s === null || typeof s !== 'object' || s.format !== STATE_FORMAT || !Number.isSafeInteger(s.update) || !Number.isSafeInteger(s.frames)) {
+    throw new GlamError('ConfigInvalid', `${file} is not a glam run state (format '${STATE_FORMAT}' expected)`);
+  }
+  return s as RunState;
+}
+
+const CKPT = /^update-(\d+)$/;
+
+/** Update numbers of the checkpoints under RUN/checkpoints, ascending. */
+export function listCheckpoints(dir: string): number[] {
+  const root = join(dir, 'checkpoints');
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((n) => CKPT.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+/** An open run directory: writes metrics, checkpoints, the final policy and the curve. */
+export class RunDir {
+  readonly dir: string;
+  #config: RunConfig;
+  #state: RunState;
+  readonly #metrics: JsonlWriter;
+  readonly #tb: TensorBoardWriter;
+
+  private constructor(dir: string, config: RunConfig, state: RunState) {
+    this.dir = dir;
+    this.#config = config;
+    this.#state = state;
+    this.#metrics = new JsonlWriter(this.metricsPath);
+    try {
+      this.#tb = new TensorBoardWriter(join(dir, 'tb'));
+    } catch (e) {
+      this.#metrics.close();
+      throw e;
+    }
+  }
+
+  get config(): RunConfig { return this.#config; }
+  get state(): RunState { return this.#state; }
+  get configPath(): string { return join(this.dir, 'config.json'); }
+  get statePath(): string { return join(this.dir, 'state.json'); }
+  get metricsPath(): string { return join(this.dir, 'metrics.jsonl'); }
+  get tbDir(): string { return join(this.dir, 'tb'); }
+  get tbPath(): string { return this.#tb.path; }
+  get finalDir(): string { return join(this.dir, 'final'); }
+  get curvePath(): string { return join(this.dir, 'curve.svg'); }
+  checkpointDir(update: number): string { return join(this.dir, 'checkpoints', `update-${update}`); }
+
+  /** @internal openRun / resumeRun. */
+  static create(dir: string, config: RunConfig, state: RunState): RunDir {
+    return new RunDir(dir, config, state);
+  }
+
+  /** Appends one update's metrics (JSON line + TensorBoard event) and records it in state.json. */
+  logUpdate(update: number, frames: number, metrics: Readonly<Record<string, number | undefined>>): void {
+    const finite: Record<string, number> = {};
+    for (const [k, v] of Object.entries(metrics)) if (v !== undefined) finite[k] = v;
+    this.#metrics.appendUpdate(frames, update, finite);
+    const tb: Record<string, number> = {};
+    for (const [k, v] of Object.entries(finite)) if (Number.isFinite(v)) tb[k] = v;
+    this.#tb.addScalars(frames, tb);
+    this.#writeState({ ...this.#state, update, frames });
+  }
+
+  /** Saves `policy` as checkpoints/update-<update>, points state.json at it, prunes to the last KEEP_CHECKPOINTS. */
+  async saveCheckpoint(policy: Policy, update: number, frames: number): Promise<string> {
+    const dir = this.checkpointDir(update);
+    mkdirSync(join(this.dir, 'checkpoints'), { recursive: true });
+    await policy.save(dir);
+    this.#writeState({ ...this.#state, checkpoint: { update, frames, path: `checkpoints/update-${update}` } });
+    const all = listCheckpoints(this.dir);
+    for (const n of all.slice(0, Math.max(0, all.length - KEEP_CHECKPOINTS))) {
+      if (n !== update) rmSync(this.checkpointDir(n), { recursive: true, force: true });
+    }
+    return dir;
+  }
+
+  /**
+   * Saves the final policy under final/ and marks the run finished; final/ is then also the checkpoint
+   * a `--resume --frames N` with more frames continues from (it holds the optimizer state).
+   */
+  async saveFinal(policy: Policy, update: number, frames: number): Promise<string> {
+    await policy.save(this.finalDir);
+    this.#writeState({ ...this.#state, checkpoint: { update, frames, path: 'final' }, finished: true });
+    return this.finalDir;
+  }
+
+  /** The metrics records written so far. */
+  records(): unknown[] {
+    return existsSync(this.metricsPath) ? readJsonl(this.metricsPath) : [];
+  }
+
+  /** Writes curve.svg (atomically). */
+  writeCurve(svg: string): string {
+    writeFileAtomic(this.curvePath, svg);
+    return this.curvePath;
+  }
+
+  /** Replaces config.json (resume with more frames). */
+  updateConfig(config: RunConfig): void {
+    this.#config = config;
+    writeFileAtomic(this.configPath, JSON.stringify(config, null, 2) + '\n');
+  }
+
+  close(): void {
+    this.#metrics.close();
+    this.#tb.close();
+  }
+
+  #writeState(s: RunState): void {
+    this.#state = s;
+    writeFileAtomic(this.statePath, JSON.stringify(s, null, 2) + '\n');
+  }
+}
+
+/** Creates a new run directory (which must be missing or empty) and writes config.json and state.json. */
+export function openRun(dir: string, spec: RunSpec): RunDir {
+  const abs = resolve(dir);
+  if (existsSync(abs) && readdirSync(abs).length > 0) {
+    const hint = existsSync(join(abs, 'config.json')) ? `it holds a run: continue it with --resume ${dir}, or` : 'it is not empty:';
+    throw new GlamError('InvalidArgument', `Expected a new or empty directory for --run but ${dir} exists; ${hint} choose another --run`);
+  }
+  if (!Number.isSafeInteger(spec.checkpointEvery) || spec.checkpointEvery < 1) {
+    throw new GlamError('InvalidArgument', `Expected a positive integer for checkpointEvery but received ${String(spec.checkpointEvery)}`);
+  }
+  mkdirSync(abs, { recursive: true });
+  const config: RunConfig = { format: RUN_FORMAT, ...spec, model: resolve(spec.model), createdAt: new Date().toISOString() };
+  writeFileAtomic(join(abs, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  const state: RunState = { format: STATE_FORMAT, update: 0, frames: 0, checkpoint: null, finished: false };
+  writeFileAtomic(join(abs, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+  return RunDir.create(abs, config, state);
+}
+
+export interface ResumedRun {
+  run: RunDir;
+  /** Updates already done: training continues with update startUpdate + 1. */
+  startUpdate: number;
+  /** Directory to Policy.load: the last checkpoint (optimizer state included), or the run's model when none. */
+  policyDir: string;
+  /** True when policyDir is a checkpoint (training state restored); false: enable training afresh. */
+  fromCheckpoint: boolean;
+}
+
+/**
+ * Reopens a run directory at its last checkpoint (see the file comment). `totalFrames` extends (or
+ * shortens) the run; a finished run can only continue with more frames than it has.
+ */
+export function resumeRun(dir: string, opts: { totalFrames?: number } = {}): ResumedRun {
+  const abs = resolve(dir);
+  let config = readRunConfig(abs);
+  const state = readRunState(abs);
+  if (opts.totalFrames !== undefined && opts.totalFrames !== config.ppo.totalFrames) {
+    const { batchSize: _b, numMinibatches: _m, numUpdates: _u, ...rest } = config.ppo;
+    config = { ...config, ppo: resolvePpoConfig({ ...rest, totalFrames: opts.totalFrames }) };
+  }
+  const ck = state.checkpoint;
+  const startUpdate = ck?.update ?? 0;
+  if (ck && !existsSync(join(abs, ck.path))) {
+    throw new GlamError('ConfigInvalid', `${join(abs, 'state.json')} names the checkpoint ${ck.path}, which is missing`);
+  }
+  if (startUpdate >= config.ppo.numUpdates) {
+    throw new GlamError('InvalidArgument',
+      `${dir} has done ${startUpdate} of its ${config.ppo.numUpdates} updates (${config.ppo.totalFrames} frames)` +
+      (state.finished ? '; it is finished: pass --frames N with N larger than that to train on' : ''));
+  }
+  // Drop what came after the checkpoint: later metrics lines, newer (stale) checkpoints.
+  const metricsPath = join(abs, 'metrics.jsonl');
+  if (existsSync(metricsPath)) {
+    const keep = readJsonl(metricsPath).filter((r) => ((r as { update?: number }).update ?? 0) <= startUpdate);
+    writeFileAtomic(metricsPath, keep.map((r) => JSON.stringify(r) + '\n').join(''));
+  }
+  for (const n of listCheckpoints(abs)) if (n > startUpdate) rmSync(join(abs, 'checkpoints', `update-${n}`), { recursive: true, force: true });
+  const frames = ck?.frames ?? 0;
+  const newState: RunState = { format: STATE_FORMAT, update: startUpdate, frames, checkpoint: ck, finished: false };
+  writeFileAtomic(join(abs, 'state.json'), JSON.stringify(newState, null, 2) + '\n');
+  const run = RunDir.create(abs, config, newState);
+  if (opts.totalFrames !== undefined) run.updateConfig(config);
+  return { run, startUpdate, policyDir: ck ? join(abs, ck.path) : config.model, fromCheckpoint: ck !== null };
+}
+
+/** The run directory holding `dir` (a run, its final/ or one of its checkpoints), or null. */
+export function findRunDir(dir: string): string | null {
+  const abs = resolve(dir);
+  for (const cand of [abs, resolve(abs, '..'), resolve(abs, '..', '..')]) {
+    const f = join(cand, 'config.json');
+    if (!existsSync(f)) continue;
+    try {
+      if ((JSON.parse(readFileSync(f, 'utf8')) as { format?: string }).format === RUN_FORMAT) return cand;
+    } catch {
+      /* a model's config.json */
+    }
+  }
+  return null;
+}
