@@ -158,7 +158,7 @@ ScoreResult score_naive(Transformer& model, const ValueHead& head, const PackedB
     tok_off[size_t(k + 1)] = tok_off[size_t(k)] + A;
   }
   std::vector<float> x;
-  model.forward(x, ids.data(), pos.data(), int64_t(ids.size()), groups);
+  model.forward(x, ids.data(), pos.data(), int64_t(ids.size()), groups, nullptr, /*reference=*/true);
   const int64_t R = int64_t(rows.size());
   std::vector<float> hn(static_cast<size_t>(R * C));
   model.final_norm_rows(hn.data(), x.data(), rows);

@@ -19,16 +19,17 @@ size_t ForwardCache::bytes() const {
 }
 
 void Transformer::forward(std::vector<float>& x, const int32_t* ids, const int32_t* pos, int64_t T,
-                          const std::vector<AttentionGroup>& groups, ForwardCache* cache) {
+                          const std::vector<AttentionGroup>& groups, ForwardCache* cache, bool reference) {
   const int64_t C = cfg_.hidden;
   x.resize(size_t(T * C));
   embedding_forward(x.data(), ids, pos, T, w_.embed.data(), cfg_.family == Family::Gpt2 ? w_.pos_embed.data() : nullptr,
                     C, pool_);
   if (cache) {
     cache->T = T;
-    cache->layers.assign(size_t(cfg_.layers), LayerCache{});
+    cache->layers.resize(size_t(cfg_.layers));  // keeps recycled buffers' capacity (no page faults)
   }
-  for (int64_t l = 0; l < cfg_.layers; ++l) block(l, x, pos, T, groups, cache ? &cache->layers[size_t(l)] : nullptr);
+  for (int64_t l = 0; l < cfg_.layers; ++l)
+    block(l, x, pos, T, groups, cache ? &cache->layers[size_t(l)] : nullptr, reference);
 }
 
 void Transformer::norm(int which, const LayerWeights& lw, float* out, const float* x, int64_t T) {
@@ -41,7 +42,7 @@ void Transformer::norm(int which, const LayerWeights& lw, float* out, const floa
 }
 
 void Transformer::block(int64_t l, std::vector<float>& x, const int32_t* pos, int64_t T,
-                        const std::vector<AttentionGroup>& groups, LayerCache* lc) {
+                        const std::vector<AttentionGroup>& groups, LayerCache* lc, bool reference) {
   const LayerWeights& lw = w_.layers[size_t(l)];
   const int64_t C = cfg_.hidden, H = cfg_.heads, Hkv = cfg_.kv_heads, D = cfg_.head_dim, I = cfg_.inter;
   const int64_t Q = cfg_.qkv_dim();
@@ -57,8 +58,8 @@ void Transformer::block(int64_t l, std::vector<float>& x, const int32_t* pos, in
   norm(1, lw, h_.data(), x.data(), T);
   linear_forward(qkv_.data(), h_.data(), T, C, Q, lw.wqkv, lw.bqkv, lw.lqkv, false, pool_);
   if (llama) rope_forward(qkv_.data(), Q, T, H + Hkv, D, pos, w_.inv_freq.data(), pool_);  // q and k heads are adjacent
-  attention_forward(att_.data(), qkv_.data(), pos, groups, H, Hkv, D, cfg_.sliding_window, pool_,
-                    lc ? lc->lse.data() : nullptr);
+  (reference ? attention_forward_reference : attention_forward)(att_.data(), qkv_.data(), pos, groups, H, Hkv, D,
+                                                                 cfg_.sliding_window, pool_, lc ? lc->lse.data() : nullptr);
   linear_forward(x.data(), att_.data(), T, H * D, C, lw.wo, lw.bo, lw.lo, true, pool_);
   if (lc) {
     lc->qkv = qkv_;
@@ -99,13 +100,22 @@ void Transformer::block_backward(int64_t l, std::vector<float>& dx, const Forwar
   const int64_t Q = cfg_.qkv_dim();
   const bool llama = cfg_.family == Family::Llama;
   const int64_t U = llama ? 2 * I : I;
-  std::vector<float> h(size_t(T * C)), dh(size_t(T * C)), act(size_t(T * I)), dact(size_t(T * I)), dup(size_t(T * U));
+  // scratch kept between calls (grown to the largest batch): no page faults per step
+  std::vector<float>&h = bw_h_, &dh = bw_dh_, &act = bw_act_, &dact = bw_dact_, &dup = bw_dup_, &datt = bw_datt_,
+                     &dqkv = bw_dqkv_;
+  h.resize(size_t(T * C));
+  dh.resize(size_t(T * C));
+  act.resize(size_t(T * I));
+  dact.resize(size_t(T * I));
+  dup.resize(size_t(T * U));
+  datt.resize(size_t(T * H * D));
+  dqkv.resize(size_t(T * Q));
   // --- MLP branch: x_out = x_mid + down(act(up(norm2(x_mid))))
   norm(2, lw, h.data(), lc.x_mid.data(), T);
   if (llama) {
     swiglu_forward(act.data(), lc.up.data(), T, I, pool_);
   } else {
-    act = lc.up;
+    std::copy(lc.up.begin(), lc.up.end(), act.begin());
     if (cfg_.act == Act::Gelu) gelu_erf_forward(act.data(), T * I, pool_);
     else gelu_tanh_forward(act.data(), T * I, pool_);
   }
@@ -123,7 +133,6 @@ void Transformer::block_backward(int64_t l, std::vector<float>& dx, const Forwar
                        gw.norm2_b.empty() ? nullptr : gw.norm2_b.data(), dh.data(), lc.x_mid.data(), lw.norm2_w.data(),
                        T, C, cfg_.norm_eps, pool_);
   // --- attention branch: x_mid = x_in + o_proj(attn(rope(qkv(norm1(x_in)))))
-  std::vector<float> datt(size_t(T * H * D)), dqkv(size_t(T * Q));
   linear_backward(datt.data(), false, dx.data(), lc.att.data(), T, H * D, C, lw.wo, gw.wo, gw.bo, lw.lo, gw.lo, pool_);
   attention_backward(dqkv.data(), datt.data(), lc.att.data(), lc.qkv.data(), lc.lse.data(), cache.pos.data(),
                      cache.groups, H, Hkv, D, cfg_.sliding_window, pool_);

@@ -44,8 +44,9 @@ class Transformer {
 
   // x[T,C] <- the residual stream after the last block (before the final norm). With a cache, also
   // records what backward needs (cache->ids/pos/groups must already be filled).
+  // reference: the plain per-row attention (the naive scoring path, an oracle for the blocked one).
   void forward(std::vector<float>& x, const int32_t* ids, const int32_t* pos, int64_t T,
-               const std::vector<cpu::AttentionGroup>& groups, ForwardCache* cache = nullptr);
+               const std::vector<cpu::AttentionGroup>& groups, ForwardCache* cache = nullptr, bool reference = false);
   // out[R,C] <- final_norm(x[rows[r], :])
   void final_norm_rows(float* out, const float* x, const std::vector<int64_t>& rows);
   // dx[T,C] += final_norm backward for the gathered rows, given dout[R,C]; final-norm grads into g.
@@ -56,7 +57,7 @@ class Transformer {
 
  private:
   void block(int64_t l, std::vector<float>& x, const int32_t* pos, int64_t T,
-             const std::vector<cpu::AttentionGroup>& groups, LayerCache* lc);
+             const std::vector<cpu::AttentionGroup>& groups, LayerCache* lc, bool reference);
   void block_backward(int64_t l, std::vector<float>& dx, const ForwardCache& cache, Weights& g);
   void norm(int which, const LayerWeights& lw, float* out, const float* x, int64_t T);
 
@@ -64,6 +65,7 @@ class Transformer {
   Weights w_;
   ThreadPool pool_;
   std::vector<float> h_, qkv_, att_, up_, act_;  // workspace: (T,C), (T,(H+2Hkv)D), (T,HD), (T,U), (T,I)
+  std::vector<float> bw_h_, bw_dh_, bw_act_, bw_dact_, bw_dup_, bw_datt_, bw_dqkv_;  // backward scratch
 };
 
 }  // namespace glam

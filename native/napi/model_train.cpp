@@ -26,6 +26,7 @@ class ForwardTrainWorker : public CodedWorker {
     std::lock_guard<std::mutex> lk(e_->mu);
     GLAM_CHECK(e_->train != nullptr, "InvalidArgument", "training is not enabled; call setTraining() first");
     auto h = std::make_unique<TrainHandle>();
+    h->fc.layers = std::move(e_->spare_layers);
     auto head = e_->head_snapshot();
     r_ = score_fused(*e_->model, *head, b_, false, h.get());
     bytes_ = h->bytes();
@@ -68,6 +69,7 @@ class BackwardWorker : public CodedWorker {
     GLAM_CHECK(e_->train != nullptr, "InvalidArgument", "training is not enabled; call setTraining() first");
     auto head = e_->head_snapshot();
     train_backward(*e_->model, *head, e_->train->grads, e_->train->vgrads, *h_, dl_.data(), dv_.data());
+    e_->spare_layers = std::move(h_->fc.layers);
     h_.reset();
   }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }

@@ -31,6 +31,8 @@ struct Engine {
   std::unique_ptr<TrainState> train;
   std::mutex handles_mu;
   std::map<uint64_t, std::unique_ptr<TrainHandle>> handles;
+  // Layer caches of the last consumed handle, recycled by the next training forward (guarded by mu).
+  std::vector<LayerCache> spare_layers;
 };
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {

@@ -1,4 +1,6 @@
-// Shared-prefix attention on the CPU, forward (backward beside it in part 2).
+// Shared-prefix attention on the CPU: the plain per-row reference, forward and backward. The naive
+// scoring path runs on it, so the fused pass's blocked attention (attention_blocked.cpp) is checked
+// against it by every fused-vs-naive parity test.
 // Pipeline per (group, head): prompt rows attend causally over the prompt's keys; each candidate row
 // attends over ALL the prompt's keys/values (read in place from the packed qkv buffer: never copied
 // per candidate, never recomputed) and over its own candidate's earlier rows.
@@ -99,8 +101,8 @@ void for_each_row(const AttentionGroup& g, Fn fn) {
 
 }  // namespace
 
-void attention_forward(float* out, const float* qkv, const int32_t* pos, const std::vector<AttentionGroup>& groups,
-                       int64_t H, int64_t Hkv, int64_t D, int64_t window, ThreadPool& pool, float* lse) {
+void attention_forward_reference(float* out, const float* qkv, const int32_t* pos, const std::vector<AttentionGroup>& groups,
+                                 int64_t H, int64_t Hkv, int64_t D, int64_t window, ThreadPool& pool, float* lse) {
   const int64_t stride = (H + 2 * Hkv) * D;
   const int64_t ostride = H * D;
   const int64_t rep = H / Hkv;
@@ -121,7 +123,7 @@ void attention_forward(float* out, const float* qkv, const int32_t* pos, const s
   });
 }
 
-void attention_backward(float* dqkv, const float* dout, const float* out, const float* qkv, const float* lse,
+void attention_backward_reference(float* dqkv, const float* dout, const float* out, const float* qkv, const float* lse,
                         const int32_t* pos, const std::vector<AttentionGroup>& groups, int64_t H, int64_t Hkv,
                         int64_t D, int64_t window, ThreadPool& pool) {
   const int64_t stride = (H + 2 * Hkv) * D;

@@ -79,6 +79,13 @@ struct AttentionGroup {
 // qkv[T, (H + 2 Hkv) D] holds q | k | v per row (RoPE already applied); out[T, H D].
 // window > 0: sliding-window attention (key j visible from query i only if pos_i - pos_j < window).
 // lse (optional, [T, H]): each row's softmax log-sum-exp per head, saved for the backward.
+// attention_forward/backward (attention_blocked.cpp) run the prompt block and the candidates' prompt
+// part as matrix products per (group, head); the *_reference versions (attention.cpp) go row by row.
+void attention_forward_reference(float* out, const float* qkv, const int32_t* pos, const std::vector<AttentionGroup>& groups,
+                                 int64_t H, int64_t Hkv, int64_t D, int64_t window, ThreadPool& pool, float* lse = nullptr);
+void attention_backward_reference(float* dqkv, const float* dout, const float* out, const float* qkv, const float* lse,
+                                  const int32_t* pos, const std::vector<AttentionGroup>& groups, int64_t H, int64_t Hkv,
+                                  int64_t D, int64_t window, ThreadPool& pool);
 void attention_forward(float* out, const float* qkv, const int32_t* pos, const std::vector<AttentionGroup>& groups,
                        int64_t H, int64_t Hkv, int64_t D, int64_t window, ThreadPool& pool, float* lse = nullptr);
 // dqkv[T, (H+2Hkv)D] = gradient w.r.t. q|k|v from dout[T, HD], recomputing the probabilities from
