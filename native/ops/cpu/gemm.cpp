@@ -13,8 +13,8 @@
 //    parallel, into a shared buffer (in chunks of at most SHARED_CAP floats); tasks then split the
 //    larger dimension and pack their own slice of the other operand per k block.
 //  - gemm_nt with M <= SMALL_M rows skips packing: dot products of X rows and W rows read in place.
-// Measured (AMD EPYC Zen 4, 2 cores, AVX-512, FMA peak ~117 GFLOP/s per core): 89-95% of peak on
-// one thread for the engine's shapes, 1.03-1.09x OpenBLAS 0.3.21 (bench/gemm.ts).
+// Measured (AMD EPYC Zen 4, 2 cores, AVX-512, FMA peak ~117 GFLOP/s per core, bench/gemm.ts) on the
+// engine's shapes: 90-95% of peak on 1 thread, 82-93% on 2; 1.04-1.10x / 1.06-1.23x OpenBLAS 0.3.21.
 // Subtle: determinism. Every output element is one FMA chain over k in increasing order, started
 // from (accumulate ? Y : 0) + bias; a k block stores the tile and the next block reloads it, which
 // is exact in fp32. So neither the thread count, the task split nor the blocking changes a bit of
