@@ -12,6 +12,9 @@ function randomArray(n: number, rng: Rng): Float32Array {
 }
 
 export function gemmReport(cfg: ModelConfig, threads: number): void {
+  // OpenBLAS's idle threads spin for ~65 ms after each call and slow what runs next; must be set
+  // before the addon first dlopens libopenblas (bench/gemm.ts does the same).
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
   const ops = cpuAddon().ops;
   const M = 5184;
   const C = cfg.hiddenSize;

@@ -23,7 +23,7 @@ void linear_forward(float* Y, const float* X, int64_t T, int64_t in, int64_t out
 void linear_backward(float* dX, bool dx_accumulate, const float* dY, const float* X, int64_t T, int64_t in, int64_t out,
                      const std::vector<float>& W, std::vector<float>& dW, std::vector<float>& db,
                      const std::vector<LoraAdapter>& lora, std::vector<LoraAdapter>& dlora, ThreadPool& pool) {
-  gemm_nn(dY, out, W.data(), in, dX, in, T, in, out, dx_accumulate, pool);  // dX = dY W
+  if (dX) gemm_nn(dY, out, W.data(), in, dX, in, T, in, out, dx_accumulate, pool);  // dX = dY W
   if (!dW.empty()) gemm_tn(dY, out, X, in, dW.data(), in, out, in, T, true, pool);  // dW += dY^T X
   if (!db.empty()) bias_backward(db.data(), dY, out, T, out, pool);
   std::vector<float> t, dt;
@@ -40,7 +40,7 @@ void linear_backward(float* dX, bool dx_accumulate, const float* dY, const float
     gemm_nn(dY + a.out_off, out, a.B.data(), r, dt.data(), r, T, r, a.out_n, false, pool);
     for (float& v : dt) v *= a.scale;
     gemm_tn(dt.data(), r, X, in, g.A.data(), in, r, in, T, true, pool);
-    gemm_nn(dt.data(), r, a.A.data(), in, dX, in, T, in, r, true, pool);
+    if (dX) gemm_nn(dt.data(), r, a.A.data(), in, dX, in, T, in, r, true, pool);
   }
 }
 

@@ -25,7 +25,7 @@ struct LoraAdapter {
 void linear_forward(float* Y, const float* X, int64_t T, int64_t in, int64_t out, const std::vector<float>& W,
                     const std::vector<float>& b, const std::vector<LoraAdapter>& lora, bool accumulate, ThreadPool& pool);
 
-// dX[T, in] (= or += per dx_accumulate) from dY[T, out]; dW (out, in), db (out) and the adapters'
+// dX[T, in] (= or += per dx_accumulate) from dY[T, out] (dX null: not needed, skipped); dW (out, in), db (out) and the adapters'
 // dA/dB are ACCUMULATED when their vectors are non-empty (empty: frozen, skipped).
 void linear_backward(float* dX, bool dx_accumulate, const float* dY, const float* X, int64_t T, int64_t in, int64_t out,
                      const std::vector<float>& W, std::vector<float>& dW, std::vector<float>& db,

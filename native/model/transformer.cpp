@@ -47,42 +47,40 @@ void Transformer::block(int64_t l, std::vector<float>& x, const int32_t* pos, in
   const int64_t C = cfg_.hidden, H = cfg_.heads, Hkv = cfg_.kv_heads, D = cfg_.head_dim, I = cfg_.inter;
   const int64_t Q = cfg_.qkv_dim();
   const bool llama = cfg_.family == Family::Llama;
+  const int64_t U = llama ? 2 * I : I;
+  // A training forward writes q|k|v, the attention output and the MLP pre-activation straight into
+  // the layer's cache (no copies); inference uses the shared workspace.
+  std::vector<float>& qkv = lc ? lc->qkv : qkv_;
+  std::vector<float>& att = lc ? lc->att : att_;
+  std::vector<float>& up = lc ? lc->up : up_;
   h_.resize(size_t(T * C));
-  qkv_.resize(size_t(T * Q));
-  att_.resize(size_t(T * H * D));
+  qkv.resize(size_t(T * Q));
+  att.resize(size_t(T * H * D));
+  up.resize(size_t(T * U));
   if (lc) {
     lc->x_in = x;
     lc->lse.resize(size_t(T * H));
   }
   // attention: x += o_proj(attn(rope(qkv(norm1(x)))))
   norm(1, lw, h_.data(), x.data(), T);
-  linear_forward(qkv_.data(), h_.data(), T, C, Q, lw.wqkv, lw.bqkv, lw.lqkv, false, pool_);
-  if (llama) rope_forward(qkv_.data(), Q, T, H + Hkv, D, pos, w_.inv_freq.data(), pool_);  // q and k heads are adjacent
-  (reference ? attention_forward_reference : attention_forward)(att_.data(), qkv_.data(), pos, groups, H, Hkv, D,
+  linear_forward(qkv.data(), h_.data(), T, C, Q, lw.wqkv, lw.bqkv, lw.lqkv, false, pool_);
+  if (llama) rope_forward(qkv.data(), Q, T, H + Hkv, D, pos, w_.inv_freq.data(), pool_);  // q and k heads are adjacent
+  (reference ? attention_forward_reference : attention_forward)(att.data(), qkv.data(), pos, groups, H, Hkv, D,
                                                                  cfg_.sliding_window, pool_, lc ? lc->lse.data() : nullptr);
-  linear_forward(x.data(), att_.data(), T, H * D, C, lw.wo, lw.bo, lw.lo, true, pool_);
-  if (lc) {
-    lc->qkv = qkv_;
-    lc->att = att_;
-    lc->x_mid = x;
-  }
+  linear_forward(x.data(), att.data(), T, H * D, C, lw.wo, lw.bo, lw.lo, true, pool_);
+  if (lc) lc->x_mid = x;
   // MLP: x += down(act(up(norm2(x))))
   norm(2, lw, h_.data(), x.data(), T);
-  const int64_t U = llama ? 2 * I : I;
-  up_.resize(size_t(T * U));
-  linear_forward(up_.data(), h_.data(), T, C, U, lw.wup, lw.bup, lw.lup, false, pool_);
-  if (lc) lc->up = up_;
-  const float* a = up_.data();
+  linear_forward(up.data(), h_.data(), T, C, U, lw.wup, lw.bup, lw.lup, false, pool_);
+  act_.resize(size_t(T * I));
   if (llama) {
-    act_.resize(size_t(T * I));
-    swiglu_forward(act_.data(), up_.data(), T, I, pool_);
-    a = act_.data();
-  } else if (cfg_.act == Act::Gelu) {
-    gelu_erf_forward(up_.data(), T * I, pool_);
+    swiglu_forward(act_.data(), up.data(), T, I, pool_);
   } else {
-    gelu_tanh_forward(up_.data(), T * I, pool_);
+    std::copy(up.begin(), up.end(), act_.begin());  // keep the pre-activation (cached for backward)
+    if (cfg_.act == Act::Gelu) gelu_erf_forward(act_.data(), T * I, pool_);
+    else gelu_tanh_forward(act_.data(), T * I, pool_);
   }
-  linear_forward(x.data(), a, T, I, C, lw.wdown, lw.bdown, lw.ldown, true, pool_);
+  linear_forward(x.data(), act_.data(), T, I, C, lw.wdown, lw.bdown, lw.ldown, true, pool_);
 }
 
 void Transformer::backward(std::vector<float>& dx, const ForwardCache& cache, Weights& g) {
@@ -138,7 +136,11 @@ void Transformer::block_backward(int64_t l, std::vector<float>& dx, const Forwar
                      cache.groups, H, Hkv, D, cfg_.sliding_window, pool_);
   if (llama) rope_backward(dqkv.data(), Q, T, H + Hkv, D, cache.pos.data(), w_.inv_freq.data(), pool_);
   norm(1, lw, h.data(), lc.x_in.data(), T);
-  linear_backward(dh.data(), false, dqkv.data(), h.data(), T, C, Q, lw.wqkv, gw.wqkv, gw.bqkv, lw.lqkv, gw.lqkv, pool_);
+  // the first block's input gradient only feeds the embeddings: skipped when they are frozen
+  const bool need_dx = l > 0 || !g.embed.empty() || !g.pos_embed.empty();
+  linear_backward(need_dx ? dh.data() : nullptr, false, dqkv.data(), h.data(), T, C, Q, lw.wqkv, gw.wqkv, gw.bqkv,
+                  lw.lqkv, gw.lqkv, pool_);
+  if (!need_dx) return;
   if (llama)
     rmsnorm_backward(dx.data(), gw.norm1_w.empty() ? nullptr : gw.norm1_w.data(), dh.data(), lc.x_in.data(),
                      lw.norm1_w.data(), T, C, cfg_.norm_eps, pool_);

@@ -6,26 +6,14 @@ import { join } from 'node:path';
 
 import { beforeAll, expect, test } from 'vitest';
 
-import { buildProgram } from '../../lib/cli/main.js';
+import { runCli } from './run-cli.js';
 import { initModel } from '../../lib/model/init-model.js';
 import { Policy } from '../../lib/policy/policy.js';
 import { asPolicy, RandomPolicy } from '../../lib/ppo/baselines.js';
 import { evaluate } from '../../lib/ppo/evaluate.js';
 import { checkXml } from '../ppo/xml-check.js';
 
-async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  let code = 0;
-  const program = buildProgram({ out: (s) => void (out += s), err: (s) => void (err += s) }, (c) => void (code = c));
-  program.exitOverride();
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    code = (e as { exitCode?: number }).exitCode ?? 1;
-  }
-  return { out, err, code };
-}
+const run = runCli;
 
 const LEVEL = 'BabyAI-GoToRedBallNoDists-v0';
 let root: string;

@@ -5,22 +5,10 @@ import { join } from 'node:path';
 
 import { expect, test } from 'vitest';
 
-import { buildProgram } from '../../lib/cli/main.js';
+import { runCli } from './run-cli.js';
 import { Policy } from '../../lib/policy/policy.js';
 
-async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  let code = 0;
-  const program = buildProgram({ out: (s) => void (out += s), err: (s) => void (err += s) }, (c) => void (code = c));
-  program.exitOverride();
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    code = (e as { exitCode?: number }).exitCode ?? 1;
-  }
-  return { out, err, code };
-}
+const run = runCli;
 
 const fixture = join(__dirname, '..', 'fixtures', 'models', 'llama');
 
