@@ -30,10 +30,14 @@ void adapter_t(std::vector<float>& tT, const LoraAdapter& a, const float* X, int
 }  // namespace
 
 void linear_forward(float* Y, const float* X, int64_t T, int64_t in, int64_t out, const std::vector<float>& W,
-                    const std::vector<float>& b, const std::vector<LoraAdapter>& lora, bool accumulate, ThreadPool& pool) {
+                    const std::vector<float>& b, const std::vector<LoraAdapter>& lora, bool accumulate, ThreadPool& pool,
+                    std::vector<std::vector<float>>* keep_t) {
   gemm_nt(X, in, W.data(), in, Y, out, T, out, in, b.empty() ? nullptr : b.data(), accumulate, pool);
-  std::vector<float> tT;
-  for (const LoraAdapter& a : lora) {
+  thread_local std::vector<float> scratch;  // reused across calls (no page faults)
+  if (keep_t) keep_t->resize(lora.size());
+  for (size_t i = 0; i < lora.size(); ++i) {
+    const LoraAdapter& a = lora[i];
+    std::vector<float>& tT = keep_t ? (*keep_t)[i] : scratch;
     adapter_t(tT, a, X, T, in, pool);
     const std::vector<float> bt = transposed(a.B, a.out_n, a.rank);
     gemm_tn(tT.data(), T, bt.data(), a.out_n, Y + a.out_off, out, T, a.out_n, a.rank, true, pool);  // Y += t B^T
@@ -42,17 +46,23 @@ void linear_forward(float* Y, const float* X, int64_t T, int64_t in, int64_t out
 
 void linear_backward(float* dX, bool dx_accumulate, const float* dY, const float* X, int64_t T, int64_t in, int64_t out,
                      const std::vector<float>& W, std::vector<float>& dW, std::vector<float>& db,
-                     const std::vector<LoraAdapter>& lora, std::vector<LoraAdapter>& dlora, ThreadPool& pool) {
+                     const std::vector<LoraAdapter>& lora, std::vector<LoraAdapter>& dlora, ThreadPool& pool,
+                     const std::vector<std::vector<float>>* saved_t) {
   if (dX) gemm_nn(dY, out, W.data(), in, dX, in, T, in, out, dx_accumulate, pool);  // dX = dY W
   if (!dW.empty()) gemm_tn(dY, out, X, in, dW.data(), in, out, in, T, true, pool);  // dW += dY^T X
   if (!db.empty()) bias_backward(db.data(), dY, out, T, out, pool);
-  std::vector<float> tT, dtT, dBT;
+  thread_local std::vector<float> scratch, dtT, dBT;
   for (size_t i = 0; i < lora.size(); ++i) {
     const LoraAdapter& a = lora[i];
     LoraAdapter& g = dlora[i];
     const int64_t r = a.rank;
     const float* dYs = dY + a.out_off;  // (T, out_n) slice, row stride out
-    adapter_t(tT, a, X, T, in, pool);
+    const std::vector<float>* tp = saved_t && i < saved_t->size() ? &(*saved_t)[i] : nullptr;
+    if (!tp) {
+      adapter_t(scratch, a, X, T, in, pool);
+      tp = &scratch;
+    }
+    const std::vector<float>& tT = *tp;
     // dB^T (r, out_n) = tT dY_slice   (s already in tT)
     dBT.assign(static_cast<size_t>(r * a.out_n), 0.0f);
     gemm_nn(tT.data(), T, dYs, out, dBT.data(), a.out_n, r, a.out_n, T, false, pool);

@@ -15,6 +15,9 @@ size_t ForwardCache::bytes() const {
   size_t b = 0;
   for (const LayerCache& l : layers)
     b += (l.x_in.size() + l.x_mid.size() + l.qkv.size() + l.att.size() + l.lse.size() + l.up.size()) * sizeof(float);
+  for (const LayerCache& l : layers)
+    for (const auto* ts : {&l.t_qkv, &l.t_o, &l.t_up, &l.t_down})
+      for (const auto& t : *ts) b += t.size() * sizeof(float);
   return b + (ids.size() + pos.size()) * sizeof(int32_t);
 }
 
@@ -63,15 +66,15 @@ void Transformer::block(int64_t l, std::vector<float>& x, const int32_t* pos, in
   }
   // attention: x += o_proj(attn(rope(qkv(norm1(x)))))
   norm(1, lw, h_.data(), x.data(), T);
-  linear_forward(qkv.data(), h_.data(), T, C, Q, lw.wqkv, lw.bqkv, lw.lqkv, false, pool_);
+  linear_forward(qkv.data(), h_.data(), T, C, Q, lw.wqkv, lw.bqkv, lw.lqkv, false, pool_, lc ? &lc->t_qkv : nullptr);
   if (llama) rope_forward(qkv.data(), Q, T, H + Hkv, D, pos, w_.inv_freq.data(), pool_);  // q and k heads are adjacent
   (reference ? attention_forward_reference : attention_forward)(att.data(), qkv.data(), pos, groups, H, Hkv, D,
                                                                  cfg_.sliding_window, pool_, lc ? lc->lse.data() : nullptr);
-  linear_forward(x.data(), att.data(), T, H * D, C, lw.wo, lw.bo, lw.lo, true, pool_);
+  linear_forward(x.data(), att.data(), T, H * D, C, lw.wo, lw.bo, lw.lo, true, pool_, lc ? &lc->t_o : nullptr);
   if (lc) lc->x_mid = x;
   // MLP: x += down(act(up(norm2(x))))
   norm(2, lw, h_.data(), x.data(), T);
-  linear_forward(up.data(), h_.data(), T, C, U, lw.wup, lw.bup, lw.lup, false, pool_);
+  linear_forward(up.data(), h_.data(), T, C, U, lw.wup, lw.bup, lw.lup, false, pool_, lc ? &lc->t_up : nullptr);
   act_.resize(size_t(T * I));
   if (llama) {
     swiglu_forward(act_.data(), up.data(), T, I, pool_);
@@ -80,7 +83,7 @@ void Transformer::block(int64_t l, std::vector<float>& x, const int32_t* pos, in
     if (cfg_.act == Act::Gelu) gelu_erf_forward(act_.data(), T * I, pool_);
     else gelu_tanh_forward(act_.data(), T * I, pool_);
   }
-  linear_forward(x.data(), act_.data(), T, I, C, lw.wdown, lw.bdown, lw.ldown, true, pool_);
+  linear_forward(x.data(), act_.data(), T, I, C, lw.wdown, lw.bdown, lw.ldown, true, pool_, lc ? &lc->t_down : nullptr);
 }
 
 void Transformer::backward(std::vector<float>& dx, const ForwardCache& cache, Weights& g) {
@@ -118,11 +121,12 @@ void Transformer::block_backward(int64_t l, std::vector<float>& dx, const Forwar
     else gelu_tanh_forward(act.data(), T * I, pool_);
   }
   linear_backward(dact.data(), false, dx.data(), act.data(), T, I, C, lw.wdown, gw.wdown, gw.bdown, lw.ldown, gw.ldown,
-                  pool_);
+                  pool_, &lc.t_down);
   if (llama) swiglu_backward(dup.data(), dact.data(), lc.up.data(), T, I, pool_);
   else if (cfg_.act == Act::Gelu) gelu_erf_backward(dup.data(), dact.data(), lc.up.data(), T * I, pool_);
   else gelu_tanh_backward(dup.data(), dact.data(), lc.up.data(), T * I, pool_);
-  linear_backward(dh.data(), false, dup.data(), h.data(), T, C, U, lw.wup, gw.wup, gw.bup, lw.lup, gw.lup, pool_);
+  linear_backward(dh.data(), false, dup.data(), h.data(), T, C, U, lw.wup, gw.wup, gw.bup, lw.lup, gw.lup, pool_,
+                  &lc.t_up);
   if (llama)
     rmsnorm_backward(dx.data(), gw.norm2_w.empty() ? nullptr : gw.norm2_w.data(), dh.data(), lc.x_mid.data(),
                      lw.norm2_w.data(), T, C, cfg_.norm_eps, pool_);
@@ -131,7 +135,8 @@ void Transformer::block_backward(int64_t l, std::vector<float>& dx, const Forwar
                        gw.norm2_b.empty() ? nullptr : gw.norm2_b.data(), dh.data(), lc.x_mid.data(), lw.norm2_w.data(),
                        T, C, cfg_.norm_eps, pool_);
   // --- attention branch: x_mid = x_in + o_proj(attn(rope(qkv(norm1(x_in)))))
-  linear_backward(datt.data(), false, dx.data(), lc.att.data(), T, H * D, C, lw.wo, gw.wo, gw.bo, lw.lo, gw.lo, pool_);
+  linear_backward(datt.data(), false, dx.data(), lc.att.data(), T, H * D, C, lw.wo, gw.wo, gw.bo, lw.lo, gw.lo, pool_,
+                  &lc.t_o);
   attention_backward(dqkv.data(), datt.data(), lc.att.data(), lc.qkv.data(), lc.lse.data(), cache.pos.data(),
                      cache.groups, H, Hkv, D, cfg_.sliding_window, pool_);
   if (llama) rope_backward(dqkv.data(), Q, T, H + Hkv, D, cache.pos.data(), w_.inv_freq.data(), pool_);
@@ -139,7 +144,7 @@ void Transformer::block_backward(int64_t l, std::vector<float>& dx, const Forwar
   // the first block's input gradient only feeds the embeddings: skipped when they are frozen
   const bool need_dx = l > 0 || !g.embed.empty() || !g.pos_embed.empty();
   linear_backward(need_dx ? dh.data() : nullptr, false, dqkv.data(), h.data(), T, C, Q, lw.wqkv, gw.wqkv, gw.bqkv,
-                  lw.lqkv, gw.lqkv, pool_);
+                  lw.lqkv, gw.lqkv, pool_, &lc.t_qkv);
   if (!need_dx) return;
   if (llama)
     rmsnorm_backward(dx.data(), gw.norm1_w.empty() ? nullptr : gw.norm1_w.data(), dh.data(), lc.x_in.data(),

@@ -23,6 +23,7 @@ struct LayerCache {
   std::vector<float> att;          // (T, HD)
   std::vector<float> lse;          // (T, H)
   std::vector<float> up;           // (T, U) before the activation
+  std::vector<std::vector<float>> t_qkv, t_o, t_up, t_down;  // LoRA: each adapter's s X A^T, (r, T)
 };
 
 struct ForwardCache {

@@ -44,11 +44,6 @@ std::vector<CandRow> cand_rows(const AttentionGroup& g) {
   return r;
 }
 
-// Per-task buffers (reused across the heads of a task).
-struct Scratch {
-  std::vector<float> S, dP, Q, dO, dQ;
-};
-
 // Probabilities of the prompt block into S (P x P): scores, mask, exp(s - lse) with lse computed
 // (forward, lse_out) or given (backward, lse_in).
 void prompt_probs(float* S, const float* qkv, int64_t stride, int64_t qoff, int64_t koff, const AttentionGroup& g,
@@ -134,15 +129,18 @@ void attention_forward(float* out, const float* qkv, const int32_t* pos, const s
     const int64_t qoff = h * D, koff = H * D + kvh * D, voff = (H + Hkv) * D + kvh * D;
     const int64_t P = g.prefix_len;
     ThreadPool serial(1);
-    std::vector<float> S(static_cast<size_t>(P * P));
+    thread_local std::vector<float> S, Qc, Sc, own, Oc;  // per-thread scratch, reused across calls
+    S.resize(static_cast<size_t>(P * P));
     prompt_probs(S.data(), qkv, stride, qoff, koff, g, D, scale, pos, window, H, h, lse, nullptr, serial);
     gemm_nn(S.data(), P, qkv + g.start * stride + voff, stride, out + g.start * ostride + qoff, ostride, P, D, P, false,
             serial);
     const std::vector<CandRow> cr = cand_rows(g);
     if (cr.empty()) return;
     const int64_t Rc = int64_t(cr.size()), maxA = max_cand_len(g);
-    std::vector<float> Qc(static_cast<size_t>(Rc * D)), Sc(static_cast<size_t>(Rc * P)), own(static_cast<size_t>(Rc * maxA)),
-        Oc(static_cast<size_t>(Rc * D));
+    Qc.resize(static_cast<size_t>(Rc * D));
+    Sc.resize(static_cast<size_t>(Rc * P));
+    own.resize(static_cast<size_t>(Rc * maxA));
+    Oc.resize(static_cast<size_t>(Rc * D));
     for (int64_t r = 0; r < Rc; ++r)
       std::copy_n(qkv + cr[size_t(r)].row * stride + qoff, D, Qc.begin() + r * D);
     cand_probs(Sc.data(), own.data(), maxA, Qc.data(), qkv, stride, koff, g, cr, D, scale, pos, window, H, h, lse,
@@ -181,9 +179,15 @@ void attention_backward(float* dqkv, const float* dout, const float* out, const 
     ThreadPool serial(1);
     const std::vector<CandRow> cr = cand_rows(g);
     const int64_t Rc = int64_t(cr.size()), maxA = max_cand_len(g);
-    std::vector<float> S(static_cast<size_t>(P * P)), dP(static_cast<size_t>(P * P));
-    std::vector<float> Qc(static_cast<size_t>(Rc * D)), dOc(static_cast<size_t>(Rc * D)), Sc(static_cast<size_t>(Rc * P)),
-        dPc(static_cast<size_t>(Rc * P)), own(static_cast<size_t>(Rc * maxA)), dQc(static_cast<size_t>(Rc * D));
+    thread_local std::vector<float> S, dP, Qc, dOc, Sc, dPc, own, dQc;  // per-thread scratch, reused across calls
+    S.resize(static_cast<size_t>(P * P));
+    dP.resize(static_cast<size_t>(P * P));
+    Qc.resize(static_cast<size_t>(Rc * D));
+    dOc.resize(static_cast<size_t>(Rc * D));
+    Sc.resize(static_cast<size_t>(Rc * P));
+    dPc.resize(static_cast<size_t>(Rc * P));
+    own.resize(static_cast<size_t>(Rc * maxA));
+    dQc.resize(static_cast<size_t>(Rc * D));
     float* dK = dqkv + g.start * stride + koff;
     float* dV = dqkv + g.start * stride + voff;
     const float* K = qkv + g.start * stride + koff;

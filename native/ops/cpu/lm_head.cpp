@@ -30,7 +30,8 @@ void lm_head_lse_forward(float* lse, float* target_logit, const float* h, int64_
     const int64_t vt = task % ntile, rc = task / ntile;
     const int64_t v0 = vt * Vt, vn = std::min(Vt, V - v0);
     const int64_t r0 = rc * Rc, rn = std::min(Rc, R - r0);
-    std::vector<float> block(static_cast<size_t>(rn * vn));  // [rn, vn]
+    thread_local std::vector<float> block;  // [rn, vn], reused across calls (no page faults)
+    block.resize(static_cast<size_t>(rn * vn));
     ThreadPool serial(1);
     gemm_nt(h + r0 * C, C, E + v0 * C, C, block.data(), vn, rn, vn, C, nullptr, false, serial);
     for (int64_t r = 0; r < rn; ++r) {
@@ -74,7 +75,8 @@ void lm_head_lse_backward(float* dh, float* dE, const float* dlogprob, const flo
   std::vector<float> part(static_cast<size_t>(ntile * R * C));
   pool.run(ntile, [&](int64_t vt) {
     const int64_t v0 = vt * Vt, vn = std::min(Vt, V - v0);
-    std::vector<float> block(static_cast<size_t>(std::min(Rc, R) * vn));
+    thread_local std::vector<float> block;
+    block.resize(static_cast<size_t>(std::min(Rc, R) * vn));
     ThreadPool serial(1);
     for (int64_t r0 = 0; r0 < R; r0 += Rc) {
       const int64_t rn = std::min(Rc, R - r0);
