@@ -7,8 +7,9 @@
 // Backward recomputes S from the saved per-row lse and forms dV = P^T dO, dP = dO V^T,
 // dS = P (dP - rowsum(P dP)) scale, dQ = dS K, dK = dS^T Q with the same GEMMs; tasks are
 // (group, kv head) so a prompt's dK/dV rows are written by one thread.
-// Subtle: the causal P x P product computes the masked upper triangle too (half wasted), which is
-// still far cheaper than row-by-row dot products; masked entries are exact zeros after the softmax.
+// Subtle: the causal P x P products are split at P/2 (top rows only against the top keys), so 3/4 of
+// the square is computed instead of all of it; masked entries are exact zeros after the softmax and
+// the never-computed top-right block is never read.
 // Legend: P prompt rows, Rc candidate rows of the group, D head size, H/Hkv heads.
 #include <algorithm>
 #include <cmath>
@@ -52,7 +53,10 @@ void prompt_probs(float* S, const float* qkv, int64_t stride, int64_t qoff, int6
   const int64_t P = g.prefix_len;
   const float* Q = qkv + g.start * stride + qoff;
   const float* K = qkv + g.start * stride + koff;
-  gemm_nt(Q, stride, K, stride, S, P, P, P, D, nullptr, false, serial);
+  // causal: rows [0, h) only see keys [0, h); the top-right block is never read (masked below)
+  const int64_t h2 = P / 2;
+  gemm_nt(Q, stride, K, stride, S, P, h2, h2, D, nullptr, false, serial);
+  gemm_nt(Q + h2 * stride, stride, K, stride, S + h2 * P, P, P - h2, P, D, nullptr, false, serial);
   for (int64_t i = 0; i < P; ++i) {
     float* s = S + i * P;
     const int64_t row = g.start + i;
@@ -132,8 +136,11 @@ void attention_forward(float* out, const float* qkv, const int32_t* pos, const s
     thread_local std::vector<float> S, Qc, Sc, own, Oc;  // per-thread scratch, reused across calls
     S.resize(static_cast<size_t>(P * P));
     prompt_probs(S.data(), qkv, stride, qoff, koff, g, D, scale, pos, window, H, h, lse, nullptr, serial);
-    gemm_nn(S.data(), P, qkv + g.start * stride + voff, stride, out + g.start * ostride + qoff, ostride, P, D, P, false,
-            serial);
+    const int64_t h2 = P / 2;
+    const float* Vp = qkv + g.start * stride + voff;
+    float* Op = out + g.start * ostride + qoff;
+    gemm_nn(S.data(), P, Vp, stride, Op, ostride, h2, D, h2, false, serial);
+    gemm_nn(S.data() + h2 * P, P, Vp, stride, Op + h2 * ostride, ostride, P - h2, D, P, false, serial);
     const std::vector<CandRow> cr = cand_rows(g);
     if (cr.empty()) return;
     const int64_t Rc = int64_t(cr.size()), maxA = max_cand_len(g);
@@ -199,17 +206,24 @@ void attention_backward(float* dqkv, const float* dout, const float* out, const 
       float* dQp = dqkv + g.start * stride + qoff;
       // --- prompt block
       prompt_probs(S.data(), qkv, stride, qoff, koff, g, D, scale, pos, window, H, h, nullptr, lse, serial);
-      gemm_tn(S.data(), P, dOp, ostride, dV, stride, P, D, P, true, serial);       // dV += S^T dO
-      gemm_nt(dOp, ostride, V, stride, dP.data(), P, P, P, D, nullptr, false, serial);  // dP = dO V^T
+      const int64_t h2 = P / 2, P2 = P - h2;
+      // dV += S^T dO: top keys see every row, bottom keys only the bottom rows
+      gemm_tn(S.data(), P, dOp, ostride, dV, stride, h2, D, P, true, serial);
+      gemm_tn(S.data() + h2 * P + h2, P, dOp + h2 * ostride, ostride, dV + h2 * stride, stride, P2, D, P2, true, serial);
+      // dP = dO V^T on the computed blocks only
+      gemm_nt(dOp, ostride, V, stride, dP.data(), P, h2, h2, D, nullptr, false, serial);
+      gemm_nt(dOp + h2 * ostride, ostride, V, stride, dP.data() + h2 * P, P, P2, P, D, nullptr, false, serial);
       for (int64_t i = 0; i < P; ++i) {
         float* p = S.data() + i * P;
         const float* dp = dP.data() + i * P;
         float Di = 0;
         for (int64_t j = 0; j <= i; ++j) Di += p[j] * dp[j];
-        for (int64_t j = 0; j < P; ++j) p[j] = p[j] * (dp[j] - Di) * scale;  // S <- dS (zeros stay zeros)
+        for (int64_t j = 0; j <= i; ++j) p[j] = p[j] * (dp[j] - Di) * scale;  // S <- dS; j > i stays 0
       }
-      gemm_nn(S.data(), P, K, stride, dQp, stride, P, D, P, true, serial);   // dQ += dS K
-      gemm_tn(S.data(), P, Qp, stride, dK, stride, P, D, P, true, serial);   // dK += dS^T Q
+      gemm_nn(S.data(), P, K, stride, dQp, stride, h2, D, h2, true, serial);  // dQ += dS K
+      gemm_nn(S.data() + h2 * P, P, K, stride, dQp + h2 * stride, stride, P2, D, P, true, serial);
+      gemm_tn(S.data(), P, Qp, stride, dK, stride, h2, D, P, true, serial);  // dK += dS^T Q
+      gemm_tn(S.data() + h2 * P + h2, P, Qp + h2 * stride, stride, dK + h2 * stride, stride, P2, D, P2, true, serial);
       if (Rc == 0) continue;
       // --- candidate rows: prompt part as products, own part as dot products
       for (int64_t r = 0; r < Rc; ++r) {
