@@ -38,10 +38,7 @@ class ForwardTrainWorker : public CodedWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("logprobs", to_typed<float, Napi::Float32Array>(env, r_.logprobs));
-    o.Set("tokenLogprobs", to_typed<float, Napi::Float32Array>(env, r_.token_logprobs));
-    o.Set("values", to_typed<float, Napi::Float32Array>(env, r_.values));
+    Napi::Object o = score_object(env, r_, false);
     o.Set("handle", Napi::Number::New(env, double(id_)));
     o.Set("cacheBytes", Napi::Number::New(env, double(bytes_)));
     o.Set("tokens", Napi::Number::New(env, double(tokens_)));

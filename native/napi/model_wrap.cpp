@@ -81,12 +81,7 @@ class ScoreWorker : public CodedWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("logprobs", to_typed<float, Napi::Float32Array>(env, r_.logprobs));
-    o.Set("tokenLogprobs", to_typed<float, Napi::Float32Array>(env, r_.token_logprobs));
-    o.Set("values", to_typed<float, Napi::Float32Array>(env, r_.values));
-    if (hidden_) o.Set("hidden", to_typed<float, Napi::Float32Array>(env, r_.hidden));
-    deferred_.Resolve(o);
+    deferred_.Resolve(score_object(env, r_, hidden_));
   }
 
  private:
@@ -146,6 +141,15 @@ Napi::Value ModelWrap::Score(const Napi::CallbackInfo& info) {
   w->Queue();
   return p;
   GLAM_NAPI_CATCH(env)
+}
+
+Napi::Object score_object(Napi::Env env, const ScoreResult& r, bool hidden) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("logprobs", to_typed<float, Napi::Float32Array>(env, r.logprobs));
+  o.Set("tokenLogprobs", to_typed<float, Napi::Float32Array>(env, r.token_logprobs));
+  o.Set("values", to_typed<float, Napi::Float32Array>(env, r.values));
+  if (hidden) o.Set("hidden", to_typed<float, Napi::Float32Array>(env, r.hidden));
+  return o;
 }
 
 PackedBatch batch_arg(const Napi::CallbackInfo& info, size_t i) {
