@@ -15,6 +15,7 @@ import { train } from '../../lib/cli/train.js';
 import { initModel } from '../../lib/model/init-model.js';
 import { Policy } from '../../lib/policy/policy.js';
 import { readJsonl } from '../../lib/ppo/jsonl-writer.js';
+import { presetFor } from '../../lib/ppo/config.js';
 import { METRIC_NAMES } from '../../lib/ppo/metrics.js';
 import { checkXml } from '../ppo/xml-check.js';
 
@@ -50,7 +51,7 @@ test('a tiny PPO run writes config.json, CleanRL-named metrics, TensorBoard, che
   expect(records.map((x) => [x.update, x.step])).toEqual([[1, 32], [2, 64], [3, 96], [4, 128], [5, 160]]);
   const keys = new Set(records.flatMap((x) => Object.keys(x)));
   for (const name of METRIC_NAMES) expect(keys, name).toContain(name);
-  expect(records[0]!['charts/learning_rate']).toBe(1e-4);
+  expect(records[0]!['charts/learning_rate']).toBe(presetFor('small').learningRate);
 
   const tb = readdirSync(join(dir, 'tb'));
   expect(tb).toHaveLength(1);

@@ -42,10 +42,10 @@ describe('resolvePpoConfig', () => {
     const small = presetFor('small');
     expect(Object.keys(small).sort()).toEqual(Object.keys(presetFor('glam')).sort());
     const c = resolvePpoConfig({}, 'small');
-    expect(c).toMatchObject({ numEnvs: 16, numSteps: 32, learningRate: 1e-4, level: 'BabyAI-GoToRedBallNoDists-v0' });
+    expect(c).toMatchObject({ numEnvs: 16, numSteps: 32, learningRate: 3e-4, entCoef: 0.05, updateEpochs: 2, level: 'BabyAI-GoToRedBallNoDists-v0' });
     expect(c.batchSize).toBe(512);
-    expect(c.numMinibatches).toBe(8);
-    expect(c.numUpdates).toBe(200);
+    expect(c.numMinibatches).toBe(4);
+    expect(c.numUpdates).toBe(40);
     expect(resolvePpoConfig({ learningRate: 3e-4 }, 'small').numEnvs).toBe(16);
     // presetFor returns copies: mutating one does not leak into the next.
     (small.memory as { observations: number }).observations = 9;
