@@ -12,7 +12,8 @@ import { GlamError } from '../errors.js';
 /** Bytes to write: a string (UTF-8), one buffer, or several buffers written back to back (no concatenation copy). */
 export type AtomicData = string | Uint8Array | readonly Uint8Array[];
 
-function writeAll(fd: number, chunk: Uint8Array): void {
+/** Writes all of `chunk` at the descriptor's position (looping over partial writes). */
+export function writeAll(fd: number, chunk: Uint8Array): void {
   let off = 0;
   while (off < chunk.length) {
     // Chunks of at most 1 GiB: writeSync on a larger view may fail or write partially on some platforms.
@@ -20,6 +21,12 @@ function writeAll(fd: number, chunk: Uint8Array): void {
     if (n <= 0) throw new Error(`write returned ${n}`);
     off += n;
   }
+}
+
+/** Appends `chunk` and fsyncs: a durable log record (JSON lines, TensorBoard events). */
+export function appendDurably(fd: number, chunk: Uint8Array): void {
+  writeAll(fd, chunk);
+  fs.fsyncSync(fd);
 }
 
 function fsyncDir(dir: string): void {

@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GlamError } from '../errors.js';
+import { appendDurably } from '../io/atomic.js';
 
 function ioError(what: string, file: string, err: unknown): GlamError {
   const msg = err instanceof Error ? err.message : String(err);
@@ -62,13 +63,7 @@ export class JsonlWriter {
     if (this.#fd === undefined) throw new GlamError('Disposed', `JsonlWriter for ${this.path} is closed`);
     const line = Buffer.from(JSON.stringify(record) + '\n', 'utf8');
     try {
-      let off = 0;
-      while (off < line.length) {
-        const n = fs.writeSync(this.#fd, line, off, line.length - off);
-        if (n <= 0) throw new Error(`write returned ${n}`);
-        off += n;
-      }
-      fs.fsyncSync(this.#fd);
+      appendDurably(this.#fd, line);
     } catch (err) {
       throw ioError('Appending to', this.path, err);
     }

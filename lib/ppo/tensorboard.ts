@@ -21,6 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GlamError } from '../errors.js';
+import { appendDurably } from '../io/atomic.js';
 
 // CRC32C (Castagnoli), reflected polynomial 0x82F63B78, byte-at-a-time table.
 const CRC_TABLE = (() => {
@@ -171,13 +172,7 @@ export class TensorBoardWriter {
   #write(record: Uint8Array): void {
     if (this.#fd === undefined) throw new GlamError('Disposed', `TensorBoardWriter for ${this.path} is closed`);
     try {
-      let off = 0;
-      while (off < record.length) {
-        const n = fs.writeSync(this.#fd, record, off, record.length - off);
-        if (n <= 0) throw new Error(`write returned ${n}`);
-        off += n;
-      }
-      fs.fsyncSync(this.#fd);
+      appendDurably(this.#fd, record);
     } catch (err) {
       throw new GlamError('IoError', `Writing ${this.path} failed: ${(err as Error).message}`, { cause: err });
     }
