@@ -2,12 +2,12 @@
 // for 0, 1, 2 and 3+ steps of history, configurable memory, templates and GLAM's prompt_modifier equivalence.
 
 import { describe, expect, it } from 'vitest';
-import { GlamError } from '../../lib/errors.js';
 import { buildPrompt, getPromptTemplate, PROMPT_TEMPLATES, PromptHistory } from '../../lib/agent/prompt.js';
 import { FRENCH_ACTIONS, GLAM_ACTIONS } from '../../lib/agent/actions.js';
 import { describeView } from '../../lib/env/text/describe.js';
 import { applySubstitutions, rewriteMission, STYLE_NAMES, STYLES } from '../../lib/env/text/style.js';
 import { loadEpisodes } from '../env/text-fixture.js';
+import { expectInvalid } from '../glam-error.js';
 
 const HEAD = 'Possible action of the agent: turn left, turn right, go forward, pick up, drop, toggle \n Goal of the agent: go to the red box';
 const O0 = ['You see a wall 2 steps forward', 'You see a red box 1 step left'];
@@ -29,15 +29,6 @@ function played(steps: number, history = new PromptHistory()): PromptHistory {
 }
 const prompt = (h: PromptHistory) => buildPrompt('go to the red box', GLAM_ACTIONS, h);
 
-function expectInvalid(fn: () => unknown, message: RegExp): void {
-  try { fn(); } catch (err) {
-    expect(err).toBeInstanceOf(GlamError);
-    expect((err as GlamError).code).toBe('InvalidArgument');
-    expect((err as GlamError).message).toMatch(message);
-    return;
-  }
-  throw new Error('expected a GlamError');
-}
 
 describe('GLAM prompt template (3 observations, 2 actions)', () => {
   it('0 steps: the reset observation only; ends with "\\n Action 0: "', () => {

@@ -1,10 +1,10 @@
 // One test per rule of GLAM's text observation (describe.ts), per preset (style.ts) and per French choice (french.ts).
 
 import { describe, expect, it } from 'vitest';
-import { GlamError } from '../../lib/errors.js';
 import { describeView } from '../../lib/env/text/describe.js';
 import { glamFrenchGoal, translateMission } from '../../lib/env/text/french.js';
 import { applySubstitutions, getStyle, makeStyle, rewriteMission, STYLES, type TextStyle } from '../../lib/env/text/style.js';
+import { expectInvalid } from '../glam-error.js';
 
 type Cell = readonly [number, number, number];
 const WALL: Cell = [2, 5, 0];
@@ -27,15 +27,6 @@ function view(cells: Record<string, Cell> = {}): Uint8Array {
 const say = (cells: Record<string, Cell>, carrying: Cell | null = null, style?: TextStyle) =>
   describeView(view(cells), carrying, style);
 
-function expectInvalid(fn: () => unknown, message: RegExp): void {
-  try { fn(); } catch (err) {
-    expect(err).toBeInstanceOf(GlamError);
-    expect((err as GlamError).code).toBe('InvalidArgument');
-    expect((err as GlamError).message).toMatch(message);
-    return;
-  }
-  throw new Error('expected a GlamError');
-}
 
 describe('walls on the three rays', () => {
   it('forward, left and right, with distances from the agent', () => {

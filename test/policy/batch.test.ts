@@ -1,19 +1,11 @@
 // Batch packing: layout, offsets and every bound the engine relies on (pure functions).
 import { describe, expect, test } from 'vitest';
 
-import { GlamError } from '../../lib/errors.js';
 import { packBatch } from '../../lib/policy/batch.js';
+import { errorCode } from '../glam-error.js';
 
 const limits = { vocabSize: 100, maxPositions: 16 };
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof GlamError ? e.code : 'not-a-GlamError';
-  }
-  return undefined;
-}
 
 describe('packBatch', () => {
   test('lays out prompt after prompt, each followed by its candidates (ragged K)', () => {
@@ -26,16 +18,16 @@ describe('packBatch', () => {
     expect(Array.from(b.candPrompt)).toEqual([0, 0, 1]);
   });
 
-  test('bad shapes get typed codes', () => {
-    expect(code(() => packBatch({ prompts: [[]], candidates: [[[1]]] }, limits))).toBe('EmptyPrompt');
-    expect(code(() => packBatch({ prompts: [[1]], candidates: [[]] }, limits))).toBe('EmptyCandidates');
-    expect(code(() => packBatch({ prompts: [[1]], candidates: [[[]]] }, limits))).toBe('EmptyCandidate');
-    expect(code(() => packBatch({ prompts: [[1]], candidates: [[[100]]] }, limits))).toBe('TokenOutOfRange');
-    expect(code(() => packBatch({ prompts: [[1]], candidates: [[[-1]]] }, limits))).toBe('TokenOutOfRange');
-    expect(code(() => packBatch({ prompts: [Array(15).fill(1)], candidates: [[[1, 2]]] }, limits))).toBe('SequenceTooLong');
-    expect(code(() => packBatch({ prompts: [Array(15).fill(1)], candidates: [[[1]]] }, limits))).toBeUndefined();
-    expect(code(() => packBatch({ prompts: [[1]], candidates: [[[1]], [[2]]] }, limits))).toBe('BatchInvalid');
-    expect(code(() => packBatch({ prompts: [], candidates: [] }, limits))).toBe('BatchInvalid');
-    expect(code(() => packBatch({ prompts: [1 as unknown as number[]], candidates: [[[1]]] }, limits))).toBe('BatchInvalid');
+  test('bad shapes get typed codes', async () => {
+    expect(await errorCode(() => packBatch({ prompts: [[]], candidates: [[[1]]] }, limits))).toBe('EmptyPrompt');
+    expect(await errorCode(() => packBatch({ prompts: [[1]], candidates: [[]] }, limits))).toBe('EmptyCandidates');
+    expect(await errorCode(() => packBatch({ prompts: [[1]], candidates: [[[]]] }, limits))).toBe('EmptyCandidate');
+    expect(await errorCode(() => packBatch({ prompts: [[1]], candidates: [[[100]]] }, limits))).toBe('TokenOutOfRange');
+    expect(await errorCode(() => packBatch({ prompts: [[1]], candidates: [[[-1]]] }, limits))).toBe('TokenOutOfRange');
+    expect(await errorCode(() => packBatch({ prompts: [Array(15).fill(1)], candidates: [[[1, 2]]] }, limits))).toBe('SequenceTooLong');
+    expect(await errorCode(() => packBatch({ prompts: [Array(15).fill(1)], candidates: [[[1]]] }, limits))).toBeUndefined();
+    expect(await errorCode(() => packBatch({ prompts: [[1]], candidates: [[[1]], [[2]]] }, limits))).toBe('BatchInvalid');
+    expect(await errorCode(() => packBatch({ prompts: [], candidates: [] }, limits))).toBe('BatchInvalid');
+    expect(await errorCode(() => packBatch({ prompts: [1 as unknown as number[]], candidates: [[[1]]] }, limits))).toBe('BatchInvalid');
   });
 });

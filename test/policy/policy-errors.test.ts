@@ -9,17 +9,10 @@ import { GlamError } from '../../lib/errors.js';
 import { loadModelFiles } from '../../lib/io/model-files.js';
 import { cpuAddon } from '../../lib/native/binding.js';
 import { Policy } from '../../lib/policy/policy.js';
+import { errorCode } from '../glam-error.js';
 
 const fixture = join(__dirname, '..', 'fixtures', 'models', 'gpt2');
 
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    return e instanceof GlamError ? e.code : `not a GlamError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe('Policy bad input', () => {
   let policy: Policy;
@@ -29,16 +22,16 @@ describe('Policy bad input', () => {
   afterAll(async () => policy.dispose());
 
   test('empty candidate list, empty prompt, empty candidate, mismatched lists', async () => {
-    expect(await codeOf(policy.score({ prompts: ['hi'], candidates: [[]] }))).toBe('EmptyCandidates');
-    expect(await codeOf(policy.score({ prompts: [''], candidates: [['a']] }))).toBe('EmptyPrompt');
-    expect(await codeOf(policy.score({ prompts: ['hi'], candidates: [['']] }))).toBe('EmptyCandidate');
-    expect(await codeOf(policy.score({ prompts: ['hi', 'there'], candidates: [['a']] }))).toBe('BatchInvalid');
-    expect(await codeOf(policy.score({ prompts: [], candidates: [] }))).toBe('BatchInvalid');
+    expect(await errorCode(policy.score({ prompts: ['hi'], candidates: [[]] }))).toBe('EmptyCandidates');
+    expect(await errorCode(policy.score({ prompts: [''], candidates: [['a']] }))).toBe('EmptyPrompt');
+    expect(await errorCode(policy.score({ prompts: ['hi'], candidates: [['']] }))).toBe('EmptyCandidate');
+    expect(await errorCode(policy.score({ prompts: ['hi', 'there'], candidates: [['a']] }))).toBe('BatchInvalid');
+    expect(await errorCode(policy.score({ prompts: [], candidates: [] }))).toBe('BatchInvalid');
   });
 
   test('a sequence longer than the model positions', async () => {
     const long = 'go forward '.repeat(400);
-    expect(await codeOf(policy.score({ prompts: [long], candidates: [['a']] }))).toBe('SequenceTooLong');
+    expect(await errorCode(policy.score({ prompts: [long], candidates: [['a']] }))).toBe('SequenceTooLong');
   });
 
   test('the native layer re-checks a malformed packed batch (no crash)', async () => {
@@ -75,21 +68,21 @@ describe('Policy bad input', () => {
     const inflight = p.score({ prompts: ['hello'], candidates: [['a', 'b']] });
     await p.dispose();
     await expect(inflight).resolves.toBeDefined(); // queued work finishes before memory is freed
-    expect(await codeOf(p.score({ prompts: ['hello'], candidates: [['a']] }))).toBe('Disposed');
+    expect(await errorCode(p.score({ prompts: ['hello'], candidates: [['a']] }))).toBe('Disposed');
     await p.dispose(); // idempotent
   });
 });
 
 describe('Policy.load bad directories', () => {
   test('missing directory, missing tokenizer, unsupported architecture', async () => {
-    expect(await codeOf(Policy.load('/nonexistent/model'))).toBe('ConfigMissing');
+    expect(await errorCode(Policy.load('/nonexistent/model'))).toBe('ConfigMissing');
     const dir = mkdtempSync(join(tmpdir(), 'glam-bad-'));
     cpSync(fixture, dir, { recursive: true });
     const noTok = mkdtempSync(join(tmpdir(), 'glam-notok-'));
     for (const f of ['config.json', 'model.safetensors']) cpSync(join(fixture, f), join(noTok, f));
-    expect(await codeOf(Policy.load(noTok))).toBe('TokenizerMissing');
+    expect(await errorCode(Policy.load(noTok))).toBe('TokenizerMissing');
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['T5ForConditionalGeneration'] }));
-    const err = await Policy.load(dir).catch((e: GlamError) => e);
+    const err = (await Policy.load(dir).catch((e: unknown) => e)) as GlamError;
     expect(err.code).toBe('UnsupportedArchitecture');
     expect(err.message).toMatch(/T5ForConditionalGeneration/);
     expect(err.message).toMatch(/LlamaForCausalLM/);

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 
 import { describe, expect, test } from 'vitest';
 
-import { GlamError } from '../../lib/errors.js';
 import { Policy } from '../../lib/policy/policy.js';
 import type { TrainingOptions } from '../../lib/policy/training.js';
+import { errorCode } from '../glam-error.js';
 
 const fixture = join(__dirname, '..', 'fixtures', 'models', 'llama');
 const prompts = ['Goal of the agent: go to the red ball\nObservation: You see a wall 2 steps forward\nAction:', 'Goal: open the door'];
@@ -25,14 +25,6 @@ async function trainStep(p: Policy): Promise<number> {
   return p.step(stepOpts);
 }
 
-async function code(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof GlamError ? e.code : String(e);
-  }
-  return undefined;
-}
 
 describe.each<TrainingOptions>([{ mode: 'full' }, { mode: 'lora', rank: 4, alpha: 8, seed: 1 }])('%o', (opts) => {
   test('two half-batches accumulate to the full batch gradient', async () => {
@@ -68,15 +60,15 @@ describe.each<TrainingOptions>([{ mode: 'full' }, { mode: 'lora', rank: 4, alpha
     a.enableTraining(opts);
     b.enableTraining(opts);
     const fa = await a.forward({ prompts, candidates }, { grad: true });
-    expect(await code(b.backward(fa.handle, w, u))).toBe('HandleInvalid');
-    expect(await code(a.backward(fa.handle, w.slice(1), u))).toBe('InvalidArgument');
+    expect(await errorCode(b.backward(fa.handle, w, u))).toBe('HandleInvalid');
+    expect(await errorCode(a.backward(fa.handle, w.slice(1), u))).toBe('InvalidArgument');
     await a.backward(fa.handle, w, u);
-    expect(await code(a.backward(fa.handle, w, u))).toBe('HandleInvalid');
+    expect(await errorCode(a.backward(fa.handle, w, u))).toBe('HandleInvalid');
     expect(fa.cacheBytes).toBeGreaterThan(0);
     await a.dispose();
     await b.dispose();
     const c = await Policy.load(fixture, { threads: 1 });
-    expect(await code(c.forward({ prompts, candidates }, { grad: true }))).toBe('InvalidArgument'); // training not enabled
+    expect(await errorCode(c.forward({ prompts, candidates }, { grad: true }))).toBe('InvalidArgument'); // training not enabled
     await c.dispose();
   });
 
