@@ -6,10 +6,21 @@
 namespace glam {
 namespace {
 
+// logprobs[k] = sum of candidate k's token log-probs, in token order, in double.
+void sum_candidates(ScoreResult& r, const std::vector<int64_t>& tok_off, int64_t N) {
+  r.logprobs.resize(size_t(N));
+  for (int64_t k = 0; k < N; ++k) {
+    double s = 0;
+    for (int64_t t = tok_off[size_t(k)]; t < tok_off[size_t(k + 1)]; ++t) s += r.token_logprobs[size_t(t)];
+    r.logprobs[size_t(k)] = float(s);
+  }
+}
+
+// values (and hidden) from the prompts' last-row final-norm states; acts: keep the head's inputs.
 void finish(ScoreResult& r, Transformer& model, const ValueHead& head, const std::vector<float>& hn_last, int64_t B,
-            bool want_hidden) {
+            bool want_hidden, std::vector<std::vector<float>>* acts = nullptr) {
   r.values.assign(size_t(B), 0.0f);
-  if (!head.empty()) head.forward(r.values.data(), hn_last.data(), B, model.pool());
+  if (!head.empty()) head.forward(r.values.data(), hn_last.data(), B, model.pool(), acts);
   if (want_hidden) r.hidden = hn_last;
 }
 
@@ -71,21 +82,11 @@ ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedB
                            tid.data(), NT, model.pool());
   ScoreResult r;
   r.token_logprobs.resize(size_t(NT));
-  r.logprobs.resize(size_t(N));
-  for (int64_t k = 0; k < N; ++k) {
-    double s = 0;
-    for (int64_t t = tok_off[size_t(k)]; t < tok_off[size_t(k + 1)]; ++t) {
-      const float lp = tlogit[size_t(t)] - lse[size_t(trow[size_t(t)])];
-      r.token_logprobs[size_t(t)] = lp;
-      s += lp;
-    }
-    r.logprobs[size_t(k)] = float(s);
-  }
+  for (int64_t t = 0; t < NT; ++t) r.token_logprobs[size_t(t)] = tlogit[size_t(t)] - lse[size_t(trow[size_t(t)])];
+  sum_candidates(r, tok_off, N);
   std::vector<float> hn_last(hn.begin(), hn.begin() + B * C);
+  finish(r, model, head, hn_last, B, want_hidden, keep ? &keep->vacts : nullptr);
   if (keep) {
-    r.values.assign(size_t(B), 0.0f);
-    if (!head.empty()) head.forward(r.values.data(), hn_last.data(), B, model.pool(), &keep->vacts);
-    if (want_hidden) r.hidden = hn_last;
     keep->x = std::move(x);
     keep->rows = std::move(rows);
     keep->trow = std::move(trow);
@@ -95,9 +96,7 @@ ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedB
     keep->lse = std::move(lse);
     keep->B = B;
     keep->N = N;
-    return r;
   }
-  finish(r, model, head, hn_last, B, want_hidden);
   return r;
 }
 
@@ -166,16 +165,8 @@ ScoreResult score_naive(Transformer& model, const ValueHead& head, const PackedB
   cpu::lm_head_logprob_reference(lp.data(), hn.data(), model.weights().head(), cfg.vocab, C, trow.data(), tid.data(), R,
                                  model.pool());
   ScoreResult r;
-  r.token_logprobs.resize(size_t(R));
-  r.logprobs.resize(size_t(N));
-  for (int64_t k = 0; k < N; ++k) {
-    double s = 0;
-    for (int64_t t = tok_off[size_t(k)]; t < tok_off[size_t(k + 1)]; ++t) {
-      r.token_logprobs[size_t(t)] = float(lp[size_t(t)]);
-      s += float(lp[size_t(t)]);
-    }
-    r.logprobs[size_t(k)] = float(s);
-  }
+  r.token_logprobs.assign(lp.begin(), lp.end());
+  sum_candidates(r, tok_off, N);
   std::vector<float> last(static_cast<size_t>(B * C));
   std::vector<int64_t> last_rows(first_seq_of_prompt.begin(), first_seq_of_prompt.end());
   model.final_norm_rows(last.data(), x.data(), last_rows);
