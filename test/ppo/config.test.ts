@@ -11,7 +11,7 @@ describe('resolvePpoConfig', () => {
       numEnvs: 32, numSteps: 40, updateEpochs: 4, minibatchSize: 64, learningRate: 1e-6, adamBetas: [0.9, 0.999],
       adamEps: 1e-5, weightDecay: 0, gamma: 0.99, gaeLambda: 0.99, clipCoef: 0.2, clipVloss: true, entCoef: 0.01,
       vfCoef: 0.5, maxGradNorm: 0.5, rewardScale: 20, normAdv: false, memory: { observations: 3, actions: 2 },
-      level: 'BabyAI-MixedTrainLocal-v0', totalFrames: 1_500_000,
+      level: 'BabyAI-MixedTrainLocal-v0', totalFrames: 1_500_000, valueHidden: [1024, 1024],
     });
     expect(c.batchSize).toBe(1280);
     expect(c.numMinibatches).toBe(20); // × 4 epochs = 80 gradient steps per update
@@ -42,18 +42,23 @@ describe('resolvePpoConfig', () => {
     const small = presetFor('small');
     expect(Object.keys(small).sort()).toEqual(Object.keys(presetFor('glam')).sort());
     const c = resolvePpoConfig({}, 'small');
-    expect(c).toMatchObject({ numEnvs: 16, numSteps: 32, learningRate: 3e-4, entCoef: 0.05, updateEpochs: 2, level: 'BabyAI-GoToRedBallNoDists-v0' });
+    expect(c).toMatchObject({ numEnvs: 16, numSteps: 32, learningRate: 3e-4, entCoef: 0.05, updateEpochs: 2, level: 'BabyAI-GoToRedBallNoDists-v0',
+      valueHidden: [64, 64] });
     expect(c.batchSize).toBe(512);
     expect(c.numMinibatches).toBe(4);
-    expect(c.numUpdates).toBe(40);
+    expect(c.numUpdates).toBe(60);
     expect(resolvePpoConfig({ learningRate: 3e-4 }, 'small').numEnvs).toBe(16);
     // presetFor returns copies: mutating one does not leak into the next.
     (small.memory as { observations: number }).observations = 9;
+    (small.valueHidden as number[])[0] = 7;
     expect(presetFor('small').memory.observations).toBe(3);
+    expect(presetFor('small').valueHidden).toEqual([64, 64]);
   });
 
   const bad: [PpoConfigInput | Record<string, unknown>, RegExp][] = [
     [{ numEnvs: 0 }, /^Expected a positive integer for numEnvs but received 0 of type number$/],
+    [{ valueHidden: [64, 0] }, /layer widths .* for valueHidden but received \[64, 0\] of type array/],
+    [{ valueHidden: 64 }, /layer widths .* for valueHidden but received 64 of type number/],
     [{ numSteps: 2.5 }, /positive integer for numSteps but received 2.5/],
     [{ updateEpochs: '4' }, /positive integer for updateEpochs but received "4" of type string/],
     [{ minibatchSize: 2000 }, /at most the batch size numEnvs × numSteps = 1280 for minibatchSize but received 2000/],

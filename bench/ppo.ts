@@ -1,0 +1,133 @@
+// bench/ppo: end-to-end PPO throughput of glam's trainer (what `glam train` runs) on GLAM's shape —
+// 32 envs x 40 steps per update, 4 epochs of minibatches of 64, GLAM's prompt with 3 observations of
+// memory, 6 candidate actions, BabyAI-MixedTrainLocal — split into env time (stepping + text),
+// scoring time (one fused score call per rollout step) and update time (forward with grad, backward,
+// AdamW step, each timed), so the bottleneck is visible.
+// Models: `builtin` (the built-in 2x128 Llama, GLAM's 1024-1024 value head) and `gpt2-small`
+// (bench/models/gpt2-small, 124M parameters, GPT-2's tokenizer). An update of gpt2-small at GLAM's
+// 1280 transitions takes most of an hour on 2 cores, so its default rollout is 4 steps (128
+// transitions; frames/s does not depend on the rollout length beyond the first update's warm-up:
+// every phase's cost is per transition). Timing: the first update is a warm-up and is reported
+// apart; frames/s is over the updates after it (or the only one).
+// No peer: GLAM's own stack (Lamorel + BabyAI-Text) is not installable from a registry; bench/train
+// compares the update step with PyTorch done Lamorel's way, bench/env the env with MiniGrid.
+// Usage: npm run build && node dist/bench/ppo.js [--models builtin,gpt2-small] [--threads N]
+//        [--updates N] [--steps N] [--envs 32] [--mode full|lora]
+import { availableParallelism } from 'node:os';
+
+import { Policy } from '../lib/policy/policy.js';
+import { presetFor, resolvePpoConfig } from '../lib/ppo/config.js';
+import { trainPpo, type UpdateReport } from '../lib/ppo/trainer.js';
+import { benchModelDir } from './glam-batch.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+/** Per model: rollout steps per env and updates, when not given on the command line. */
+const DEFAULTS: Record<string, { steps: number; updates: number }> = {
+  builtin: { steps: 40, updates: 3 },
+  'gpt2-small': { steps: 4, updates: 1 },
+};
+
+interface Row {
+  model: string;
+  frames: number;
+  seconds: number;
+  env: number;
+  scoring: number;
+  forward: number;
+  backward: number;
+  step: number;
+  update: number;
+  warmup: number;
+  success: number;
+}
+
+/** Wraps policy.forward/backward/step (and zeroGrad, counted with step) to sum their wall time. */
+function timeUpdateCalls(policy: Policy): { forward: number; backward: number; step: number; reset(): void } {
+  const t = { forward: 0, backward: 0, step: 0, reset() { t.forward = t.backward = t.step = 0; } };
+  const wrap = <K extends 'forward' | 'backward' | 'step' | 'zeroGrad'>(name: K, into: 'forward' | 'backward' | 'step') => {
+    const orig = (policy[name] as (...a: unknown[]) => Promise<unknown>).bind(policy);
+    (policy as unknown as Record<string, unknown>)[name] = async (...a: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        return await orig(...a);
+      } finally {
+        t[into] += (performance.now() - t0) / 1000;
+      }
+    };
+  };
+  wrap('forward', 'forward');
+  wrap('backward', 'backward');
+  wrap('step', 'step');
+  wrap('zeroGrad', 'step');
+  return t;
+}
+
+async function benchModel(model: string, threads: number, envs: number, mode: 'full' | 'lora'): Promise<Row> {
+  const d = DEFAULTS[model] ?? { steps: 40, updates: 2 };
+  const steps = Number(arg('steps', String(d.steps)));
+  const updates = Number(arg('updates', String(d.updates)));
+  const policy = await Policy.load(model === 'builtin' ? undefined : benchModelDir(model), { threads });
+  policy.enableTraining(mode === 'lora' ? { mode: 'lora', rank: 8, alpha: 16 } : { mode: 'full' });
+  const cfg = resolvePpoConfig({ ...presetFor('glam'), numEnvs: envs, numSteps: steps, totalFrames: updates * envs * steps }, 'glam');
+  const calls = timeUpdateCalls(policy);
+  const reports: (UpdateReport & { forward: number; backward: number; step: number; seconds: number })[] = [];
+  let t0 = performance.now();
+  await trainPpo(policy, cfg, {
+    onUpdate: (r) => {
+      const seconds = (performance.now() - t0) / 1000;
+      reports.push({ ...r, forward: calls.forward, backward: calls.backward, step: calls.step, seconds });
+      const m = r.metrics;
+      console.log(`  ${model} update ${r.update}/${cfg.numUpdates}: ${cfg.batchSize} frames in ${seconds.toFixed(1)} s ` +
+        `(${(cfg.batchSize / seconds).toFixed(1)} frames/s): env ${r.timing.env.toFixed(2)} s, scoring ${r.timing.scoring.toFixed(2)} s, ` +
+        `update ${r.timing.update.toFixed(2)} s (forward ${calls.forward.toFixed(2)}, backward ${calls.backward.toFixed(2)}, step ${calls.step.toFixed(2)}); ` +
+        `success ${(m['charts/success_rate'] ?? NaN).toFixed(2)}`);
+      calls.reset();
+      t0 = performance.now();
+    },
+  });
+  await policy.dispose();
+  const timed = reports.length > 1 ? reports.slice(1) : reports;
+  const sum = (f: (r: (typeof reports)[number]) => number) => timed.reduce((s, r) => s + f(r), 0);
+  return {
+    model,
+    frames: timed.length * cfg.batchSize,
+    seconds: sum((r) => r.seconds),
+    env: sum((r) => r.timing.env),
+    scoring: sum((r) => r.timing.scoring),
+    update: sum((r) => r.timing.update),
+    forward: sum((r) => r.forward),
+    backward: sum((r) => r.backward),
+    step: sum((r) => r.step),
+    warmup: reports[0]!.seconds,
+    success: sum((r) => r.metrics['charts/success_rate'] ?? 0) / timed.length,
+  };
+}
+
+async function main(): Promise<void> {
+  const models = arg('models', 'builtin,gpt2-small').split(',');
+  const threads = Number(arg('threads', String(availableParallelism())));
+  const envs = Number(arg('envs', '32'));
+  const mode = arg('mode', 'full') === 'lora' ? 'lora' : 'full';
+  console.log(`glam bench/ppo: GLAM's PPO (${envs} envs, 4 epochs x minibatch 64, 3-observation prompts, 6 candidates, ` +
+    `BabyAI-MixedTrainLocal), ${mode} fine-tuning, ${threads} threads; frames/s over the updates after the first (warm-up)`);
+  const rows: Row[] = [];
+  for (const m of models) rows.push(await benchModel(m, threads, envs, mode));
+  const pct = (x: number, r: Row) => `${((100 * x) / r.seconds).toFixed(1)}%`;
+  console.log('\n| model | frames | frames/s | env | scoring | update (forward / backward / step) | other | first update s |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const other = r.seconds - r.env - r.scoring - r.update;
+    console.log(`| ${r.model} | ${r.frames} | ${(r.frames / r.seconds).toFixed(2)} | ${r.env.toFixed(2)} s (${pct(r.env, r)}) | ` +
+      `${r.scoring.toFixed(2)} s (${pct(r.scoring, r)}) | ${r.update.toFixed(2)} s (${pct(r.update, r)}: ${r.forward.toFixed(2)} / ` +
+      `${r.backward.toFixed(2)} / ${r.step.toFixed(2)}) | ${other.toFixed(2)} s (${pct(other, r)}) | ${r.warmup.toFixed(1)} |`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
