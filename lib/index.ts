@@ -1,4 +1,4 @@
-// glam's public API: the Policy over the native engine, model files, the BabyAI-Text environment.
+// glam's public API: the Policy over the native engine, model files, GLAM's PPO trainer and evaluation.
 export { GlamError, type GlamErrorCode } from './errors.js';
 export { Policy, candidateSoftmax, type LoadOptions, type ScoreRequest, type ScoreResult } from './policy/policy.js';
 export { TextTokenizer } from './policy/tokenizer.js';
@@ -7,3 +7,7 @@ export { createValueHead, saveValueHead, loadValueHead } from './policy/value-he
 export { defaultModelDir, BUILTIN_MODEL } from './policy/default-model.js';
 export { initModel, type InitModelOptions } from './model/init-model.js';
 export { readModelConfig, type ModelConfig } from './io/model-config.js';
+// GLAM's PPO loop and evaluation (the pure parts — GAE, losses, buffer, metrics writers — are in 'glam/ppo').
+export { presetFor, resolvePpoConfig, type PpoConfig, type PpoConfigInput, type PpoPresetName, type ResolvedPpoConfig } from './ppo/config.js';
+export { trainPpo, type TrainHooks, type UpdateReport } from './ppo/trainer.js';
+export { evaluate, wilson, type EvalOptions, type EvalResult } from './ppo/evaluate.js';
