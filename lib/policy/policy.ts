@@ -209,6 +209,11 @@ export class Policy {
     return callNativeSync(() => this.#live().trainInfo());
   }
 
+  /** The engine: backend, threads; on CUDA also device, precision, weight and workspace bytes, CUDA graphs. */
+  engineInfo(): ReturnType<NativeModel['info']> {
+    return callNativeSync(() => this.#live().info());
+  }
+
   /** Replaces tensors by name (tests and tools: finite differences, restoring state). */
   importTensors(what: 'params' | 'exp_avg' | 'exp_avg_sq', scope: Parameters<NativeModel['importTensors']>[1], t: Parameters<NativeModel['importTensors']>[2]): void {
     callNativeSync(() => this.#live().importTensors(what, scope, t));
