@@ -24,7 +24,7 @@ if [ ! -x "$tk/bin/nvcc" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${pins[*]}" ];
   rm -rf "$dir"
   mkdir -p "$dir"
   echo "glam: installing the CUDA 13.0 compiler and libraries from PyPI wheels into $dir" >&2
-  "$py" -m pip install --quiet --disable-pip-version-check --no-deps --target "$dir/site" "${pins[@]}" >&2
+  "$py" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --target "$dir/site" "${pins[@]}" >&2
   echo "${pins[*]}" > "$stamp"
 fi
 for l in cudart cublas cublasLt; do

@@ -108,8 +108,9 @@ Napi::Float32Array down(Napi::Env env, const DeviceBuffer& b, int64_t n, DType t
 }
 
 cuda::Gemm& gemm() {
-  static cuda::Gemm g;  // hooks run on the JS thread, one at a time
-  return g;
+  // hooks run on the JS thread, one at a time; never destroyed (no cuBLASLt teardown at process exit)
+  static cuda::Gemm* g = new cuda::Gemm();
+  return *g;
 }
 
 #define HOOK(name) Napi::Value name(const Napi::CallbackInfo& info)
