@@ -7,13 +7,13 @@
 # machine without a GPU or driver and the addon can report 0 devices. cuBLASLt may live apart from
 # nvcc (pip nvidia-cublas wheels beside a bare nvcc, as on the GPU test machine): it is then found
 # through LIBRARY_PATH / CPATH.
-if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-  if(DEFINED ENV{GLAM_CUDA_ARCHS})
-    set(CMAKE_CUDA_ARCHITECTURES "$ENV{GLAM_CUDA_ARCHS}")
-  else()
-    # Ampere (A100, A10/3090), Ada (L4/4090), Hopper (H100/H200) SASS + compute_90 PTX for newer GPUs
-    set(CMAKE_CUDA_ARCHITECTURES "80-real;86-real;89-real;90")
-  endif()
+# $GLAM_CUDA_ARCHS (e.g. "90" on the GPU test machine) wins over the cache, so it applies to an
+# existing build-cuda/ too.
+if(DEFINED ENV{GLAM_CUDA_ARCHS})
+  set(CMAKE_CUDA_ARCHITECTURES "$ENV{GLAM_CUDA_ARCHS}")
+elseif(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  # Ampere (A100, A10/3090), Ada (L4/4090), Hopper (H100/H200) SASS + compute_90 PTX for newer GPUs
+  set(CMAKE_CUDA_ARCHITECTURES "80-real;86-real;89-real;90")
 endif()
 enable_language(CUDA)
 find_package(CUDAToolkit REQUIRED)

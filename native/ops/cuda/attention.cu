@@ -75,6 +75,7 @@ __global__ void __launch_bounds__(512) attention_forward_kernel(OutT* out, float
     const int r = k / D, d = k % D;
     Qs[r * D + d] = qkv[int64_t(rows[tile.first + r].row) * stride + qoff + d] * scale;
   }
+  __syncthreads();  // Qs complete before any warp reads it (the own-token phase needs it even with no prompt chunk)
   bool valid[kAttnRowsPerWarp];
   AttnRow ar[kAttnRowsPerWarp];
   int qpos[kAttnRowsPerWarp];
