@@ -6,6 +6,7 @@
 // Legend: T packed rows, B prompts, C hidden, H heads, Hkv kv heads, D head size, I MLP width.
 import type { ModelConfig } from '../../lib/io/model-config.js';
 import type { Tensor } from '../../lib/io/safetensors-format.js';
+import { bf16Round } from './gpu.js';
 import * as ref from './reference.js';
 
 function f32(t: Tensor): Float32Array {
@@ -49,12 +50,19 @@ function invFreq(c: ModelConfig): Float32Array {
 
 const add = (x: Float32Array, y: ArrayLike<number>) => x.map((v, i) => v + y[i]!);
 
-export function referenceScore(c: ModelConfig, w: Map<string, Tensor>, prompts: number[][], candidates: number[][][]):
+/**
+ * bf16: the CUDA engine's bf16 mode simulated — weight matrices and every GEMM input (norm outputs,
+ * attention output, MLP activation, final-norm rows) rounded to bf16; the residual stream, norm
+ * weights, biases and all statistics stay exact. What its log-probs may differ from fp32 by.
+ */
+export function referenceScore(c: ModelConfig, w: Map<string, Tensor>, prompts: number[][], candidates: number[][][], bf16 = false):
 { logprobs: number[]; tokenLogprobs: number[]; hidden: Float32Array } {
+  const rd = (x: Float32Array) => (bf16 ? bf16Round(x) : x);
   const get = (name: string) => {
     const t = w.get(name);
     if (!t) throw new Error(`reference model: missing ${name}`);
-    return f32(t);
+    const v = f32(t);
+    return t.shape.length === 2 ? rd(v) : v; // matrices are stored in the compute type, vectors in fp32
   };
   const opt = (name: string) => (w.has(name) ? get(name) : undefined);
   const C = c.hiddenSize, H = c.numHeads, Hkv = c.numKvHeads, D = c.headDim, I = c.intermediateSize;
@@ -81,8 +89,9 @@ export function referenceScore(c: ModelConfig, w: Map<string, Tensor>, prompts: 
   const pre = llama ? 'model.' : 'transformer.';
   const embed = get(llama ? 'model.embed_tokens.weight' : 'transformer.wte.weight');
   let x = Float32Array.from(ref.embedding(ids32, pos32, embed, llama ? undefined : get('transformer.wpe.weight'), C));
-  const norm = (xx: Float32Array, n: number, wn: Float32Array, bn?: Float32Array, rows?: Int32Array) =>
+  const normExact = (xx: Float32Array, n: number, wn: Float32Array, bn?: Float32Array, rows?: Int32Array) =>
     Float32Array.from(ref.norm(llama ? 'rms' : 'layer', xx, undefined, rows, wn, bn, n, C, c.normEps).h);
+  const norm = (xx: Float32Array, n: number, wn: Float32Array, bn?: Float32Array, rows?: Int32Array) => rd(normExact(xx, n, wn, bn, rows));
   const inv = llama ? invFreq(c) : undefined;
   for (let l = 0; l < c.numLayers; ++l) {
     const p = llama ? `model.layers.${l}.` : `transformer.h.${l}.`;
@@ -101,7 +110,7 @@ export function referenceScore(c: ModelConfig, w: Map<string, Tensor>, prompts: 
     } else {
       qkv = Float32Array.from(ref.gemmNt(h, transpose(get(`${p}attn.c_attn.weight`), C, 3 * C), get(`${p}attn.c_attn.bias`), T, 3 * C, C));
     }
-    const att = Float32Array.from(ref.attention(qkv, layout, T, H, Hkv, D, c.slidingWindow ?? 0).out);
+    const att = rd(Float32Array.from(ref.attention(qkv, layout, T, H, Hkv, D, c.slidingWindow ?? 0).out));
     const o = llama
       ? ref.gemmNt(att, get(`${p}self_attn.o_proj.weight`), opt(`${p}self_attn.o_proj.bias`), T, C, H * D)
       : ref.gemmNt(att, transpose(get(`${p}attn.c_proj.weight`), C, C), get(`${p}attn.c_proj.bias`), T, C, C);
@@ -116,11 +125,11 @@ export function referenceScore(c: ModelConfig, w: Map<string, Tensor>, prompts: 
         gu.set(g.subarray(t * I, (t + 1) * I), t * 2 * I);
         gu.set(u.subarray(t * I, (t + 1) * I), t * 2 * I + I);
       }
-      const act = Float32Array.from(ref.swiglu(gu, T, I));
+      const act = rd(Float32Array.from(ref.swiglu(gu, T, I)));
       down = ref.gemmNt(act, get(`${p}mlp.down_proj.weight`), opt(`${p}mlp.down_proj.bias`), T, C, I);
     } else {
       const u = Float32Array.from(ref.gemmNt(h, transpose(get(`${p}mlp.c_fc.weight`), C, I), get(`${p}mlp.c_fc.bias`), T, I, C));
-      const act = Float32Array.from(ref.gelu(u, c.hiddenAct === 'gelu_tanh'));
+      const act = rd(Float32Array.from(ref.gelu(u, c.hiddenAct === 'gelu_tanh')));
       down = ref.gemmNt(act, transpose(get(`${p}mlp.c_proj.weight`), I, C), get(`${p}mlp.c_proj.bias`), T, C, I);
     }
     x = add(x, down);
@@ -145,5 +154,6 @@ export function referenceScore(c: ModelConfig, w: Map<string, Tensor>, prompts: 
   const { lse, targetLogit } = ref.lmHead(hn, E, rows.length, c.vocabSize, C, Int32Array.from(trow), Int32Array.from(tid));
   const tokenLogprobs = tid.map((_, t) => targetLogit[t]! - lse[trow[t]!]!);
   const logprobs = L.candStart.map((_, k) => tokenLogprobs.slice(tokOff[k]!, tokOff[k + 1]!).reduce((a, v) => a + v, 0));
-  return { logprobs, tokenLogprobs, hidden: hn.slice(0, prompts.length * C) };
+  const hidden = normExact(x, prompts.length, finalW, finalB, Int32Array.from(rows.slice(0, prompts.length)));
+  return { logprobs, tokenLogprobs, hidden };
 }
