@@ -228,7 +228,7 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
     const r = resumeRun(f.resume, { totalFrames: intFlag('frames', f.frames) });
     run = r.run;
     try {
-      policy = await Policy.load(r.policyDir, { threads });
+      policy = await Policy.load(r.policyDir, { threads, device: 'cpu' }); // training runs on the CPU until CUDA part 2
       if (!r.fromCheckpoint) policy.enableTraining(run.config.training);
     } catch (e) {
       run.close();
@@ -253,7 +253,7 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
     }
     const builtin = f.model === undefined;
     const model = f.model ?? (await defaultModelDir());
-    policy = await Policy.load(model, { threads });
+    policy = await Policy.load(model, { threads, device: 'cpu' });
     try {
       policy.enableTraining(training);
       run = openRun(f.run ?? defaultRunDir(algo, cfg.level), { algo, model, training, checkpointEvery: every, ppo: cfg, ...(bc ? { bc } : {}) });

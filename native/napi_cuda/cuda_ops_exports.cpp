@@ -131,7 +131,7 @@ HOOK(Embedding) {
   const int64_t T = int64_t(i32(o, "ids").size());
   const bool hp = has(o, "posTable");
   std::vector<float> ptab = hp ? f32(o.Get("posTable"), "posTable") : std::vector<float>{};
-  const int64_t P = hp ? int64_t(ptab.size()) / C : 1;
+  const int64_t P = hp ? int64_t(ptab.size()) / C : (int64_t(1) << 31) - 1;  // positions index posTable only
   GLAM_CHECK(!hp || P * C == int64_t(ptab.size()), "InvalidArgument", "posTable length must be a multiple of C");
   DeviceBuffer ids = up_raw(i32_of(o, "ids", T, V)), pos = up_raw(i32_of(o, "pos", T, P));
   DeviceBuffer tb = up(table, t), pb = up(ptab, t), x = poisoned(T * C, DType::F32);

@@ -13,7 +13,8 @@
 // scripts/fixtures/make_models.py) and, when scripts/gpu-check.sh ran it first, transformers on this
 // GPU (scripts/fixtures/hf_gpu_scores.py -> $GLAM_HF_GPU_JSON).
 // Skipped, with the reason in the suite's name, where there is no usable GPU.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -124,5 +125,23 @@ describe.skipIf(!gpu.ok)(suite('CUDA scoring pass'), () => {
         expect(await errorCode(() => p.enableTraining({ mode: 'lora', rank: 4, alpha: 8 }))).toBe('NotImplemented');
       });
     });
+  });
+
+  test("a training checkpoint resumes on the CPU under device 'auto' and is NotImplemented under 'cuda'", async () => {
+    const cpuPolicy = await Policy.load(join(root, 'llama'), { device: 'cpu', threads: 2 });
+    const ckpt = join(mkdtempSync(join(tmpdir(), 'glam-gpu-ckpt-')), 'ckpt');
+    try {
+      cpuPolicy.enableTraining({ mode: 'lora', rank: 4, alpha: 8 });
+      await cpuPolicy.save(ckpt);
+    } finally {
+      await cpuPolicy.dispose();
+    }
+    const resumed = await Policy.load(ckpt, { device: 'auto' });
+    try {
+      expect(resumed.device).toBe('cpu');
+    } finally {
+      await resumed.dispose();
+    }
+    expect(await errorCode(Policy.load(ckpt, { device: 'cuda' }))).toBe('NotImplemented');
   });
 });
