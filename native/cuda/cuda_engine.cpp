@@ -15,6 +15,7 @@
 // then lse, tlogit, values (and hn32) come back; log p = tlogit - lse[trow]; sums in double.
 #include "cuda/cuda_engine.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -119,8 +120,9 @@ void CudaEngine::ensure_workspace(const WorkspaceShape& shape) {
   ws_.reset();
   size_t free_b = 0, total_b = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  check_fits(cfg_, shape, w_.dt == DType::BF16, free_b > kFreeMargin ? free_b - kFreeMargin : 0);
-  ws_.alloc(wp_.total + wp_.total / 8);  // headroom: nearby shapes reuse the arena
+  const size_t available = free_b > kFreeMargin ? free_b - kFreeMargin : 0;
+  check_fits(cfg_, shape, w_.dt == DType::BF16, available);
+  ws_.alloc(std::min(wp_.total + wp_.total / 8, available));  // headroom (when it fits): nearby shapes reuse the arena
 }
 
 void CudaEngine::upload_meta(const BatchPlan& p) {
