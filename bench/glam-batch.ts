@@ -12,6 +12,8 @@ import { packageRoot } from '../lib/util/package-root.js';
 export const BENCH_SHAPES: Record<string, InitModelOptions> = {
   'llama-256': { arch: 'llama', layers: 2, hidden: 256, heads: 4, intermediate: 688, seed: 1 },
   'gpt2-small': { arch: 'gpt2', layers: 12, hidden: 768, heads: 12, vocab: 50257, seed: 1 },
+  // Qwen2-0.5B's shape with random weights (bench/gpu): 24 layers, hidden 896, 14 heads / 2 kv heads, MLP 4864
+  'qwen2-0.5b': { arch: 'qwen2', layers: 24, hidden: 896, heads: 14, kvHeads: 2, intermediate: 4864, vocab: 151936, maxPositions: 1024, seed: 1 },
 };
 
 /** bench/models/<name>; a missing one is written with initModel (random weights), with a message. */
@@ -37,4 +39,14 @@ export function glamShapedBatch(B: number, vocab: number, seed = 0): TokenizedBa
     candidates.push(Array.from({ length: 6 }, () => Array.from({ length: rng.randInt(1, 4) }, tok)));
   }
   return { prompts, candidates };
+}
+
+/** B prompts of exactly P random tokens, each with K candidates of exactly A tokens (bench/gpu's fixed shapes). */
+export function fixedShapeBatch(B: number, P: number, K: number, A: number, vocab: number, seed = 0): TokenizedBatch {
+  const rng = new Rng(seed);
+  const tok = () => rng.randInt(1, Math.min(vocab, 2000));
+  return {
+    prompts: Array.from({ length: B }, () => Array.from({ length: P }, tok)),
+    candidates: Array.from({ length: B }, () => Array.from({ length: K }, () => Array.from({ length: A }, tok))),
+  };
 }

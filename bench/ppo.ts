@@ -70,7 +70,7 @@ async function benchModel(model: string, threads: number, envs: number, mode: 'f
   const d = DEFAULTS[model] ?? { steps: 40, updates: 2 };
   const steps = Number(arg('steps', String(d.steps)));
   const updates = Number(arg('updates', String(d.updates)));
-  const policy = await Policy.load(model === 'builtin' ? undefined : benchModelDir(model), { threads });
+  const policy = await Policy.load(model === 'builtin' ? undefined : benchModelDir(model), { threads, device: 'cpu' });
   policy.enableTraining(mode === 'lora' ? { mode: 'lora', rank: 8, alpha: 16 } : { mode: 'full' });
   const cfg = resolvePpoConfig({ ...presetFor('glam'), numEnvs: envs, numSteps: steps, totalFrames: updates * envs * steps }, 'glam');
   const calls = timeUpdateCalls(policy);

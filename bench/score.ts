@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   for (const name of names) {
     const dir = benchModelDir(name);
-    const policy = await Policy.load(dir, { threads });
+    const policy = await Policy.load(dir, { threads, device: 'cpu' }); // the CPU engine's bench (bench/gpu: the GPU)
     const batch = glamShapedBatch(B, policy.config.vocabSize);
     const N = B * 6;
     const fused = await timeIt(() => policy.scoreTokens(batch), reps);

@@ -63,7 +63,7 @@ interface StepReport {
 /** A fresh policy, training enabled: median seconds of zeroGrad/forward/backward/step over reps steps after one warm-up. */
 async function timeTraining(dir: string, threads: number, batch: TokenizedBatch, opts: TrainingOptions,
   dl: Float32Array, dv: Float32Array, reps: number): Promise<StepReport> {
-  const policy = await Policy.load(dir, { threads });
+  const policy = await Policy.load(dir, { threads, device: 'cpu' }); // the CPU engine's bench
   try {
     policy.enableTraining(opts);
     const times: { total: number[]; forward: number[]; backward: number[]; step: number[] } = { total: [], forward: [], backward: [], step: [] };
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   for (const name of names) {
     const dir = benchModelDir(name);
-    const probe = await Policy.load(dir, { threads });
+    const probe = await Policy.load(dir, { threads, device: 'cpu' });
     const vocab = probe.config.vocabSize;
     const batch = glamShapedBatch(B, vocab);
     const fwd = await timeIt(() => probe.scoreTokens(batch), reps);

@@ -23,6 +23,9 @@ export type GlamErrorCode =
   | 'InvalidArgument'
   | 'NativeAddonMissing'
   | 'DeviceUnavailable'
+  | 'CudaError'
+  | 'BatchTooLarge'
+  | 'NotImplemented'
   | 'HandleInvalid'
   | 'IoError'
   | 'Internal';
@@ -40,7 +43,8 @@ const CODES = new Set<string>([
   'ConfigMissing', 'ConfigInvalid', 'UnsupportedArchitecture', 'SafetensorsMissing', 'SafetensorsInvalid',
   'TensorMissing', 'TensorShapeMismatch', 'TensorDtypeUnsupported', 'TokenizerMissing', 'TokenizerInvalid',
   'EmptyPrompt', 'EmptyCandidates', 'EmptyCandidate', 'SequenceTooLong', 'TokenOutOfRange', 'BatchInvalid',
-  'Disposed', 'InvalidArgument', 'NativeAddonMissing', 'DeviceUnavailable', 'HandleInvalid', 'IoError', 'Internal',
+  'Disposed', 'InvalidArgument', 'NativeAddonMissing', 'DeviceUnavailable', 'CudaError', 'BatchTooLarge', 'NotImplemented',
+  'HandleInvalid', 'IoError', 'Internal',
 ]);
 
 /** Turns an error thrown by the addon ("Code: message") into a GlamError; other errors pass through as Internal. */

@@ -212,7 +212,7 @@ function show(dir: string): string {
 /** Runs `glam train` with parsed flags; see the file comment. */
 export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): Promise<TrainSummary> {
   if (f.device !== undefined && f.device !== 'cpu') {
-    throw new GlamError('DeviceUnavailable', `Expected cpu for --device but received '${f.device}': this build has only the CPU engine`);
+    throw new GlamError('DeviceUnavailable', `Expected cpu for --device but received '${f.device}': training runs on the CPU engine only (the CUDA engine scores but does not train yet); use --device cpu or leave it out`);
   }
   const threads = intFlag('threads', f.threads);
   let run: RunDir;
@@ -228,7 +228,8 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
     const r = resumeRun(f.resume, { totalFrames: intFlag('frames', f.frames) });
     run = r.run;
     try {
-      policy = await Policy.load(r.policyDir, { threads, valueHidden: [...run.config.ppo.valueHidden] });
+      // training runs on the CPU until CUDA part 2
+      policy = await Policy.load(r.policyDir, { threads, device: 'cpu', valueHidden: [...run.config.ppo.valueHidden] });
       if (!r.fromCheckpoint) policy.enableTraining(run.config.training);
     } catch (e) {
       run.close();
@@ -253,7 +254,7 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
     }
     const builtin = f.model === undefined;
     const model = f.model ?? (await defaultModelDir());
-    policy = await Policy.load(model, { threads, valueHidden: [...cfg.valueHidden] });
+    policy = await Policy.load(model, { threads, device: 'cpu', valueHidden: [...cfg.valueHidden] });
     try {
       policy.enableTraining(training);
       run = openRun(f.run ?? defaultRunDir(algo, cfg.level), { algo, model, training, checkpointEvery: every, ppo: cfg, ...(bc ? { bc } : {}) });
@@ -351,7 +352,7 @@ export function registerTrainCommand(program: Command, io: CliIO, setExit: (code
     .option('--demos <n>', `bc: bot episodes to learn from (default ${BC_DEFAULTS.demoEpisodes})`)
     .option('--eval-every <n>', `bc: greedy evaluation every n updates (default ${BC_DEFAULTS.evalEvery})`)
     .option('--eval-episodes <n>', `bc: episodes per evaluation (default ${BC_DEFAULTS.evalEpisodes})`)
-    .option('--device <name>', "compute device: 'cpu' (the only one in this build)")
+    .option('--device <name>', "compute device for training: 'cpu' (the only one that trains in this version)")
     .action(async (f: TrainFlags, cmd: Command) => {
       // --preset has a default for --help; a run being resumed keeps its own, so drop it unless typed.
       if (cmd.getOptionValueSource('preset') === 'default') delete f.preset;

@@ -1,7 +1,10 @@
-// The one gateway to native code: loads the .node addon and declares its whole interface.
-// native/napi/addon.cpp and native/napi/model_wrap.cpp match this file one to one.
-// Subtle: the addon is found relative to the package root (util/package-root.ts), so it loads
-// the same from lib/ (tests run the TypeScript) and from dist/lib/ (the built package).
+// The one gateway to native code: loads the .node addons and declares their whole interface.
+// native/napi/addon.cpp and native/napi/model_wrap.cpp (CPU), native/napi_cuda/* (CUDA) match this
+// file one to one.
+// Subtle: the addons are found relative to the package root (util/package-root.ts), so they load
+// the same from lib/ (tests run the TypeScript) and from dist/lib/ (the built package). The CUDA
+// addon is optional: loading it never throws here (selectBackend says why it is not used), and it
+// loads on machines without a GPU or driver, where it reports 0 devices.
 // Legend: T packed tokens, B prompts, N candidates, sum(A) all candidate tokens, C hidden.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -69,7 +72,11 @@ export type TensorScope = 'model' | 'lora' | 'value_head';
 export interface NativeModel {
   score(batch: NativeBatch, opts: { mode: 'fused' | 'naive'; hidden: boolean }): Promise<NativeScore>;
   setValueHead(head: NativeValueHead): void;
-  info(): { threads: number; backend: string };
+  /** CUDA models also report their device, precision, weight and workspace bytes and CUDA graphs. */
+  info(): {
+    threads: number; backend: string; device?: number; precision?: Precision;
+    weightBytes?: number; workspaceBytes?: number; graphs?: number; graphReplays?: number;
+  };
   dispose(): void;
   setTraining(opts: NativeTrainOptions): void;
   forwardTrain(batch: NativeBatch): Promise<NativeForwardTrain>;
@@ -97,9 +104,120 @@ export interface NativeAddon {
     gemm(kind: 'nt' | 'nn' | 'tn', X: Float32Array, W: Float32Array, M: number, N: number, K: number, opts?: GemmOptions): Float32Array;
     openblasSgemm?: (...args: unknown[]) => Float32Array | null;
   };
+  plan: PlanHooks;
+}
+
+/** Where the compute runs: 'auto' = CUDA when the CUDA addon is built and sees a GPU, else the CPU. */
+export type Device = 'auto' | 'cpu' | 'cuda';
+/** The CUDA backend's compute type: bf16 weights and GEMM inputs with fp32 accumulation (default), or fp32 throughout. */
+export type Precision = 'bf16' | 'fp32';
+
+/** The CUDA pass's activation arena for one batch shape (native/cuda/workspace_plan.h). */
+export interface WorkspaceShape {
+  T: number; // packed tokens
+  B: number; // prompts
+  R: number; // scored rows
+  NT: number; // target tokens
+  ntiles: number; // attention tiles
+  valueWidth?: number; // widest value-head layer
+}
+
+/** The CUDA backend's host planning, in both addons (native/napi/plan_exports.cpp). */
+export interface PlanHooks {
+  workspace(config: ModelConfig, shape: WorkspaceShape, precision: Precision): { total: number; Vt: number; metaBytes: number; offsets: Record<string, number> };
+  checkFits(config: ModelConfig, shape: WorkspaceShape, precision: Precision, availableBytes: number): void;
+  maxTokens(config: ModelConfig, shape: WorkspaceShape, precision: Precision, availableBytes: number): number;
+  batch(config: ModelConfig, batch: NativeBatch): {
+    T: number; B: number; N: number; R: number; NT: number; rowsPerTile: number;
+    rows: Int32Array; // (R)
+    trow: Int32Array; // (NT)
+    tid: Int32Array; // (NT)
+    tokOff: Float64Array; // (N+1)
+    tiles: Int32Array; // (ntiles, 4): promptStart, first, count, nkeys
+    arows: Int32Array; // (T, 3): row, nprompt, ownStart
+    signature: Float64Array;
+  };
+}
+
+/** Kernel test hooks of the CUDA addon (native/napi_cuda/cuda_ops_exports.cpp): synchronous, outputs NaN-poisoned first. */
+export interface CudaOps {
+  embedding(o: { ids: Int32Array; pos: Int32Array; table: Float32Array; posTable?: Float32Array; C: number; precision?: Precision }): Float32Array;
+  rmsnorm(o: { x: Float32Array; y?: Float32Array; rows?: Int32Array; w: Float32Array; n: number; C: number; eps: number; precision?: Precision }): { h: Float32Array; x: Float32Array };
+  layernorm(o: { x: Float32Array; y?: Float32Array; rows?: Int32Array; w: Float32Array; b: Float32Array; n: number; C: number; eps: number; precision?: Precision }): { h: Float32Array; x: Float32Array };
+  rope(o: { x: Float32Array; stride: number; T: number; nheads: number; D: number; pos: Int32Array; invFreq: Float32Array }): Float32Array;
+  swiglu(o: { gu: Float32Array; T: number; I: number; precision?: Precision }): Float32Array;
+  gelu(o: { u: Float32Array; tanh: boolean; precision?: Precision }): Float32Array;
+  attention(o: {
+    qkv: Float32Array; H: number; Hkv: number; D: number; window: number; precision?: Precision;
+    promptStart: Int32Array; promptLen: Int32Array; candStart: Int32Array; candLen: Int32Array; candPrompt: Int32Array;
+  }): { out: Float32Array; lse: Float32Array };
+  lmHead(o: { h: Float32Array; E: Float32Array; R: number; V: number; C: number; targetRow: Int32Array; targetId: Int32Array; tileWidth?: number; precision?: Precision }): { lse: Float32Array; targetLogit: Float32Array };
+  valueHead(o: { h: Float32Array; B: number; sizes: number[]; weights: Float32Array[]; biases: Float32Array[] }): Float32Array;
+  gemm(o: { X: Float32Array; W: Float32Array; bias?: Float32Array; M: number; N: number; K: number; precision?: Precision; accumulateInto?: Float32Array }): Float32Array;
+  gemmRate(o: { M: number; N: number; K: number; precision: Precision; iters: number }): { tflops: number; ms: number };
+}
+
+export interface CudaDevices {
+  count: number;
+  reason: string; // why count is 0
+  name?: string;
+  computeCapability?: string;
+  memoryBytes?: number;
+}
+
+export interface CudaAddon {
+  backend: 'cuda';
+  deviceCount(): CudaDevices;
+  loadModel(config: ModelConfig, tensors: Record<string, Tensor>, opts: { precision: Precision; device?: number }): Promise<NativeModel>;
+  ops: CudaOps;
+  plan: PlanHooks;
 }
 
 let cached: NativeAddon | undefined;
+let cudaCached: { addon?: CudaAddon; reason: string } | undefined;
+
+/** Where the CUDA addon is built (scripts/build-native.mjs). */
+export function cudaAddonPath(): string {
+  return join(packageRoot(), 'build-cuda', 'Release', 'glam_cuda.node');
+}
+
+/** The CUDA addon when it is built and loads (never throws); otherwise why not. */
+export function cudaAddon(): { addon?: CudaAddon; reason: string } {
+  if (cudaCached) return cudaCached;
+  const p = cudaAddonPath();
+  if (!existsSync(p)) {
+    cudaCached = { reason: `the CUDA addon is not built (${p} is missing: npm ci builds it when a CUDA toolkit's nvcc is found)` };
+    return cudaCached;
+  }
+  try {
+    cudaCached = { addon: createRequire(import.meta.url)(p) as CudaAddon, reason: '' };
+  } catch (e) {
+    cudaCached = { reason: `the CUDA addon at ${p} does not load (${(e as Error).message})` };
+  }
+  return cudaCached;
+}
+
+export type Backend = { kind: 'cpu'; addon: NativeAddon; note?: string } | { kind: 'cuda'; addon: CudaAddon; devices: CudaDevices };
+
+/**
+ * Picks the backend for a device option. 'cpu': the CPU addon. 'cuda': the CUDA addon with at least
+ * one GPU, else a DeviceUnavailable error saying what to do. 'auto': CUDA when usable, else the CPU
+ * with `note` saying why (not built / does not load / no device).
+ */
+export function selectBackend(device: Device): Backend {
+  if (device === 'cpu') return { kind: 'cpu', addon: cpuAddon() };
+  const { addon, reason } = cudaAddon();
+  const devices = addon ? addon.deviceCount() : undefined;
+  if (addon && devices && devices.count > 0) return { kind: 'cuda', addon, devices };
+  const why = addon ? `no CUDA device is visible (${devices?.reason || 'cudart reports 0 devices'})` : reason;
+  if (device === 'cuda') {
+    throw new GlamError(
+      'DeviceUnavailable',
+      `device 'cuda' was asked for but ${why}. On a machine with an NVIDIA GPU, driver and CUDA toolkit run \`npm run build:native\`; or load with device: 'auto' or 'cpu'.`,
+    );
+  }
+  return { kind: 'cpu', addon: cpuAddon(), note: `glam: running on the CPU: ${why}.` };
+}
 
 /** Loads the CPU addon once; a missing or broken build is a NativeAddonMissing error saying how to build it. */
 export function cpuAddon(): NativeAddon {

@@ -10,7 +10,8 @@ import { availableParallelism } from 'node:os';
 import { GlamError } from '../errors.js';
 import { loadModelFiles } from '../io/model-files.js';
 import type { ModelConfig } from '../io/model-config.js';
-import { callNative, callNativeSync, cpuAddon, type NativeBatch, type NativeModel, type NativeScore, type NativeValueHead } from '../native/binding.js';
+import { callNative, callNativeSync, cpuAddon, selectBackend, type Device, type NativeBatch, type NativeModel, type NativeScore, type NativeValueHead, type Precision } from '../native/binding.js';
+import { resolveDevice, resolvePrecision } from './load-options.js';
 import { packBatch, tokenizeBatch, type Tokenization, type TokenizedBatch } from './batch.js';
 import { defaultModelDir } from './default-model.js';
 import { TextTokenizer } from './tokenizer.js';
@@ -26,7 +27,13 @@ export interface LoadOptions {
   valueHidden?: number[];
   /** Seed of a freshly created value head (default 0). */
   valueSeed?: number;
+  /** 'auto' (default, or $GLAM_DEVICE): the GPU when the CUDA addon is built and sees one, else the CPU (one line says why). */
+  device?: Device;
+  /** CUDA compute type: 'bf16' (default; fp32 accumulation) or 'fp32' (parity checks). The CPU always computes in fp32. */
+  precision?: Precision;
 }
+
+let fallbackNoted = false;
 
 export interface ScoreRequest {
   prompts: string[]; // (B)
@@ -76,12 +83,18 @@ export class Policy {
   readonly config: ModelConfig;
   readonly tokenizer: TextTokenizer;
   readonly threads: number;
+  /** Where this policy computes, and in what precision ('fp32' on the CPU). */
+  readonly device: 'cpu' | 'cuda';
+  readonly precision: Precision;
   #native: NativeModel | null;
   #queue: Promise<unknown> = Promise.resolve();
   #training: TrainingRecord | null = null;
 
-  private constructor(dir: string, config: ModelConfig, tokenizer: TextTokenizer, native: NativeModel, threads: number) {
+  private constructor(dir: string, config: ModelConfig, tokenizer: TextTokenizer, native: NativeModel, threads: number,
+    device: 'cpu' | 'cuda', precision: Precision) {
     this.dir = dir;
+    this.device = device;
+    this.precision = precision;
     this.config = config;
     this.tokenizer = tokenizer;
     this.#native = native;
@@ -103,10 +116,23 @@ export class Policy {
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new GlamError('InvalidArgument', `Expected an integer between 1 and 256 for threads but received ${String(threads)}`);
     }
+    const device = resolveDevice(opts.device);
+    const precision = resolvePrecision(opts.precision);
+    let backend = selectBackend(device);
+    if (backend.kind === 'cuda' && record) { // training resumes on the CPU until the CUDA backward (part 2, issue 7)
+      if (device === 'cuda') throw new GlamError('NotImplemented', `${given} is a training checkpoint; training on the CUDA backend arrives with part 2 (issue 7): load it with device: 'cpu'`);
+      backend = { kind: 'cpu', addon: cpuAddon(), note: 'glam: running on the CPU: training checkpoints resume on the CPU until CUDA training (part 2).' };
+    }
+    if (backend.kind === 'cpu' && backend.note && !fallbackNoted) {
+      fallbackNoted = true;
+      console.error(backend.note);
+    }
     const { config, weights } = loadModelFiles(modelDir);
     const tokenizer = TextTokenizer.load(modelDir);
-    const addon = cpuAddon();
-    const native = await callNative(() => addon.loadModel(config, Object.fromEntries(weights), { threads }));
+    const tensors = Object.fromEntries(weights);
+    const native = await callNative(() => backend.kind === 'cuda'
+      ? backend.addon.loadModel(config, tensors, { precision })
+      : backend.addon.loadModel(config, tensors, { threads }));
     try {
       const headFile = join(given, VALUE_HEAD_FILE);
       const head: NativeValueHead = existsSync(headFile)
@@ -121,7 +147,7 @@ export class Policy {
       native.dispose(); // a bad value head or checkpoint must not keep the model's memory alive
       throw e;
     }
-    const policy = new Policy(modelDir, config, tokenizer, native, threads);
+    const policy = new Policy(modelDir, config, tokenizer, native, threads, backend.kind, backend.kind === 'cuda' ? precision : 'fp32');
     if (record) policy.#training = { ...record };
     return policy;
   }
@@ -182,6 +208,11 @@ export class Policy {
   /** Training state: mode, optimizer steps, trainable parameters, bytes held by gradients and moments. */
   trainingInfo(): ReturnType<NativeModel['trainInfo']> {
     return callNativeSync(() => this.#live().trainInfo());
+  }
+
+  /** The engine: backend, threads; on CUDA also device, precision, weight and workspace bytes, CUDA graphs. */
+  engineInfo(): ReturnType<NativeModel['info']> {
+    return callNativeSync(() => this.#live().info());
   }
 
   /** Replaces tensors by name (tests and tools: finite differences, restoring state). */

@@ -5,6 +5,9 @@
 #include "napi/model_wrap.h"
 
 void register_op_exports(Napi::Env env, Napi::Object exports);  // ops_exports.cpp: op-level test hooks
+namespace glam::napi {
+void register_plan_exports(Napi::Env env, Napi::Object exports);  // plan_exports.cpp: the CUDA backend's host planning
+}
 
 namespace {
 
@@ -13,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", glam::napi::ModelWrap::Init(env));
   exports.Set("loadModel", Napi::Function::New(env, glam::napi::LoadModel));
   register_op_exports(env, exports);
+  glam::napi::register_plan_exports(env, exports);
   return exports;
 }
 

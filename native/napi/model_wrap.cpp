@@ -9,6 +9,7 @@
 
 #include "napi/coded_error.h"
 #include "napi/convert.h"
+#include "napi/tensor_args.h"
 
 namespace glam::napi {
 
@@ -17,33 +18,7 @@ namespace {
 class LoadWorker : public CodedWorker {
  public:
   LoadWorker(Napi::Env env, ModelConfig cfg, Napi::Object tensors, int threads)
-      : CodedWorker(env), cfg_(std::move(cfg)), threads_(threads) {
-    Napi::Array names = tensors.GetPropertyNames();
-    for (uint32_t i = 0; i < names.Length(); ++i) {
-      const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
-      Napi::Value v = tensors.Get(name);
-      if (!v.IsObject()) fail("InvalidArgument", "tensor '" + name + "' must be an object");
-      Napi::Object t = v.As<Napi::Object>();
-      RawTensor r;
-      r.dtype = str(t, "dtype");
-      Napi::Value shape = t.Get("shape");
-      if (!shape.IsArray()) fail("InvalidArgument", "tensor '" + name + "' needs a shape array");
-      Napi::Array sa = shape.As<Napi::Array>();
-      for (uint32_t j = 0; j < sa.Length(); ++j) {
-        Napi::Value d = sa.Get(j);
-        if (!d.IsNumber()) fail("InvalidArgument", "tensor '" + name + "' has a non-numeric dimension");
-        r.shape.push_back(int64_t(d.As<Napi::Number>().DoubleValue()));
-      }
-      Napi::Value data = t.Get("data");
-      if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-        fail("InvalidArgument", "tensor '" + name + "' data must be a Uint8Array");
-      auto u8 = data.As<Napi::Uint8Array>();
-      keep_.push_back(Napi::Persistent(u8));
-      r.data = u8.Data();
-      r.nbytes = u8.ByteLength();
-      raw_[name] = r;
-    }
-  }
+      : CodedWorker(env), cfg_(std::move(cfg)), threads_(threads), raw_(raw_tensors(tensors, keep_)) {}
 
  protected:
   void Run() override {
@@ -62,7 +37,7 @@ class LoadWorker : public CodedWorker {
  private:
   ModelConfig cfg_;
   int threads_;
-  std::vector<Napi::Reference<Napi::Uint8Array>> keep_;
+  std::vector<Napi::Reference<Napi::Uint8Array>> keep_;  // declared before raw_: filled by its initializer
   std::map<std::string, RawTensor> raw_;
   std::shared_ptr<Engine> engine_;
 };
@@ -168,31 +143,7 @@ Napi::Value ModelWrap::SetValueHead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GLAM_NAPI_TRY
   auto e = live(env);
-  Napi::Object o = obj_arg(info, 0, "value head");
-  Napi::Value sv = o.Get("sizes"), wv = o.Get("weights"), bv = o.Get("biases");
-  if (!sv.IsArray() || !wv.IsArray() || !bv.IsArray())
-    fail("InvalidArgument", "value head needs sizes, weights and biases arrays");
-  Napi::Array sa = sv.As<Napi::Array>(), wa = wv.As<Napi::Array>(), ba = bv.As<Napi::Array>();
-  ValueHead h;
-  for (uint32_t i = 0; i < sa.Length(); ++i) {
-    Napi::Value v = sa.Get(i);
-    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    GLAM_CHECK(d >= 1 && d <= (1 << 24) && d == double(int64_t(d)), "InvalidArgument",
-               "value head sizes must be positive integers (at most 2^24)");
-    h.sizes.push_back(int64_t(d));
-  }
-  GLAM_CHECK(h.sizes.size() >= 2 && wa.Length() == h.sizes.size() - 1 && ba.Length() == wa.Length(), "InvalidArgument",
-             "value head: sizes must have one more entry than weights and biases");
-  GLAM_CHECK(h.sizes[0] == e->model->config().hidden && h.sizes.back() == 1, "InvalidArgument",
-             "value head sizes must start at the model's hidden size (" + std::to_string(e->model->config().hidden) +
-                 ") and end with 1; create it with createValueHead(hiddenSize)");
-  for (uint32_t i = 0; i < wa.Length(); ++i) {
-    h.weight.push_back(f32(wa.Get(i), "value head weight"));
-    h.bias.push_back(f32(ba.Get(i), "value head bias"));
-    GLAM_CHECK(int64_t(h.weight.back().size()) == h.sizes[i] * h.sizes[i + 1] &&
-                   int64_t(h.bias.back().size()) == h.sizes[i + 1],
-               "InvalidArgument", "value head layer " + std::to_string(i) + " has the wrong size");
-  }
+  ValueHead h = value_head_arg(obj_arg(info, 0, "value head"), e->model->config().hidden);
   auto fresh = std::make_shared<ValueHead>(std::move(h));
   if (e->train) {  // the optimizer's buffers follow the new head (takes the op lock: training setup only)
     std::lock_guard<std::mutex> op(e->mu);

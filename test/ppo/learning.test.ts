@@ -34,7 +34,7 @@ describe('PPO on the built-in small model', () => {
 
   it('raises greedy success on held-out episodes to >= 2x the untrained rate and >= 0.5', async () => {
     const cfg = resolvePpoConfig({}, 'small');
-    const policy = await Policy.load(undefined, { threads: 2, valueHidden: [...cfg.valueHidden] });
+    const policy = await Policy.load(undefined, { threads: 2, device: 'cpu', valueHidden: [...cfg.valueHidden] });
     try {
       const evalOpts = { ...EVAL, level: cfg.level, memory: { ...cfg.memory } };
       const before = await evaluate(policy, evalOpts);

@@ -1,0 +1,89 @@
+// BatchPlan construction; see batch_plan.h.
+#include "cuda/batch_plan.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace glam::cuda {
+
+BatchPlan plan_batch(const ModelConfig& cfg, const PackedBatch& batch) {
+  BatchPlan p;
+  batch.validate(cfg, p.pos);
+  p.T = batch.T();
+  p.B = batch.B();
+  p.N = batch.N();
+  GLAM_CHECK(p.T < (int64_t(1) << 31) - 1, "BatchInvalid", "a batch holds at most 2^31 - 2 tokens");
+  p.ids = batch.tokens;
+  // scored rows and targets
+  p.rows.resize(size_t(p.B));
+  for (int64_t b = 0; b < p.B; ++b) p.rows[size_t(b)] = batch.prompt_start[size_t(b)] + batch.prompt_len[size_t(b)] - 1;
+  p.tok_off.assign(size_t(p.N + 1), 0);
+  for (int64_t k = 0; k < p.N; ++k) p.tok_off[size_t(k + 1)] = p.tok_off[size_t(k)] + batch.cand_len[size_t(k)];
+  p.NT = p.tok_off[size_t(p.N)];
+  p.trow.resize(size_t(p.NT));
+  p.tid.resize(size_t(p.NT));
+  for (int64_t k = 0; k < p.N; ++k) {
+    const int32_t s = batch.cand_start[size_t(k)], A = batch.cand_len[size_t(k)];
+    for (int32_t j = 0; j < A; ++j) {
+      const int64_t t = p.tok_off[size_t(k)] + j;
+      p.tid[size_t(t)] = batch.tokens[size_t(s + j)];
+      if (j == 0) {
+        p.trow[size_t(t)] = batch.cand_prompt[size_t(k)];
+      } else {
+        p.trow[size_t(t)] = int32_t(p.rows.size());
+        p.rows.push_back(s + j - 1);
+      }
+    }
+  }
+  p.R = int64_t(p.rows.size());
+  // attention work list: per prompt group, its prompt rows then its candidates' rows, in tiles
+  p.rows_per_tile = attention_rows_per_tile(cfg.head_dim);
+  std::vector<std::vector<int64_t>> cands(size_t(p.B));
+  for (int64_t k = 0; k < p.N; ++k) cands[size_t(batch.cand_prompt[size_t(k)])].push_back(k);
+  p.arows.reserve(size_t(p.T));
+  for (int64_t b = 0; b < p.B; ++b) {
+    const int32_t ps = batch.prompt_start[size_t(b)], P = batch.prompt_len[size_t(b)];
+    const size_t first = p.arows.size();
+    for (int32_t i = 0; i < P; ++i) p.arows.push_back({ps + i, i + 1, -1, 0});
+    for (int64_t k : cands[size_t(b)]) {
+      const int32_t cs = batch.cand_start[size_t(k)], A = batch.cand_len[size_t(k)];
+      for (int32_t j = 0; j < A; ++j) p.arows.push_back({cs + j, P, cs, 0});
+    }
+    for (size_t t0 = first; t0 < p.arows.size(); t0 += size_t(p.rows_per_tile)) {
+      const size_t n = std::min(size_t(p.rows_per_tile), p.arows.size() - t0);
+      int32_t nkeys = 0;
+      for (size_t i = t0; i < t0 + n; ++i) nkeys = std::max(nkeys, p.arows[i].nprompt);
+      p.tiles.push_back({ps, int32_t(t0), int32_t(n), nkeys});
+    }
+  }
+  return p;
+}
+
+PackedBatch naive_batch(const PackedBatch& batch, std::vector<int32_t>& first_of_prompt) {
+  PackedBatch n;
+  first_of_prompt.assign(batch.prompt_start.size(), -1);
+  for (size_t k = 0; k < batch.cand_start.size(); ++k) {
+    const int32_t b = batch.cand_prompt[k];
+    GLAM_CHECK(b >= 0 && size_t(b) < batch.prompt_start.size(), "BatchInvalid",
+               "candidate " + std::to_string(k) + " names a prompt out of range");
+    const int32_t ps = batch.prompt_start[size_t(b)], P = batch.prompt_len[size_t(b)];
+    const int32_t cs = batch.cand_start[k], A = batch.cand_len[k];
+    GLAM_CHECK(ps >= 0 && P >= 0 && cs >= 0 && A >= 0 && int64_t(ps) + P <= int64_t(batch.tokens.size()) &&
+                   int64_t(cs) + A <= int64_t(batch.tokens.size()),
+               "BatchInvalid", "candidate " + std::to_string(k) + " or its prompt runs past the token array");
+    if (first_of_prompt[size_t(b)] < 0) first_of_prompt[size_t(b)] = int32_t(k);
+    n.prompt_start.push_back(int32_t(n.tokens.size()));
+    n.prompt_len.push_back(P);
+    n.tokens.insert(n.tokens.end(), batch.tokens.begin() + ps, batch.tokens.begin() + ps + P);
+    n.cand_start.push_back(int32_t(n.tokens.size()));
+    n.cand_len.push_back(A);
+    n.cand_prompt.push_back(int32_t(k));
+    n.tokens.insert(n.tokens.end(), batch.tokens.begin() + cs, batch.tokens.begin() + cs + A);
+  }
+  for (size_t b = 0; b < first_of_prompt.size(); ++b)
+    GLAM_CHECK(first_of_prompt[b] >= 0, "EmptyCandidates", "prompt " + std::to_string(b) + " has no candidates");
+  return n;
+}
+
+}  // namespace glam::cuda

@@ -1,0 +1,110 @@
+// Workspace sizing; see workspace_plan.h.
+#include "cuda/workspace_plan.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "ops/cuda/attention_layout.h"
+
+namespace glam::cuda {
+
+namespace {
+
+struct Arena {
+  size_t at = 0;
+  size_t take(size_t bytes) {
+    const size_t o = at;
+    at += (bytes + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign;
+    return o;
+  }
+};
+
+int64_t lm_tile_width(int64_t V, int64_t R) {
+  if (R <= 0) return std::min<int64_t>(V, 256);
+  int64_t vt = int64_t(kLogitTileBytes / (4 * size_t(R))) / 256 * 256;
+  vt = std::max<int64_t>(vt, 256);
+  return std::min(vt, V);
+}
+
+}  // namespace
+
+WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16) {
+  GLAM_CHECK(s.T >= 0 && s.B >= 0 && s.R >= 0 && s.NT >= 0 && s.ntiles >= 0 && s.value_width >= 0, "InvalidArgument",
+             "workspace shape counts must be non-negative");
+  const size_t e = bf16 ? 2 : 4, f = 4;
+  const size_t T = size_t(s.T), C = size_t(cfg.hidden), Q = size_t(cfg.qkv_dim()), HD = size_t(cfg.heads * cfg.head_dim);
+  const size_t I = size_t(cfg.inter), U = cfg.family == Family::Llama ? 2 * I : I;
+  const size_t R = size_t(s.R), NT = size_t(s.NT), B = size_t(s.B);
+  WorkspacePlan p;
+  p.Vt = lm_tile_width(cfg.vocab, s.R);
+  Arena a;
+  p.x = a.take(T * C * f);
+  p.y = a.take(T * C * f);
+  p.h = a.take(T * C * e);
+  p.qkv = a.take(T * Q * f);
+  p.att = a.take(T * HD * e);
+  p.up = a.take(T * U * f);
+  p.act = a.take(T * I * e);
+  p.hn = a.take(R * C * e);
+  p.hn32 = a.take(B * C * f);
+  p.logits = a.take(R * size_t(p.Vt) * f);
+  p.run_max = a.take(R * f);
+  p.run_sum = a.take(R * f);
+  p.lse = a.take(R * f);
+  p.tlogit = a.take(NT * f);
+  p.vh_a = a.take(B * size_t(s.value_width) * f);
+  p.vh_b = a.take(B * size_t(s.value_width) * f);
+  p.values = a.take(B * f);
+  p.meta = a.at;
+  p.ids = a.take(T * 4);
+  p.pos = a.take(T * 4);
+  p.rows = a.take(R * 4);
+  p.trow = a.take(NT * 4);
+  p.tid = a.take(NT * 4);
+  p.tiles = a.take(size_t(s.ntiles) * sizeof(AttnTile));
+  p.arows = a.take(T * sizeof(AttnRow));
+  p.meta_bytes = a.at - p.meta;
+  p.total = a.at;
+  return p;
+}
+
+int64_t max_tokens_fitting(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16, size_t available) {
+  if (s.T <= 0) return 0;
+  auto scaled = [&](int64_t t) {
+    WorkspaceShape q = s;
+    const double f = double(t) / double(s.T);
+    q.T = t;
+    q.B = std::max<int64_t>(1, int64_t(double(s.B) * f));
+    q.R = std::max<int64_t>(1, int64_t(double(s.R) * f));
+    q.NT = std::max<int64_t>(1, int64_t(double(s.NT) * f));
+    q.ntiles = std::max<int64_t>(1, int64_t(double(s.ntiles) * f));
+    return q;
+  };
+  if (plan_workspace(cfg, scaled(1), bf16).total > available) return 0;
+  int64_t lo = 1, hi = std::max<int64_t>(s.T, 1);
+  while (plan_workspace(cfg, scaled(hi), bf16).total <= available && hi < (int64_t(1) << 31)) {
+    lo = hi;
+    hi *= 2;
+  }
+  while (hi - lo > 1) {  // invariant: lo fits, hi does not (or is past the range)
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (plan_workspace(cfg, scaled(mid), bf16).total <= available) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+void check_fits(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16, size_t available) {
+  const size_t need = plan_workspace(cfg, s, bf16).total;
+  if (need <= available) return;
+  const int64_t t = max_tokens_fitting(cfg, s, bf16, available);
+  const int64_t prompts = s.B > 0 ? std::max<int64_t>(0, int64_t(double(s.B) * double(t) / double(s.T))) : 0;
+  auto mib = [](size_t b) { return std::to_string((b + (size_t(1) << 20) - 1) >> 20); };
+  fail("BatchTooLarge", "this batch of " + std::to_string(s.T) + " tokens (" + std::to_string(s.B) +
+                            " prompts) needs " + mib(need) + " MiB of GPU activations but " + mib(available) +
+                            " MiB are free beyond the weights; about " + std::to_string(t) +
+                            " tokens fit (about " + std::to_string(prompts) +
+                            " prompts of this length): score it in smaller batches");
+}
+
+}  // namespace glam::cuda

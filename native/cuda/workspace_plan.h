@@ -1,0 +1,65 @@
+// WorkspacePlan: the GPU scoring pass's activation arena for one batch shape — every buffer's byte
+// offset in one device allocation, sized from the batch's token count — and the "does it fit" check.
+// Pure C++ (no CUDA headers): the CPU addon compiles it too and exports it as a test hook, so sizing
+// and the too-big error are tested on every machine.
+// Legend: T packed rows, C hidden, Q = (H + 2 Hkv) D, HD = H D, I MLP width, U = 2I (Llama) | I
+// (GPT-2), R scored rows, NT targets, B prompts, V vocabulary, Vt LM-head tile width, e = 2 (bf16) | 4.
+// Subtle: the residual stream, q|k|v, GEMM outputs and statistics are fp32 in both modes; only GEMM
+// inputs are e bytes. The LM head's logits tile (R, Vt) is bounded by kLogitTileBytes, so the
+// vocabulary never makes the arena grow with R x V.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/model_config.h"
+
+namespace glam::cuda {
+
+struct WorkspaceShape {
+  int64_t T = 0, B = 0, R = 0, NT = 0, ntiles = 0;
+  int64_t value_width = 0;  // widest value-head layer (0: no value head)
+};
+
+struct WorkspacePlan {
+  // fp32 unless noted; e-byte buffers are GEMM inputs
+  size_t x = 0;        // (T, C) residual stream
+  size_t y = 0;        // (T, C) branch output, added into x by the next norm
+  size_t h = 0;        // (T, C) e: norm output
+  size_t qkv = 0;      // (T, Q)
+  size_t att = 0;      // (T, HD) e: attention output
+  size_t up = 0;       // (T, U) MLP up (gate|up) GEMM output
+  size_t act = 0;      // (T, I) e: MLP activation
+  size_t hn = 0;       // (R, C) e: final-norm scored rows (LM head input)
+  size_t hn32 = 0;     // (B, C) final-norm prompt rows in fp32 (value head input, `hidden` output)
+  size_t logits = 0;   // (R, Vt) LM-head tile
+  size_t run_max = 0, run_sum = 0, lse = 0;  // (R)
+  size_t tlogit = 0;   // (NT)
+  size_t vh_a = 0, vh_b = 0;  // (B, value_width) value-head activations
+  size_t values = 0;   // (B)
+  // metadata uploaded per call, one contiguous block [meta, meta + meta_bytes)
+  size_t meta = 0, meta_bytes = 0;
+  size_t ids = 0, pos = 0;    // (T) int32
+  size_t rows = 0;            // (R) int32
+  size_t trow = 0, tid = 0;   // (NT) int32
+  size_t tiles = 0;           // (ntiles) AttnTile
+  size_t arows = 0;           // (T) AttnRow
+  int64_t Vt = 0;             // LM-head tile width
+  size_t total = 0;           // bytes of the arena
+};
+
+constexpr size_t kLogitTileBytes = size_t(256) << 20;  // the LM head's (R, Vt) fp32 tile, at most
+constexpr size_t kWorkspaceAlign = 256;                // every buffer starts on 256 bytes (cuBLASLt's best alignment)
+
+WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16);
+
+// Throws GlamError BatchTooLarge when the plan needs more than `available` bytes, saying how many
+// tokens (and prompts, at this batch's tokens per prompt) would fit. available: free GPU memory
+// beyond the weights, the cuBLASLt workspace and a safety margin.
+void check_fits(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16, size_t available);
+
+// The largest token count whose arena fits in `available`, scaling every count of `s` with T.
+int64_t max_tokens_fitting(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16, size_t available);
+
+}  // namespace glam::cuda

@@ -1,0 +1,138 @@
+// Planning hooks of the CUDA backend, exported by BOTH addons as exports.plan so the GPU pass's
+// host-side bookkeeping is tested on every machine (test/native/cuda-plan.test.ts):
+//   plan.workspace(config, shape, precision) -> { total, Vt, offsets: {name: bytes} }
+//     shape: { T, B, R, NT, ntiles, valueWidth? }; precision: 'bf16' | 'fp32'
+//   plan.checkFits(config, shape, precision, availableBytes) -> undefined, or throws BatchTooLarge
+//   plan.maxTokens(config, shape, precision, availableBytes) -> number
+//   plan.batch(config, batch) -> { T, B, N, R, NT, rows, trow, tid, tokOff, rowsPerTile,
+//                                  tiles: Int32Array (ntiles*4: promptStart, first, count, nkeys),
+//                                  arows: Int32Array (T*3: row, nprompt, ownStart), signature }
+// Pure C++: nothing here touches CUDA.
+#include <napi.h>
+
+#include "cuda/batch_plan.h"
+#include "cuda/workspace_plan.h"
+#include "napi/coded_error.h"
+#include "napi/convert.h"
+
+namespace glam::napi {
+
+namespace {
+
+cuda::WorkspaceShape shape_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Object o = obj_arg(info, i, "shape");
+  auto count = [&](const char* k, bool required) {
+    const double v = num(o, k, 0, required);
+    GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument",
+               std::string("shape.") + k + " must be a non-negative integer");
+    return int64_t(v);
+  };
+  cuda::WorkspaceShape s;
+  s.T = count("T", true);
+  s.B = count("B", true);
+  s.R = count("R", true);
+  s.NT = count("NT", true);
+  s.ntiles = count("ntiles", true);
+  s.value_width = count("valueWidth", false);
+  return s;
+}
+
+bool bf16_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsString()) fail("InvalidArgument", "precision must be 'bf16' or 'fp32'");
+  const std::string p = info[i].As<Napi::String>().Utf8Value();
+  GLAM_CHECK(p == "bf16" || p == "fp32", "InvalidArgument", "precision must be 'bf16' or 'fp32'");
+  return p == "bf16";
+}
+
+size_t bytes_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber()) fail("InvalidArgument", "availableBytes must be a number");
+  const double d = info[i].As<Napi::Number>().DoubleValue();
+  GLAM_CHECK(d >= 0 && d < 9.0e15, "InvalidArgument", "availableBytes must be a non-negative number");
+  return size_t(d);
+}
+
+Napi::Value Workspace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  const ModelConfig cfg = model_config(obj_arg(info, 0, "config"));
+  const cuda::WorkspacePlan p = cuda::plan_workspace(cfg, shape_arg(info, 1), bf16_arg(info, 2));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("total", double(p.total));
+  o.Set("Vt", double(p.Vt));
+  o.Set("metaBytes", double(p.meta_bytes));
+  Napi::Object off = Napi::Object::New(env);
+  const std::pair<const char*, size_t> named[] = {
+      {"x", p.x},     {"y", p.y},         {"h", p.h},           {"qkv", p.qkv},         {"att", p.att},
+      {"up", p.up},   {"act", p.act},     {"hn", p.hn},         {"hn32", p.hn32},       {"logits", p.logits},
+      {"runMax", p.run_max}, {"runSum", p.run_sum}, {"lse", p.lse}, {"tlogit", p.tlogit}, {"vhA", p.vh_a},
+      {"vhB", p.vh_b}, {"values", p.values}, {"ids", p.ids},   {"pos", p.pos},         {"rows", p.rows},
+      {"trow", p.trow}, {"tid", p.tid},   {"tiles", p.tiles},   {"arows", p.arows}};
+  for (const auto& [k, v] : named) off.Set(k, double(v));
+  o.Set("offsets", off);
+  return o;
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value CheckFits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  cuda::check_fits(model_config(obj_arg(info, 0, "config")), shape_arg(info, 1), bf16_arg(info, 2), bytes_arg(info, 3));
+  return env.Undefined();
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value MaxTokens(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  return Napi::Number::New(env, double(cuda::max_tokens_fitting(model_config(obj_arg(info, 0, "config")),
+                                                                shape_arg(info, 1), bf16_arg(info, 2),
+                                                                bytes_arg(info, 3))));
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value Batch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  const ModelConfig cfg = model_config(obj_arg(info, 0, "config"));
+  Napi::Object bo = obj_arg(info, 1, "batch");
+  PackedBatch b;
+  b.tokens = i32(bo, "tokens");
+  b.prompt_start = i32(bo, "promptStart");
+  b.prompt_len = i32(bo, "promptLen");
+  b.cand_start = i32(bo, "candStart");
+  b.cand_len = i32(bo, "candLen");
+  b.cand_prompt = i32(bo, "candPrompt");
+  const cuda::BatchPlan p = cuda::plan_batch(cfg, b);
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [k, v] : {std::pair<const char*, int64_t>{"T", p.T}, {"B", p.B}, {"N", p.N}, {"R", p.R}, {"NT", p.NT}})
+    o.Set(k, double(v));
+  o.Set("rowsPerTile", p.rows_per_tile);
+  o.Set("rows", to_typed<int32_t, Napi::Int32Array>(env, p.rows));
+  o.Set("trow", to_typed<int32_t, Napi::Int32Array>(env, p.trow));
+  o.Set("tid", to_typed<int32_t, Napi::Int32Array>(env, p.tid));
+  std::vector<double> tok(p.tok_off.begin(), p.tok_off.end());
+  o.Set("tokOff", to_typed<double, Napi::Float64Array>(env, tok));
+  std::vector<int32_t> tiles, arows;
+  for (const auto& t : p.tiles) tiles.insert(tiles.end(), {t.prompt_start, t.first, t.count, t.nkeys});
+  for (const auto& r : p.arows) arows.insert(arows.end(), {r.row, r.nprompt, r.own_start});
+  o.Set("tiles", to_typed<int32_t, Napi::Int32Array>(env, tiles));
+  o.Set("arows", to_typed<int32_t, Napi::Int32Array>(env, arows));
+  std::vector<double> sig;
+  for (int64_t v : p.signature()) sig.push_back(double(v));
+  o.Set("signature", to_typed<double, Napi::Float64Array>(env, sig));
+  return o;
+  GLAM_NAPI_CATCH(env)
+}
+
+}  // namespace
+
+void register_plan_exports(Napi::Env env, Napi::Object exports) {
+  Napi::Object plan = Napi::Object::New(env);
+  plan.Set("workspace", Napi::Function::New(env, Workspace));
+  plan.Set("checkFits", Napi::Function::New(env, CheckFits));
+  plan.Set("maxTokens", Napi::Function::New(env, MaxTokens));
+  plan.Set("batch", Napi::Function::New(env, Batch));
+  exports.Set("plan", plan);
+}
+
+}  // namespace glam::napi

@@ -1,0 +1,66 @@
+// MLP activations on the GPU, forward (backwards sit here in part 2): SwiGLU (Llama family) and
+// GELU (GPT-2: gelu_new's tanh form, or the exact erf form).
+// Legend: T rows, I MLP width, n elements.
+// Subtle: inputs are the fp32 GEMM outputs (gate|up fused in one (T, 2I) matrix); outputs are the
+// next GEMM's input type, so the bf16 rounding happens once, after the activation. gelu_tanh is
+// PyTorch's 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) with the accurate tanhf.
+#include "ops/cuda/cuda_common.cuh"
+#include "ops/cuda/cuda_ops.h"
+
+namespace glam::cuda {
+
+// CUDA kernels
+
+template <typename OutT>
+__global__ void swiglu_forward_kernel(OutT* act, const float* gu, int64_t T, int64_t I) {
+  const int64_t n = T * I;
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t t = k / I, i = k % I;
+    const float g = gu[t * 2 * I + i], u = gu[t * 2 * I + I + i];
+    store_as(act, k, g / (1.0f + expf(-g)) * u);
+  }
+}
+
+template <typename OutT>
+__global__ void gelu_forward_kernel(OutT* act, const float* u, int64_t n, bool tanh_form) {
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x) {
+    const float x = u[k];
+    float y;
+    if (tanh_form) {
+      const float kA = 0.7978845608028654f;  // sqrt(2/pi)
+      y = 0.5f * x * (1.0f + tanhf(kA * (x + 0.044715f * x * x * x)));
+    } else {
+      y = 0.5f * x * (1.0f + erff(x * 0.7071067811865476f));
+    }
+    store_as(act, k, y);
+  }
+}
+
+// kernel launchers
+
+namespace {
+unsigned blocks_for(int64_t n) {
+  const int64_t b = (n + 255) / 256;
+  return unsigned(b < 65535 * 8 ? b : 65535 * 8);
+}
+}  // namespace
+
+void swiglu_forward(void* act, DType at, const float* gu, int64_t T, int64_t I, cudaStream_t s) {
+  if (T * I == 0) return;
+  if (at == DType::F32)
+    swiglu_forward_kernel<float><<<blocks_for(T * I), 256, 0, s>>>(static_cast<float*>(act), gu, T, I);
+  else
+    swiglu_forward_kernel<bf16><<<blocks_for(T * I), 256, 0, s>>>(static_cast<bf16*>(act), gu, T, I);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void gelu_forward(void* act, DType at, const float* u, int64_t n, bool tanh_form, cudaStream_t s) {
+  if (n == 0) return;
+  if (at == DType::F32)
+    gelu_forward_kernel<float><<<blocks_for(n), 256, 0, s>>>(static_cast<float*>(act), u, n, tanh_form);
+  else
+    gelu_forward_kernel<bf16><<<blocks_for(n), 256, 0, s>>>(static_cast<bf16*>(act), u, n, tanh_form);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace glam::cuda

@@ -1,0 +1,67 @@
+// Shared setup of the GPU tests: whether a usable GPU is here (the CUDA addon built, loaded and
+// reporting at least one device) and, if not, the reason every GPU suite prints in its name; the
+// parity metric; seeded random inputs.
+// Metric: elementwise relative error with a floor, |got - want| / max(|want|, 1e-2 * max|want|),
+// so elements near zero are judged against the tensor's scale; any non-finite element is an
+// infinite error (NaN never passes, and outputs are NaN-poisoned before each kernel run).
+import { cudaAddon, type CudaAddon } from '../../lib/native/binding.js';
+
+const loaded = cudaAddon();
+const devices = loaded.addon?.deviceCount();
+
+export const gpu: { ok: boolean; reason: string; addon?: CudaAddon; name?: string } =
+  loaded.addon && devices && devices.count > 0
+    ? { ok: true, reason: '', addon: loaded.addon, name: devices.name }
+    : { ok: false, reason: loaded.addon ? `no CUDA device (${devices?.reason ?? 'unknown'})` : loaded.reason };
+
+/** A suite title that carries the skip reason when there is no GPU. */
+export function suite(title: string): string {
+  return gpu.ok ? `${title} on ${gpu.name ?? 'GPU'}` : `${title} — skipped: ${gpu.reason}`;
+}
+
+export const TOL = { fp32: 1e-4, bf16: 2e-2 } as const;
+
+export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) return Infinity;
+  let scale = 0;
+  for (let i = 0; i < want.length; ++i) scale = Math.max(scale, Math.abs(want[i]!));
+  const floor = Math.max(scale * 1e-2, 1e-30);
+  let worst = 0;
+  for (let i = 0; i < got.length; ++i) {
+    const g = got[i]!;
+    if (!Number.isFinite(g)) return Infinity;
+    worst = Math.max(worst, Math.abs(g - want[i]!) / Math.max(Math.abs(want[i]!), floor));
+  }
+  return worst;
+}
+
+/** Seeded uniform [-a, a) values (mulberry32). */
+export function rand(n: number, seed: number, a = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; ++i) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * a;
+  }
+  return out;
+}
+
+export function randInt(n: number, seed: number, below: number): Int32Array {
+  const u = rand(n, seed, 1);
+  return Int32Array.from(u, (v) => Math.min(below - 1, Math.floor(((v + 1) / 2) * below)));
+}
+
+/** Rounds fp32 values to bf16 (nearest even), as the CUDA hooks do for bf16 inputs. */
+export function bf16Round(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  const u = new Uint32Array(out.buffer);
+  out.set(x);
+  for (let i = 0; i < u.length; ++i) {
+    const v = u[i]!;
+    u[i] = ((v + 0x7fff + ((v >>> 16) & 1)) >>> 16) << 16;
+  }
+  return out;
+}
