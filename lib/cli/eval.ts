@@ -46,13 +46,19 @@ export interface EvalFlags {
 
 const SUITE_DEFAULT_LEVEL = 'BabyAI-GoToLocal-v0';
 
-function runLevel(policy: string): string | undefined {
+type Memory = { observations: number; actions: number };
+
+/** The level and prompt memory of the run a policy lies in (a policy is evaluated with the prompts it was trained on). */
+function runSettings(policy: string): { level?: string; memory?: Memory } {
   const dir = findRunDir(policy);
-  if (!dir) return undefined;
+  if (!dir) return {};
   try {
-    return (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { ppo?: { level?: string } }).ppo?.level;
+    const ppo = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { ppo?: { level?: string; memory?: Memory } }).ppo;
+    const m = ppo?.memory;
+    const memory = m && Number.isSafeInteger(m.observations) && Number.isSafeInteger(m.actions) ? { observations: m.observations, actions: m.actions } : undefined;
+    return { level: ppo?.level, ...(memory ? { memory } : {}) };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -94,7 +100,9 @@ export async function evalCommand(f: EvalFlags, io: CliIO): Promise<void> {
   if (greedy && spec === 'random') throw new GlamError('InvalidArgument', '--greedy does not apply to the random policy (its argmax is always the first candidate)');
   const tests = f.tests?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (tests) selectTests(tests); // bad names fail before loading anything
-  const fromRun = spec === 'random' || spec === 'zero-shot' ? undefined : runLevel(spec);
+  const run = spec === 'random' || spec === 'zero-shot' ? {} : runSettings(spec);
+  const fromRun = run.level;
+  const memory = run.memory ? { memory: run.memory } : {};
   const level = f.level !== undefined ? checkLevel(f.level) : f.suite ? fromRun ?? SUITE_DEFAULT_LEVEL : fromRun;
   if (level === undefined) throw new GlamError('InvalidArgument', `Expected --level ID (the policy ${spec} is not in a glam run directory that names one)`);
 
@@ -102,7 +110,7 @@ export async function evalCommand(f: EvalFlags, io: CliIO): Promise<void> {
   try {
     const common = { policy: p.description, kind: p.kind, level, episodes, greedy, seed };
     if (f.suite === undefined) {
-      const r = await evaluate(asPolicy(p.scorer), { level, episodes, greedy, seed, ...(numEnvs ? { numEnvs } : {}) });
+      const r = await evaluate(asPolicy(p.scorer), { level, episodes, greedy, seed, ...memory, ...(numEnvs ? { numEnvs } : {}) });
       if (f.json) {
         io.out(JSON.stringify({ ...common, successRate: r.successRate, ci95: r.ci95, meanReturn: r.meanReturn, meanLength: r.meanLength }) + '\n');
         return;
@@ -118,7 +126,7 @@ export async function evalCommand(f: EvalFlags, io: CliIO): Promise<void> {
       io.out(`${'test'.padEnd(wTest)}${'level'.padEnd(wLevel)}${'success'.padStart(8)}  ${'95% CI'.padEnd(16)}  Δ vs no change\n`);
     }
     const rows: SuiteRow[] = await runGeneralizationSuite(p.scorer, {
-      level, episodes, greedy, seed, ...(numEnvs ? { numEnvs } : {}), ...(tests ? { tests } : {}),
+      level, episodes, greedy, seed, ...memory, ...(numEnvs ? { numEnvs } : {}), ...(tests ? { tests } : {}),
       onRow: (r) => {
         if (f.json) return;
         const delta = r.test === 'no-change' ? '' : `${r.delta >= 0 ? '+' : ''}${f3(r.delta)}`;

@@ -39,9 +39,11 @@ test('--json: policy, level, episodes, greedy, seed, success rate with its 95% i
   expect(j.ci95[0]).toBeLessThanOrEqual(j.successRate);
   expect(j.ci95[1]).toBeGreaterThanOrEqual(j.successRate);
   expect(j.meanLength).toBeGreaterThan(0);
-  // the same numbers as evaluate() on the loaded policy
+  // the same numbers as evaluate() on the loaded policy, with the prompts of the run (the small preset's 1-observation memory)
+  const memory = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).ppo.memory;
+  expect(memory).toEqual({ observations: 1, actions: 0 });
   const p = await Policy.load(join(runDir, 'final'), { threads: 1 });
-  const e = await evaluate(p, { level: LEVEL, episodes: 4, numEnvs: 4, greedy: true, seed: 7 });
+  const e = await evaluate(p, { level: LEVEL, episodes: 4, numEnvs: 4, greedy: true, seed: 7, memory });
   await p.dispose();
   expect([j.successRate, j.meanReturn, j.meanLength]).toEqual([e.successRate, e.meanReturn, e.meanLength]);
 });

@@ -43,7 +43,7 @@ describe('resolvePpoConfig', () => {
     expect(Object.keys(small).sort()).toEqual(Object.keys(presetFor('glam')).sort());
     const c = resolvePpoConfig({}, 'small');
     expect(c).toMatchObject({ numEnvs: 16, numSteps: 32, learningRate: 3e-4, entCoef: 0.05, updateEpochs: 2, level: 'BabyAI-GoToRedBallNoDists-v0',
-      valueHidden: [64, 64] });
+      valueHidden: [64, 64], memory: { observations: 1, actions: 0 } });
     expect(c.batchSize).toBe(512);
     expect(c.numMinibatches).toBe(4);
     expect(c.numUpdates).toBe(60);
@@ -51,7 +51,7 @@ describe('resolvePpoConfig', () => {
     // presetFor returns copies: mutating one does not leak into the next.
     (small.memory as { observations: number }).observations = 9;
     (small.valueHidden as number[])[0] = 7;
-    expect(presetFor('small').memory.observations).toBe(3);
+    expect(presetFor('small').memory.observations).toBe(1);
     expect(presetFor('small').valueHidden).toEqual([64, 64]);
   });
 

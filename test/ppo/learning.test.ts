@@ -3,7 +3,7 @@
 // (eval seed 999, envs seeded 999 + i, disjoint from training's GLAM seeds 100·seed + i) from the
 // untrained model's measured rate to at least twice that and at least 0.5.
 // Subtle: this is the real trainer end to end (fused scoring, GAE, PPO loss, backward, AdamW) with
-// nothing mocked; it takes ~6 minutes on 2 cores, hence its own timeout. The preset's comment
+// nothing mocked; it takes ~4 minutes on 2 cores, hence its own timeout. The preset's comment
 // (lib/ppo/config.ts) records the runs across seeds that chose it; the run is deterministic for a given
 // machine, but float rounding differs across CPUs, so the margin, not one lucky trajectory, carries it.
 import { mkdtempSync, rmSync } from 'node:fs';
