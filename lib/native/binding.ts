@@ -135,6 +135,9 @@ export interface PlanHooks {
     tokOff: Float64Array; // (N+1)
     tiles: Int32Array; // (ntiles, 4): promptStart, first, count, nkeys
     arows: Int32Array; // (T, 3): row, nprompt, ownStart
+    kvTiles: Int32Array; // (nkv, 5): promptStart, key0, nkeys, first, count — the attention backward's dK/dV chunks
+    rowOff: Int32Array; // (R+1) targets of scored row r are rowTgt[rowOff[r] .. rowOff[r+1])
+    rowTgt: Int32Array; // (NT) target indices grouped by scored row
     signature: Float64Array;
   };
 }
