@@ -135,6 +135,9 @@ export interface PlanHooks {
     tokOff: Float64Array; // (N+1)
     tiles: Int32Array; // (ntiles, 4): promptStart, first, count, nkeys
     arows: Int32Array; // (T, 3): row, nprompt, ownStart
+    kvTiles: Int32Array; // (nkv, 5): promptStart, key0, nkeys, first, count — the attention backward's dK/dV chunks
+    rowOff: Int32Array; // (R+1) targets of scored row r are rowTgt[rowOff[r] .. rowOff[r+1])
+    rowTgt: Int32Array; // (NT) target indices grouped by scored row
     signature: Float64Array;
   };
 }
@@ -155,6 +158,20 @@ export interface CudaOps {
   valueHead(o: { h: Float32Array; B: number; sizes: number[]; weights: Float32Array[]; biases: Float32Array[] }): Float32Array;
   gemm(o: { X: Float32Array; W: Float32Array; bias?: Float32Array; M: number; N: number; K: number; precision?: Precision; accumulateInto?: Float32Array }): Float32Array;
   gemmRate(o: { M: number; N: number; K: number; precision: Precision; iters: number }): { tflops: number; ms: number };
+  // backward kernels and the optimizer (native/napi_cuda/cuda_backward_exports.cpp, cuda_optimizer_exports.cpp)
+  embeddingBackward(o: { dx: Float32Array; ids: Int32Array; pos: Int32Array; V: number; maxPos: number; C: number }): { dtable: Float32Array; dpos: Float32Array };
+  normBackward(o: { kind: 'rms' | 'layer'; x: Float32Array; dh: Float32Array; rows?: Int32Array; w: Float32Array; n: number; C: number; eps: number }): { dx: Float32Array; dw: Float32Array; db: Float32Array };
+  ropeBackward(o: { dx: Float32Array; stride: number; T: number; nheads: number; D: number; pos: Int32Array; invFreq: Float32Array }): Float32Array;
+  swigluBackward(o: { dact: Float32Array; gu: Float32Array; T: number; I: number }): Float32Array;
+  geluBackward(o: { dact: Float32Array; u: Float32Array; tanh: boolean }): Float32Array;
+  attentionBackward(o: {
+    qkv: Float32Array; dout: Float32Array; H: number; Hkv: number; D: number; window: number; precision?: Precision;
+    promptStart: Int32Array; promptLen: Int32Array; candStart: Int32Array; candLen: Int32Array; candPrompt: Int32Array;
+  }): Float32Array;
+  lmHeadBackward(o: { h: Float32Array; E: Float32Array; R: number; V: number; C: number; targetRow: Int32Array; targetId: Int32Array; g: Float32Array; tileWidth?: number; precision?: Precision }): { dh: Float32Array; dE: Float32Array };
+  valueHeadBackward(o: { h: Float32Array; B: number; sizes: number[]; weights: Float32Array[]; biases: Float32Array[]; dv: Float32Array }): { dh: Float32Array; dW: Float32Array[]; db: Float32Array[] };
+  adamw(o: { w: Float32Array[]; grads: Float32Array[][]; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; maxGradNorm?: number; bf16Copy?: boolean }):
+    { w: Float32Array[]; m: Float32Array[]; v: Float32Array[]; copy?: Float32Array[]; norms: number[] };
 }
 
 export interface CudaDevices {

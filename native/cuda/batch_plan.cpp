@@ -56,7 +56,18 @@ BatchPlan plan_batch(const ModelConfig& cfg, const PackedBatch& batch) {
       for (size_t i = t0; i < t0 + n; ++i) nkeys = std::max(nkeys, p.arows[i].nprompt);
       p.tiles.push_back({ps, int32_t(t0), int32_t(n), nkeys});
     }
+    // prompt rows i < key0 see no key of a chunk starting at key0: the chunk's rows start at first + key0
+    const int32_t group_rows = int32_t(p.arows.size() - first);
+    for (int32_t k0 = 0; k0 < P; k0 += kAttnKeysPerChunk)
+      p.kv_tiles.push_back({ps, k0, std::min(kAttnKeysPerChunk, P - k0), int32_t(first) + k0, group_rows - k0, {0, 0, 0}});
   }
+  // targets grouped by scored row (stable: a row's targets keep their order)
+  p.row_off.assign(size_t(p.R + 1), 0);
+  for (int64_t t = 0; t < p.NT; ++t) ++p.row_off[size_t(p.trow[size_t(t)]) + 1];
+  for (int64_t r = 0; r < p.R; ++r) p.row_off[size_t(r + 1)] += p.row_off[size_t(r)];
+  p.row_tgt.assign(size_t(p.NT), 0);
+  std::vector<int32_t> fill(p.row_off.begin(), p.row_off.end() - 1);
+  for (int64_t t = 0; t < p.NT; ++t) p.row_tgt[size_t(fill[size_t(p.trow[size_t(t)])]++)] = int32_t(t);
   return p;
 }
 

@@ -24,12 +24,15 @@ struct BatchPlan {
   std::vector<int64_t> tok_off;      // (N + 1) candidate k's targets are [tok_off[k], tok_off[k+1])
   std::vector<AttnRow> arows;        // (T) query rows grouped by prompt: prompt rows, then candidate rows
   std::vector<AttnTile> tiles;       // attention tiles over arows
+  std::vector<AttnKvTile> kv_tiles;  // the backward's dK/dV chunks (one per 32 prompt keys of a group)
+  std::vector<int32_t> row_off;      // (R + 1) targets of scored row r: row_tgt[row_off[r] .. row_off[r+1])
+  std::vector<int32_t> row_tgt;      // (NT) target indices grouped by scored row (the LM-head backward)
   int rows_per_tile = 0;
 
   // What a captured CUDA graph depends on: two batches with the same signature launch the same
   // kernels with the same grid sizes (the per-row data lives in device buffers uploaded per call).
   std::vector<int64_t> signature() const {
-    return {T, B, N, R, NT, int64_t(tiles.size()), int64_t(arows.size())};
+    return {T, B, N, R, NT, int64_t(tiles.size()), int64_t(arows.size()), int64_t(kv_tiles.size())};
   }
 };
 

@@ -6,7 +6,9 @@
 //   plan.maxTokens(config, shape, precision, availableBytes) -> number
 //   plan.batch(config, batch) -> { T, B, N, R, NT, rows, trow, tid, tokOff, rowsPerTile,
 //                                  tiles: Int32Array (ntiles*4: promptStart, first, count, nkeys),
-//                                  arows: Int32Array (T*3: row, nprompt, ownStart), signature }
+//                                  arows: Int32Array (T*3: row, nprompt, ownStart), signature,
+//                                  kvTiles: Int32Array (nkv*5: promptStart, key0, nkeys, first, count),
+//                                  rowOff (R+1), rowTgt (NT): targets grouped by scored row }
 // Pure C++: nothing here touches CUDA.
 #include <napi.h>
 
@@ -117,6 +119,11 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
   for (const auto& r : p.arows) arows.insert(arows.end(), {r.row, r.nprompt, r.own_start});
   o.Set("tiles", to_typed<int32_t, Napi::Int32Array>(env, tiles));
   o.Set("arows", to_typed<int32_t, Napi::Int32Array>(env, arows));
+  std::vector<int32_t> kv;
+  for (const auto& t : p.kv_tiles) kv.insert(kv.end(), {t.prompt_start, t.key0, t.nkeys, t.first, t.count});
+  o.Set("kvTiles", to_typed<int32_t, Napi::Int32Array>(env, kv));
+  o.Set("rowOff", to_typed<int32_t, Napi::Int32Array>(env, p.row_off));
+  o.Set("rowTgt", to_typed<int32_t, Napi::Int32Array>(env, p.row_tgt));
   std::vector<double> sig;
   for (int64_t v : p.signature()) sig.push_back(double(v));
   o.Set("signature", to_typed<double, Napi::Float64Array>(env, sig));

@@ -29,7 +29,9 @@ describe('CUDA addon build', () => {
     if (d.count === 0) expect(d.reason.length).toBeGreaterThan(0);
     expect(typeof a.loadModel).toBe('function');
     expect(Object.keys(a.ops).sort()).toEqual(
-      ['attention', 'embedding', 'gelu', 'gemm', 'gemmRate', 'layernorm', 'lmHead', 'rmsnorm', 'rope', 'swiglu', 'valueHead'].sort(),
+      ['attention', 'embedding', 'gelu', 'gemm', 'gemmRate', 'layernorm', 'lmHead', 'rmsnorm', 'rope', 'swiglu', 'valueHead',
+        'adamw', 'attentionBackward', 'embeddingBackward', 'geluBackward', 'lmHeadBackward', 'normBackward', 'ropeBackward',
+        'swigluBackward', 'valueHeadBackward'].sort(),
     );
     expect(Object.keys(a.plan).sort()).toEqual(['batch', 'checkFits', 'maxTokens', 'workspace']);
   });

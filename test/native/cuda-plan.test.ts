@@ -197,7 +197,37 @@ describe('batch plan', () => {
       { vocabSize: qwen.vocabSize, maxPositions: qwen.maxPositions },
     );
     expect([...plan.batch(qwen, other).signature]).toEqual([...p.signature]);
-    expect([...p.signature]).toEqual([p.T, p.B, p.N, p.R, p.NT, p.tiles.length / 4, p.arows.length / 3]);
+    expect([...p.signature]).toEqual([p.T, p.B, p.N, p.R, p.NT, p.tiles.length / 4, p.arows.length / 3, p.kvTiles.length / 5]);
+  });
+
+  test('backward work lists: every prompt key in exactly one dK/dV chunk, whose rows are exactly the rows that can see it; targets grouped by row', () => {
+    const ar = p.arows, kv = p.kvTiles;
+    const seen = new Map<number, number>(); // packed key row -> chunks covering it
+    for (let i = 0; i < kv.length / 5; ++i) {
+      const [ps, key0, nkeys, first, count] = Array.from(kv.subarray(i * 5, i * 5 + 5)) as [number, number, number, number, number];
+      expect(nkeys).toBeGreaterThan(0);
+      expect(nkeys).toBeLessThanOrEqual(32);
+      for (let j = key0; j < key0 + nkeys; ++j) seen.set(ps + j, (seen.get(ps + j) ?? 0) + 1);
+      // rows listed: all see key0 (nprompt > key0) and belong to this prompt; rows just before do not see it
+      for (let a = first; a < first + count; ++a) {
+        expect(ar[a * 3 + 1]!).toBeGreaterThan(key0);
+        const own = ar[a * 3 + 2]!;
+        expect(own < 0 ? ar[a * 3]! - ps : 0).toBeGreaterThanOrEqual(0);
+      }
+      if (first > 0 && key0 > 0) expect(ar[(first - 1) * 3 + 1]!).toBeLessThanOrEqual(key0);
+    }
+    let promptRows = 0;
+    for (let b = 0; b < batch.promptLen.length; ++b) promptRows += batch.promptLen[b]!;
+    expect(seen.size).toBe(promptRows);
+    expect([...seen.values()].every((c) => c === 1)).toBe(true);
+    // rowTgt lists each target once, grouped by its scored row, in order
+    expect(p.rowOff.length).toBe(p.R + 1);
+    expect([...p.rowTgt].sort((x, y) => x - y)).toEqual(Array.from({ length: p.NT }, (_, t) => t));
+    for (let r = 0; r < p.R; ++r)
+      for (let k = p.rowOff[r]!; k < p.rowOff[r + 1]!; ++k) {
+        expect(p.trow[p.rowTgt[k]!]).toBe(r);
+        if (k > p.rowOff[r]!) expect(p.rowTgt[k]!).toBeGreaterThan(p.rowTgt[k - 1]!);
+      }
   });
 
   test('a malformed batch is rejected by the same validation as the CPU engine', async () => {

@@ -1,5 +1,6 @@
-// MLP activations on the GPU, forward (backwards sit here in part 2): SwiGLU (Llama family) and
-// GELU (GPT-2: gelu_new's tanh form, or the exact erf form).
+// MLP activations on the GPU, forward and backward: SwiGLU (Llama family) and GELU (GPT-2:
+// gelu_new's tanh form, or the exact erf form). The backward reads the fp32 pre-activation saved by
+// the training forward (the activation itself is recomputed, never stored).
 // Legend: T rows, I MLP width, n elements.
 // Subtle: inputs are the fp32 GEMM outputs (gate|up fused in one (T, 2I) matrix); outputs are the
 // next GEMM's input type, so the bf16 rounding happens once, after the activation. gelu_tanh is
@@ -36,6 +37,34 @@ __global__ void gelu_forward_kernel(OutT* act, const float* u, int64_t n, bool t
   }
 }
 
+__global__ void swiglu_backward_kernel(float* dgu, const float* dact, const float* gu, int64_t T, int64_t I) {
+  const int64_t n = T * I;
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t t = k / I, i = k % I;
+    const float g = gu[t * 2 * I + i], u = gu[t * 2 * I + I + i], d = dact[k];
+    const float sg = 1.0f / (1.0f + expf(-g));
+    dgu[t * 2 * I + I + i] = d * g * sg;
+    dgu[t * 2 * I + i] = d * u * sg * (1.0f + g * (1.0f - sg));
+  }
+}
+
+__global__ void gelu_backward_kernel(float* du, const float* dact, const float* u, int64_t n, bool tanh_form) {
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x) {
+    const float v = u[k];
+    float dy;
+    if (tanh_form) {
+      const float kA = 0.7978845608028654f;
+      const float th = tanhf(kA * (v + 0.044715f * v * v * v));
+      const float dth = (1.0f - th * th) * kA * (1.0f + 3.0f * 0.044715f * v * v);
+      dy = 0.5f * (1.0f + th) + 0.5f * v * dth;
+    } else {
+      const float cdf = 0.5f * (1.0f + erff(v * 0.7071067811865476f));
+      dy = cdf + v * 0.3989422804014327f * expf(-0.5f * v * v);
+    }
+    du[k] = dact[k] * dy;
+  }
+}
+
 // kernel launchers
 
 namespace {
@@ -60,6 +89,18 @@ void gelu_forward(void* act, DType at, const float* u, int64_t n, bool tanh_form
     gelu_forward_kernel<float><<<blocks_for(n), 256, 0, s>>>(static_cast<float*>(act), u, n, tanh_form);
   else
     gelu_forward_kernel<bf16><<<blocks_for(n), 256, 0, s>>>(static_cast<bf16*>(act), u, n, tanh_form);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void swiglu_backward(float* dgu, const float* dact, const float* gu, int64_t T, int64_t I, cudaStream_t s) {
+  if (T * I == 0) return;
+  swiglu_backward_kernel<<<blocks_for(T * I), 256, 0, s>>>(dgu, dact, gu, T, I);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void gelu_backward(float* du, const float* dact, const float* u, int64_t n, bool tanh_form, cudaStream_t s) {
+  if (n == 0) return;
+  gelu_backward_kernel<<<blocks_for(n), 256, 0, s>>>(du, dact, u, n, tanh_form);
   CUDA_CHECK(cudaGetLastError());
 }
 

@@ -24,6 +24,18 @@ struct AttnTile {
   int32_t nkeys;         // max nprompt over the tile's rows: prompt keys streamed through shared memory
 };
 
+// The attention backward's dK/dV work list: one CTA per (32-key chunk of one prompt, kv head) walks
+// every query row that can see the chunk: rows [first, first + count) of the AttnRow list (the
+// group's prompt rows from key0 on, then all its candidates' rows).
+struct AttnKvTile {
+  int32_t prompt_start;  // packed row of the group's first prompt token
+  int32_t key0;          // first prompt key (position) of the chunk
+  int32_t nkeys;         // keys in the chunk (<= kAttnKeysPerChunk)
+  int32_t first;         // first AttnRow that sees the chunk
+  int32_t count;         // AttnRows from there to the end of the group
+  int32_t pad[3];
+};
+
 // Query rows per tile for head size D: 4 rows per warp, 16 warps for D <= 128 and 8 above (shared
 // memory: Q tile + one 32-key K/V chunk must fit the opt-in limit of every targeted GPU, 99 KiB).
 inline int attention_rows_per_tile(int64_t D) { return D <= 128 ? 64 : 32; }

@@ -56,6 +56,9 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
   return warp_max(t);
 }
 
+// Rows per CTA of the norm backwards (rmsnorm.cu, layernorm.cu).
+constexpr int kNormRowsPerCta = 16;
+
 inline unsigned grid_for(int64_t n, int threads) { return unsigned((n + threads - 1) / threads); }
 
 }  // namespace glam::cuda

@@ -1,9 +1,13 @@
-// The CUDA backend's kernels: host launchers, one concept per file, forward now (part 1) with each
-// backward to sit beside its forward (part 2).
-// defines: embedding_forward (embedding.cu), rmsnorm_forward (rmsnorm.cu), layernorm_forward
-//          (layernorm.cu), rope_forward (rope.cu), swiglu_forward, gelu_forward (activation.cu),
-//          attention_forward (attention.cu), lm_head_lse_forward (lm_head.cu),
-//          bias_sigmoid_forward (value_head.cu). GEMMs: gemm.h (cuBLASLt).
+// The CUDA backend's kernels: host launchers, one concept per file, each backward beside its forward.
+// defines: embedding_forward/backward (embedding.cu), rmsnorm_forward/backward (rmsnorm.cu),
+//          layernorm_forward/backward (layernorm.cu), rope_forward/backward (rope.cu),
+//          swiglu_forward/backward, gelu_forward/backward (activation.cu), attention_forward/backward
+//          (attention.cu), lm_head_lse_forward/backward (lm_head.cu), sigmoid_forward,
+//          value_head_forward/backward (value_head.cu), bias_backward (bias_grad.cu), cast_rows,
+//          widen_bf16 (cast.cu), grad_norm, adamw_step (adamw.cu). GEMMs: gemm.h (cuBLASLt).
+// Backward conventions (the CPU engine's, native/ops/cpu/cpu_ops.h): parameter gradients are fp32
+// and ACCUMULATE (+=: microbatches add up); input gradients are fp32 and are WRITTEN unless they say
+// +=; a null parameter gradient is a frozen parameter (its work is skipped).
 // Conventions: launchers take outputs, inputs, sizes, then the stream; `void*` tensors carry their
 // DType beside them (fp32 | bf16); the residual stream, q|k|v, GEMM outputs and every statistic
 // are fp32; only GEMM inputs (norm outputs, attention output, MLP activation, weights) are bf16 in
@@ -28,6 +32,10 @@ class Gemm;
 void embedding_forward(float* x, const int32_t* ids, const int32_t* pos, const void* table, const void* pos_table,
                        DType wt, int64_t T, int64_t C, cudaStream_t s);
 
+// dtable[V,C] += scatter of dx rows by ids; dpos_table[maxPos,C] += by pos (either may be null).
+void embedding_backward(float* dtable, float* dpos_table, const float* dx, const int32_t* ids, const int32_t* pos,
+                        int64_t T, int64_t C, cudaStream_t s);
+
 // Fused residual add + RMSNorm over n rows: r = rows ? rows[i] : i;  v = x[r] + (y ? y[r] : 0);
 // h[i, :] = v / rms(v) * w (type ht). Without `rows` and with `y`, v is written back to x[r]
 // (the residual add); with `rows` (a gather, e.g. the final norm of scored rows) x is left as is.
@@ -37,16 +45,29 @@ void rmsnorm_forward(void* h, DType ht, float* x, const float* y, const int32_t*
 // The same with LayerNorm (GPT-2): h = (v - mean) / std * w + b.
 void layernorm_forward(void* h, DType ht, float* x, const float* y, const int32_t* rows, const float* w,
                        const float* b, int64_t n, int64_t C, float eps, cudaStream_t s);
+// Backwards of the norm alone (the residual add's gradient is the identity, handled by the caller):
+// x (., C) the norm's saved input v; dh (n, C); dx[r] += for r = rows ? rows[i] : i (rows distinct);
+// dw, db (C) += (null: frozen).
+void rmsnorm_backward(float* dx, float* dw, const float* dh, const float* x, const int32_t* rows, const float* w,
+                      int64_t n, int64_t C, float eps, cudaStream_t s);
+void layernorm_backward(float* dx, float* dw, float* db, const float* dh, const float* x, const int32_t* rows,
+                        const float* w, int64_t n, int64_t C, float eps, cudaStream_t s);
 
 // RoPE, Hugging Face's rotate_half layout ((d, d + D/2) pairs), in place on T rows of `stride`
 // floats, each holding nheads * D values from its start (q heads then k heads). pos (T), inv_freq (D/2).
 void rope_forward(float* x, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
                   const float* inv_freq, cudaStream_t s);
+// The inverse rotation, in place on the gradients of the rotated heads.
+void rope_backward(float* dx, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
+                   const float* inv_freq, cudaStream_t s);
 
 // act[T,I] (type at) = silu(gu[t, 0:I]) * gu[t, I:2I]; gu (T, 2I) fp32.
 void swiglu_forward(void* act, DType at, const float* gu, int64_t T, int64_t I, cudaStream_t s);
 // act[n] (type at) = gelu(u[n]); tanh_form: GPT-2's gelu_new, else the exact erf form. u fp32.
 void gelu_forward(void* act, DType at, const float* u, int64_t n, bool tanh_form, cudaStream_t s);
+// dgu[T,2I] = d act / d gu . dact;  du[n] = gelu'(u) dact (all fp32; gu, u the saved pre-activations).
+void swiglu_backward(float* dgu, const float* dact, const float* gu, int64_t T, int64_t I, cudaStream_t s);
+void gelu_backward(float* du, const float* dact, const float* u, int64_t n, bool tanh_form, cudaStream_t s);
 
 // Shared-prefix attention (flash-style online softmax in fp32), see attention_layout.h.
 // qkv (T, (H + 2 Hkv) D) fp32 with RoPE applied; out (T, H D) of type ot; pos (T);
@@ -55,6 +76,12 @@ void gelu_forward(void* act, DType at, const float* u, int64_t n, bool tanh_form
 void attention_forward(void* out, DType ot, float* lse, const float* qkv, const int32_t* pos, const AttnTile* tiles,
                        int64_t ntiles, const AttnRow* rows, int64_t H, int64_t Hkv, int64_t D, int64_t window,
                        int rows_per_tile, cudaStream_t s);
+// Its backward: dqkv (T, (H + 2 Hkv) D) fp32 WRITTEN (zeroed here first) from dout (T, H D) fp32, the
+// saved output `out` (type ot), qkv and lse; Di (T, H) fp32 scratch; kv_tiles from the batch plan.
+void attention_backward(float* dqkv, float* Di, const float* dout, const void* out, DType ot, const float* qkv,
+                        const float* lse, const int32_t* pos, const AttnTile* tiles, int64_t ntiles,
+                        const AttnKvTile* kv_tiles, int64_t nkv_tiles, const AttnRow* rows, int64_t T, int64_t H,
+                        int64_t Hkv, int64_t D, int64_t window, int rows_per_tile, cudaStream_t s);
 
 // The fused LM head over vocabulary tiles of Vt columns: for each tile, logits (R, Vt) = h E_tile^T
 // (cuBLASLt, fp32 out, into `tile`), then each row's running max and sum of exp (fp32) are updated
@@ -65,6 +92,14 @@ void lm_head_lse_forward(float* lse, float* target_logit, const void* h, const v
                          int64_t C, const int32_t* target_row, const int32_t* target_id, int64_t NT, float* tile,
                          int64_t Vt, float* run_max, float* run_sum, Gemm& gemm, cudaStream_t s);
 
+// Its backward, recomputing each logit tile from the saved lse: dh (R, C) fp32 WRITTEN; dE (V, C)
+// fp32 += (null: the head is frozen, its GEMM skipped). G (R) = per-row sum of the targets' d logprob;
+// row_off (R+1), row_tid / row_tg (NT): each row's target ids and d logprob (CSR); tile (R, Vt) fp32
+// and gtile (R, Vt) of type dt scratch.
+void lm_head_lse_backward(float* dh, float* dE, const void* h, const void* E, DType dt, int64_t R, int64_t V, int64_t C,
+                          const float* lse, const float* G, const int32_t* row_off, const int32_t* row_tid,
+                          const float* row_tg, float* tile, void* gtile, int64_t Vt, Gemm& gemm, cudaStream_t s);
+
 // The value head's hidden-layer activation, in place: y[n] = sigmoid(y[n]) (bias already added by
 // the GEMM's epilogue).
 void sigmoid_forward(float* y, int64_t n, cudaStream_t s);
@@ -74,5 +109,38 @@ void sigmoid_forward(float* y, int64_t n, cudaStream_t s);
 void value_head_forward(float* out, const float* h, int nlayers, const int64_t* sizes, const float* const* W,
                         const float* const* b, float* scratch_a, float* scratch_b, int64_t B, Gemm& gemm,
                         cudaStream_t s);
+// Its backward: dh (B, C) WRITTEN; dW[i], db[i] +=; dv (B); acts[i] (B, sizes[i]) layer i's saved
+// input (acts[0] = h; acts[i > 0] the previous layer's sigmoid output); scratch as for the forward.
+void value_head_backward(float* dh, float* const* dW, float* const* db, const float* dv, int nlayers,
+                         const int64_t* sizes, const float* const* W, const float* const* acts, float* scratch_a,
+                         float* scratch_b, int64_t B, Gemm& gemm, cudaStream_t s);
+
+// db[N] += sum_t dy[t, 0:N] (row stride ldy); db null: nothing.
+void bias_backward(float* db, const float* dy, int64_t ldy, int64_t T, int64_t N, cudaStream_t s);
+
+// out[rows, cols] (type ot, dense) = scale * in[rows, cols] (fp32, row stride ld_in).
+void cast_rows(void* out, DType ot, const float* in, int64_t rows, int64_t cols, int64_t ld_in, float scale,
+               cudaStream_t s);
+// out[n] fp32 = in[n] bf16.
+void widen_bf16(float* out, const void* in, int64_t n, cudaStream_t s);
+
+// The optimizer (adamw.cu). One slot per trainable tensor: fp32 master w, gradient g, moments m, v,
+// and the bf16 compute copy the forward reads (null when the forward reads w itself).
+struct OptSlot {
+  float *w, *g, *m, *v;
+  void* copy;  // bf16 (n) or null
+  int64_t n;
+};
+struct AdamWArgs {
+  float decay, b1, b2, step_size;  // decay = 1 - lr wd; step_size = lr / (1 - b1^t)
+  double bc2_sqrt, eps;            // sqrt(1 - b2^t)
+};
+constexpr unsigned kAdamChunks = 64;  // CTAs per slot (partials per slot of the norm)
+// norm_clip[0] = global L2 norm of every slot's gradient, norm_clip[1] = its clip factor (1 without
+// clipping); partial holds nslots * kAdamChunks doubles. Slots live in device memory.
+void grad_norm(double* norm_clip, double* partial, const OptSlot* slots, int64_t nslots, double max_norm,
+               cudaStream_t s);
+// One AdamW step over every slot, gradients scaled by norm_clip[1].
+void adamw_step(const OptSlot* slots, int64_t nslots, const double* norm_clip, const AdamWArgs& a, cudaStream_t s);
 
 }  // namespace glam::cuda

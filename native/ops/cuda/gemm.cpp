@@ -1,6 +1,7 @@
 // cuBLASLt GEMMs; see gemm.h.
 #include "ops/cuda/gemm.h"
 
+#include <algorithm>
 #include <string>
 
 namespace glam::cuda {
@@ -48,13 +49,15 @@ Gemm::~Gemm() {
 Gemm::Plan& Gemm::plan(const Key& key) {
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
-  const auto [M, N, K, in_i, has_bias, accumulate, align] = key;
+  const auto [M, N, K, in_i, has_bias, accumulate, align, op_i, ldx, ldw, ldy] = key;
   (void)accumulate;
+  const GemmOp op = GemmOp(op_i);
   const bool bf16 = in_i == int(DType::BF16);
   const cudaDataType_t ab = bf16 ? CUDA_R_16BF : CUDA_R_32F;
   auto p = std::make_unique<Plan>();
   CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-  const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+  const cublasOperation_t ta = op == GemmOp::NT ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t tb = op == GemmOp::TN ? CUBLAS_OP_T : CUBLAS_OP_N;
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
   const cublasLtEpilogue_t epi = has_bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
@@ -63,10 +66,12 @@ Gemm::Plan& Gemm::plan(const Key& key) {
     const cudaDataType_t bt = CUDA_R_32F;
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof(bt)));
   }
-  // column-major views: A = W (K x N, ld K), B = X (K x M, ld K), C = D = Y^T (N x M, ld N)
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, ab, uint64_t(K), uint64_t(N), K));
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, ab, uint64_t(K), uint64_t(M), K));
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, CUDA_R_32F, uint64_t(N), uint64_t(M), N));
+  // column-major views (stored shapes, before transa/transb); C = D = Y^T (N x M, ld ldy)
+  if (op == GemmOp::NT) CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, ab, uint64_t(K), uint64_t(N), ldw));
+  else CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, ab, uint64_t(N), uint64_t(K), ldw));
+  if (op == GemmOp::TN) CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, ab, uint64_t(M), uint64_t(K), ldx));
+  else CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, ab, uint64_t(K), uint64_t(M), ldx));
+  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, CUDA_R_32F, uint64_t(N), uint64_t(M), ldy));
   cublasLtMatmulPreference_t pref = nullptr;
   CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   const uint32_t al = uint32_t(align);
@@ -89,11 +94,24 @@ Gemm::Plan& Gemm::plan(const Key& key) {
 
 void Gemm::nt(float* Y, const void* X, const void* W, const float* bias, int64_t M, int64_t N, int64_t K, DType in,
               bool accumulate, cudaStream_t s) {
+  run(GemmOp::NT, Y, N, X, K, W, K, bias, M, N, K, in, accumulate, s);
+}
+
+void Gemm::run(GemmOp op, float* Y, int64_t ldy, const void* X, int64_t ldx, const void* W, int64_t ldw,
+               const float* bias, int64_t M, int64_t N, int64_t K, DType in, bool accumulate, cudaStream_t s) {
   if (M == 0 || N == 0) return;
+  if (K == 0) {  // an empty reduction: Y = 0 (+ bias) or unchanged; cuBLASLt rejects K = 0
+    GLAM_CHECK(accumulate && !bias, "Internal", "a GEMM with K = 0 must accumulate without a bias");
+    return;
+  }
   int align = alignment(Y);
   for (const void* q : {X, W, static_cast<const void*>(bias)})
     if (q) align = std::min(align, alignment(q));
-  Plan& p = plan(Key{M, N, K, int(in), bias != nullptr, accumulate, align});
+  // every row of a strided operand starts ld * element bytes after the previous one
+  const int64_t es = int64_t(dtype_size(in));
+  for (int64_t stride_bytes : {ldy * 4, ldx * es, ldw * es})
+    align = std::min(align, alignment(reinterpret_cast<const void*>(uintptr_t(stride_bytes))));
+  Plan& p = plan(Key{M, N, K, int(in), bias != nullptr, accumulate, align, int(op), ldx, ldw, ldy});
   if (bias) CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   CUBLAS_CHECK(cublasLtMatmul(handle_, p.op, &alpha, W, p.a, X, p.b, &beta, Y, p.c, Y, p.c, &p.algo, ws_, ws_bytes_, s));

@@ -1,5 +1,5 @@
-// Rotary position embedding on the GPU, forward (the backward, the inverse rotation, sits here in
-// part 2). Hugging Face's rotate_half layout: dims (d, d + D/2) rotate together.
+// Rotary position embedding on the GPU, forward, and its backward: the inverse rotation (RoPE is
+// orthogonal, so the gradient rotates by -angle), in place on the q|k gradients. Hugging Face's rotate_half layout: dims (d, d + D/2) rotate together.
 // Legend: T rows, D head size, nheads rotated heads per row (q heads then k heads, adjacent).
 // Subtle: the angle pos * inv_freq is formed in fp32 and cos/sin are the accurate cosf/sinf (never
 // the __cosf intrinsics: positions reach thousands of radians), as HF and the CPU engine do.
@@ -11,7 +11,7 @@ namespace glam::cuda {
 // CUDA kernels
 
 __global__ void rope_forward_kernel(float* x, int64_t stride, int64_t nheads, int64_t D, const int32_t* pos,
-                                    const float* inv_freq) {
+                                    const float* inv_freq, float sign) {
   const int64_t t = blockIdx.x, half = D / 2;
   const float p = float(pos[t]);
   float* row = x + t * stride;
@@ -19,6 +19,7 @@ __global__ void rope_forward_kernel(float* x, int64_t stride, int64_t nheads, in
     const int64_t h = k / half, d = k % half;
     float sn, cs;
     sincosf(p * inv_freq[d], &sn, &cs);
+    sn *= sign;
     float* v = row + h * D;
     const float a = v[d], c = v[d + half];
     v[d] = a * cs - c * sn;
@@ -31,7 +32,14 @@ __global__ void rope_forward_kernel(float* x, int64_t stride, int64_t nheads, in
 void rope_forward(float* x, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
                   const float* inv_freq, cudaStream_t s) {
   if (T == 0) return;
-  rope_forward_kernel<<<unsigned(T), 256, 0, s>>>(x, stride, nheads, D, pos, inv_freq);
+  rope_forward_kernel<<<unsigned(T), 256, 0, s>>>(x, stride, nheads, D, pos, inv_freq, 1.0f);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+void rope_backward(float* dx, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
+                   const float* inv_freq, cudaStream_t s) {
+  if (T == 0) return;
+  rope_forward_kernel<<<unsigned(T), 256, 0, s>>>(dx, stride, nheads, D, pos, inv_freq, -1.0f);
   CUDA_CHECK(cudaGetLastError());
 }
 

@@ -1,0 +1,156 @@
+// Kernel test hooks of the CUDA addon for the value head's backward and the optimizer (see
+// cuda_backward_exports.cpp for the conventions):
+//   valueHeadBackward({h, B, sizes, weights, biases, dv}) -> { dh, dW: Float32Array[], db: Float32Array[] }
+//   adamw({w: Float32Array[], grads: Float32Array[][] (step, tensor), lr, beta1, beta2, eps, weightDecay,
+//          maxGradNorm, bf16Copy?}) -> { w, m, v: Float32Array[], copy?: Float32Array[], norms: number[] }
+// Subtle: the AdamW hook runs the engine's own path (slots table in device memory, one-reduction
+// norm, fused step with the clip factor read on the device), once per step t = 1..steps.
+#include <napi.h>
+
+#include <cmath>
+#include <vector>
+
+#include "napi_cuda/hook_helpers.h"
+#include "ops/cuda/cuda_ops.h"
+
+namespace glam::napi {
+
+namespace {
+
+using namespace hooks;
+using cuda::DeviceBuffer;
+using cuda::DType;
+
+std::vector<std::vector<float>> f32_list(const Napi::Value& v, const char* what) {
+  GLAM_CHECK(v.IsArray(), "InvalidArgument", std::string(what) + " must be an array of Float32Array");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::vector<float>> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(f32(a.Get(i), what));
+  return out;
+}
+
+Napi::Array down_list(Napi::Env env, const std::vector<DeviceBuffer>& bs, const std::vector<int64_t>& n, DType t) {
+  Napi::Array a = Napi::Array::New(env, bs.size());
+  for (size_t i = 0; i < bs.size(); ++i) a.Set(uint32_t(i), down(env, bs[i], n[i], t));
+  return a;
+}
+
+HOOK(ValueHeadBackward) {
+  BEGIN
+  const int64_t B = dim(o, "B");
+  Napi::Value sv = o.Get("sizes");
+  GLAM_CHECK(sv.IsArray(), "InvalidArgument", "sizes must be an array");
+  std::vector<int64_t> sizes;
+  for (uint32_t i = 0; i < sv.As<Napi::Array>().Length(); ++i)
+    sizes.push_back(int64_t(sv.As<Napi::Array>().Get(i).As<Napi::Number>().DoubleValue()));
+  const auto Wv = f32_list(o.Get("weights"), "weights"), bv = f32_list(o.Get("biases"), "biases");
+  const int L = int(Wv.size());
+  GLAM_CHECK(L >= 1 && sizes.size() == size_t(L + 1) && bv.size() == size_t(L) && sizes.back() == 1, "InvalidArgument",
+             "value head needs sizes (layers + 1, ending in 1), weights and biases per layer");
+  int64_t widest = 1;
+  for (int i = 0; i < L; ++i) {
+    GLAM_CHECK(sizes[size_t(i)] > 0 && int64_t(Wv[size_t(i)].size()) == sizes[size_t(i + 1)] * sizes[size_t(i)] &&
+                   int64_t(bv[size_t(i)].size()) == sizes[size_t(i + 1)],
+               "InvalidArgument", "value head layer " + std::to_string(i) + " has the wrong size");
+    widest = std::max(widest, sizes[size_t(i + 1)]);
+  }
+  std::vector<DeviceBuffer> W, b, dW, db, acts;
+  std::vector<const float*> Wp, bp, ap;
+  std::vector<float*> dWp, dbp;
+  std::vector<int64_t> nW, nb;
+  for (int i = 0; i < L; ++i) {
+    W.push_back(up(Wv[size_t(i)], DType::F32));
+    b.push_back(up(bv[size_t(i)], DType::F32));
+    dW.push_back(DeviceBuffer(Wv[size_t(i)].size() * 4));
+    db.push_back(DeviceBuffer(bv[size_t(i)].size() * 4));
+    CUDA_CHECK(cudaMemset(dW.back().get(), 0, dW.back().size()));
+    CUDA_CHECK(cudaMemset(db.back().get(), 0, db.back().size()));
+    Wp.push_back(W.back().as<float>());
+    bp.push_back(b.back().as<float>());
+    dWp.push_back(dW.back().as<float>());
+    dbp.push_back(db.back().as<float>());
+    nW.push_back(int64_t(Wv[size_t(i)].size()));
+    nb.push_back(int64_t(bv[size_t(i)].size()));
+  }
+  // the forward with every layer's input kept (acts[0] = h), as the training forward keeps them
+  acts.push_back(up(f32_of(o, "h", B * sizes[0]), DType::F32));
+  for (int i = 0; i + 1 < L; ++i) {
+    acts.push_back(DeviceBuffer(size_t(B * sizes[size_t(i + 1)]) * 4));
+    gemm().nt(acts.back().as<float>(), acts[size_t(i)].as<float>(), Wp[size_t(i)], bp[size_t(i)], B, sizes[size_t(i + 1)],
+              sizes[size_t(i)], DType::F32, false, nullptr);
+    cuda::sigmoid_forward(acts.back().as<float>(), B * sizes[size_t(i + 1)], nullptr);
+  }
+  for (const DeviceBuffer& a : acts) ap.push_back(a.as<float>());
+  DeviceBuffer dv = up(f32_of(o, "dv", B), DType::F32), dh = poisoned(B * sizes[0], DType::F32);
+  DeviceBuffer sa = poisoned(B * widest, DType::F32), sb = poisoned(B * widest, DType::F32);
+  cuda::value_head_backward(dh.as<float>(), dWp.data(), dbp.data(), dv.as<float>(), L, sizes.data(), Wp.data(), ap.data(),
+                            sa.as<float>(), sb.as<float>(), B, gemm(), nullptr);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("dh", down(env, dh, B * sizes[0], DType::F32));
+  r.Set("dW", down_list(env, dW, nW, DType::F32));
+  r.Set("db", down_list(env, db, nb, DType::F32));
+  return r;
+  END
+}
+
+HOOK(AdamW) {
+  BEGIN
+  const auto w0 = f32_list(o.Get("w"), "w");
+  Napi::Value gv = o.Get("grads");
+  GLAM_CHECK(gv.IsArray(), "InvalidArgument", "grads must be an array (step) of arrays (tensor)");
+  std::vector<std::vector<std::vector<float>>> steps;
+  for (uint32_t s = 0; s < gv.As<Napi::Array>().Length(); ++s) {
+    steps.push_back(f32_list(gv.As<Napi::Array>().Get(s), "grads"));
+    GLAM_CHECK(steps.back().size() == w0.size(), "InvalidArgument", "every step needs one gradient per tensor");
+    for (size_t i = 0; i < w0.size(); ++i)
+      GLAM_CHECK(steps.back()[i].size() == w0[i].size(), "InvalidArgument", "a gradient's length differs from its tensor's");
+  }
+  const double lr = num(o, "lr", 0, true), b1 = num(o, "beta1", 0.9), b2 = num(o, "beta2", 0.999), eps = num(o, "eps", 1e-8);
+  const double wd = num(o, "weightDecay", 0), maxn = num(o, "maxGradNorm", 0);
+  const bool copy = flag(o, "bf16Copy", false);
+  std::vector<DeviceBuffer> w, g, m, v, c;
+  std::vector<cuda::OptSlot> slots;
+  std::vector<int64_t> n;
+  for (const auto& x : w0) {
+    w.push_back(up(x, DType::F32));
+    g.push_back(DeviceBuffer(x.size() * 4));
+    m.push_back(DeviceBuffer(x.size() * 4));
+    v.push_back(DeviceBuffer(x.size() * 4));
+    c.push_back(copy ? poisoned(int64_t(x.size()), DType::BF16) : DeviceBuffer());
+    CUDA_CHECK(cudaMemset(m.back().get(), 0, m.back().size()));
+    CUDA_CHECK(cudaMemset(v.back().get(), 0, v.back().size()));
+    slots.push_back({w.back().as<float>(), g.back().as<float>(), m.back().as<float>(), v.back().as<float>(),
+                     copy ? c.back().get() : nullptr, int64_t(x.size())});
+    n.push_back(int64_t(x.size()));
+  }
+  DeviceBuffer sl = up_raw(slots), nc(2 * sizeof(double)), part(slots.size() * cuda::kAdamChunks * sizeof(double) + 8);
+  Napi::Array norms = Napi::Array::New(env, steps.size());
+  for (size_t s = 0; s < steps.size(); ++s) {
+    for (size_t i = 0; i < w0.size(); ++i)
+      if (n[i]) CUDA_CHECK(cudaMemcpy(g[i].get(), steps[s][i].data(), size_t(n[i]) * 4, cudaMemcpyHostToDevice));
+    const double t = double(s + 1), bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
+    const cuda::AdamWArgs a{float(1 - lr * wd), float(b1), float(b2), float(lr / bc1), std::sqrt(bc2), eps};
+    cuda::grad_norm(nc.as<double>(), part.as<double>(), sl.as<cuda::OptSlot>(), int64_t(slots.size()), maxn, nullptr);
+    cuda::adamw_step(sl.as<cuda::OptSlot>(), int64_t(slots.size()), nc.as<double>(), a, nullptr);
+    double host[2] = {0, 0};
+    CUDA_CHECK(cudaMemcpy(host, nc.get(), sizeof(host), cudaMemcpyDeviceToHost));
+    norms.Set(uint32_t(s), Napi::Number::New(env, host[0]));
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("w", down_list(env, w, n, DType::F32));
+  r.Set("m", down_list(env, m, n, DType::F32));
+  r.Set("v", down_list(env, v, n, DType::F32));
+  if (copy) r.Set("copy", down_list(env, c, n, DType::BF16));
+  r.Set("norms", norms);
+  return r;
+  END
+}
+
+}  // namespace
+
+void register_cuda_optimizer_exports(Napi::Env env, Napi::Object ops) {
+  ops.Set("valueHeadBackward", Napi::Function::New(env, ValueHeadBackward));
+  ops.Set("adamw", Napi::Function::New(env, AdamW));
+}
+
+}  // namespace glam::napi
