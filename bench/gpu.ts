@@ -1,7 +1,9 @@
 // bench/gpu: candidate scores per second on one GPU, in one run: glam's fused CUDA pass (bf16, CUDA
 // graphs) against Hugging Face transformers the naive way and Lamorel's way (bench/gpu_peers.py,
 // PyTorch on the same GPU), with the ratios and glam's share of the bf16 roofline.
-//   node dist/bench/gpu.js [--shapes gpt2-small,qwen2-0.5b] [--reps 10] [--no-peers] [--out FILE.json]
+//   node dist/bench/gpu.js [--shapes gpt2-small,qwen2-0.5b] [--reps 10] [--no-peers] [--no-train] [--out FILE.json]
+// Then the training section (bench/gpu-train.ts): PPO update transitions/s, glam vs PyTorch the
+// Lamorel way, full and LoRA, with roofline shares at 3x / 2x forward FLOPs.
 // Roofline (../shared/reference/performance-anchors.md §5): F = 2·N_b·T_tok + 2·C·V·R +
 // 4·L·d_a·B·[P²/2 + K·A·(P + A/2)]; t_min = F / (the bf16 GEMM rate measured here, 8192³);
 // share = t_min / t_glam. Shapes: GPT-2-small (B=32, P=128, K=6, A=3) and Qwen2-0.5B-shaped random
@@ -16,6 +18,7 @@ import { cudaAddon } from '../lib/native/binding.js';
 import { Policy } from '../lib/policy/policy.js';
 import { packageRoot } from '../lib/util/package-root.js';
 import { benchModelDir, fixedShapeBatch } from './glam-batch.js';
+import { trainSection } from './gpu-train.js';
 
 const SHAPES: Record<string, { B: number; P: number; K: number; A: number }> = {
   'gpt2-small': { B: 32, P: 128, K: 6, A: 3 },
@@ -100,9 +103,15 @@ async function main(): Promise<void> {
     rows.push(`| ${name} B=${s.B} P=${s.P} K=${s.K} A=${s.A} | ${glamRate.toFixed(0)} cand/s | ${(share * 100).toFixed(1)}% | ${naiveCell} | ${lamCell} |`);
     await policy.dispose();
   }
+  let trainTable = '';
+  if (!process.argv.includes('--no-train')) {
+    const t = await trainSection(arg('shapes', 'gpt2-small,qwen2-0.5b').split(','), rate.tflops, reps, peers, forwardFlops);
+    results.train = t.results;
+    trainTable = `\n\n| training update (bf16) | glam | PyTorch Lamorel way | ratio | roofline share |\n|---|---|---|---|---|\n${t.rows.join('\n')}`;
+  }
   const out = arg('out', '');
   if (out) writeFileSync(out, JSON.stringify(results, null, 2));
-  console.log(`\n| shape | glam fused (bf16) | roofline share | HF naive | Lamorel way |\n|---|---|---|---|---|\n${rows.join('\n')}`);
+  console.log(`\n| shape | glam fused (bf16) | roofline share | HF naive | Lamorel way |\n|---|---|---|---|---|\n${rows.join('\n')}${trainTable}`);
 }
 
 await main();

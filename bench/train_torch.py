@@ -1,6 +1,12 @@
-"""PyTorch peer of bench/train: one GLAM training step done the way Lamorel does it, on the CPU.
+"""PyTorch peer of bench/train (CPU) and bench/gpu (GPU): one GLAM training step done the way Lamorel does it.
 
     python bench/train_torch.py --model DIR --batch BATCH.json --out OUT.json [--threads N] [--reps 1]
+                                [--device cpu|cuda] [--dtype fp32|bf16] [--lora RANK]
+
+--device cuda runs it on the GPU (every tensor created there, the clock read after
+torch.cuda.synchronize()); --dtype bf16 loads the model and value head in bfloat16 (the loss in fp32);
+--lora RANK trains peft LoRA adapters (alpha = 2 RANK) on every projection (Llama: q/k/v/o/gate/up/down;
+GPT-2: c_attn, c_proj, c_fc) and the value head instead of every weight, as Lamorel's PPO_LoRA example.
 
 BATCH.json (written by bench/train.ts): {"prompts": [[id, ...]], "candidates": [[[id, ...]]],
 "w": [...one per candidate], "u": [...one per prompt]}. OUT.json: {"seconds_per_step",
@@ -96,7 +102,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--context-logits", choices=["all", "last"], default="all")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    ap.add_argument("--lora", type=int, default=0)
     args = ap.parse_args()
+    dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
+    torch.set_default_device(args.device)  # torch.tensor(...) in lamorel_pass lands on the device
 
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
@@ -107,12 +118,20 @@ def main() -> None:
     prompts, candidates = batch["prompts"], batch["candidates"]
     w, u = torch.tensor(batch["w"]), torch.tensor(batch["u"])
 
-    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype).to(args.device)
     model.eval()
     model.config.use_cache = True
     C = model.config.hidden_size
+    if args.lora > 0:
+        from peft import LoraConfig, get_peft_model
+
+        gpt2 = model.config.model_type == "gpt2"
+        targets = ["c_attn", "c_proj", "c_fc"] if gpt2 else ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        model = get_peft_model(model, LoraConfig(r=args.lora, lora_alpha=2 * args.lora, target_modules=targets, fan_in_fan_out=gpt2,
+                                                 lora_dropout=0.0))
+        model.eval()
     value_head = torch.nn.Sequential(
-        torch.nn.Linear(C, 1024), torch.nn.Sigmoid(), torch.nn.Linear(1024, 1024), torch.nn.Sigmoid(), torch.nn.Linear(1024, 1))
+        torch.nn.Linear(C, 1024), torch.nn.Sigmoid(), torch.nn.Linear(1024, 1024), torch.nn.Sigmoid(), torch.nn.Linear(1024, 1)).to(dtype)
     params = [p for p in list(model.parameters()) + list(value_head.parameters()) if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-6)
 
@@ -123,25 +142,32 @@ def main() -> None:
     def step():
         opt.zero_grad(set_to_none=False)
         lp, v = lamorel_pass(model, value_head, prompts, candidates, args.context_logits)
-        loss = (w * lp).sum() + (u * v).sum()
+        loss = (w * lp.float()).sum() + (u * v.float()).sum()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 0.5)
         opt.step()
+
+    def sync():
+        if args.device == "cuda":
+            torch.cuda.synchronize()
 
     def timed(f):
         first = f()  # warm-up
         times = []
         for _ in range(args.reps):
+            sync()
             t0 = time.perf_counter()
             f()
+            sync()
             times.append(time.perf_counter() - t0)
         return statistics.median(times), first
 
     fwd, (logprobs, _) = timed(forward)
     stp, _ = timed(step)
     with open(args.out, "w") as f:
-        json.dump({"seconds_per_step": stp, "forward_seconds": fwd, "logprobs": logprobs.tolist(), "torch": torch.__version__,
-                   "transformers": transformers.__version__, "threads": torch.get_num_threads()}, f)
+        json.dump({"seconds_per_step": stp, "forward_seconds": fwd, "logprobs": logprobs.float().cpu().tolist(), "torch": torch.__version__,
+                   "transformers": transformers.__version__, "threads": torch.get_num_threads(),
+                   "device": args.device, "dtype": args.dtype, "lora": args.lora}, f)
 
 
 if __name__ == "__main__":

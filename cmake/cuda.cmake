@@ -37,6 +37,7 @@ file(GLOB GLAM_CUDA_SOURCES CONFIGURE_DEPENDS
 add_library(glam_cuda SHARED ${GLAM_CUDA_SOURCES}
   ${CMAKE_SOURCE_DIR}/native/model/weights.cpp
   ${CMAKE_SOURCE_DIR}/native/model/packed_batch.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/trainable_set.cpp
   ${CMAKE_SOURCE_DIR}/native/napi/plan_exports.cpp
   ${CMAKE_JS_SRC})
 set_target_properties(glam_cuda PROPERTIES PREFIX "" SUFFIX ".node"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one command on a GPU machine: build the CUDA addon, run the GPU tests (kernels vs references,
-# the whole pass vs the CPU engine and transformers) and the GPU benchmark, print a short table last.
+# The one command on a GPU machine: build the CUDA addon, run the GPU tests (forward and backward
+# kernels and AdamW vs references, the whole pass vs the CPU engine and transformers, training vs the
+# CPU engine: test/gpu/training.test.ts) and the GPU benchmark, print a short table last.
 #   bash scripts/gpu-check.sh            (from the project root; logs under ${GPU_CHECK_OUT:-$OUT or /tmp/gpu-check})
 # On the lent GPU machine (no Node, npm or network): `source .gpu-carry/unpack.sh` first — this
 # script sources it itself when present (../shared/device/README.md; on the development machine, after

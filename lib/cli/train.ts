@@ -6,7 +6,7 @@
 //   glam train [--config FILE] [--level ID] [--model DIR] [--frames N] [--preset glam|small] [--lr X]
 //              [--envs N] [--steps N] [--epochs N] [--minibatch N] [--lora RANK] [--seed S] [--run DIR]
 //              [--checkpoint-every N] [--threads N] [--algo ppo|bc] [--demos N] [--eval-every N]
-//              [--eval-episodes N] [--device cpu]
+//              [--eval-episodes N] [--device cpu|cuda]
 //   glam train --resume RUN_DIR [--frames N] [--threads N]
 //
 // Precedence: preset < --config FILE (a PpoConfig JSON, or a run's config.json) < flags.
@@ -14,6 +14,9 @@
 // success rate, ETA; one line per update otherwise) and checkpoint notes; stdout gets the final line.
 //
 // Subtle:
+// - --device cuda loads the policy on the CUDA backend (new runs and --resume alike); without a usable
+//   GPU it is Policy.load's DeviceUnavailable before any run directory exists. The CUDA engine's
+//   training pass is issue 7's part still in progress: on a GPU, enableTraining answers NotImplemented.
 // - Ctrl-C (SIGINT) aborts an AbortSignal; the trainer polls it between updates, so the update in
 //   flight finishes, a checkpoint of it is saved, the curve is written and the command exits 0 with the
 //   --resume line. A second Ctrl-C exits 130 at once without saving. train() takes the signal as an
@@ -211,9 +214,11 @@ function show(dir: string): string {
 
 /** Runs `glam train` with parsed flags; see the file comment. */
 export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): Promise<TrainSummary> {
-  if (f.device !== undefined && f.device !== 'cpu') {
-    throw new GlamError('DeviceUnavailable', `Expected cpu for --device but received '${f.device}': training runs on the CPU engine only (the CUDA engine scores but does not train yet); use --device cpu or leave it out`);
+  if (f.device !== undefined && f.device !== 'cpu' && f.device !== 'cuda') {
+    throw new GlamError('InvalidArgument', `Expected cpu or cuda for --device but received '${f.device}'`);
   }
+  // 'cuda' without a usable GPU (addon not built, no device) is Policy.load's DeviceUnavailable, before any run directory is made
+  const device = f.device === 'cuda' ? 'cuda' : 'cpu';
   const threads = intFlag('threads', f.threads);
   let run: RunDir;
   let policy: Policy;
@@ -228,8 +233,7 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
     const r = resumeRun(f.resume, { totalFrames: intFlag('frames', f.frames) });
     run = r.run;
     try {
-      // training runs on the CPU until CUDA part 2
-      policy = await Policy.load(r.policyDir, { threads, device: 'cpu', valueHidden: [...run.config.ppo.valueHidden] });
+      policy = await Policy.load(r.policyDir, { threads, device, valueHidden: [...run.config.ppo.valueHidden] });
       if (!r.fromCheckpoint) policy.enableTraining(run.config.training);
     } catch (e) {
       run.close();
@@ -254,7 +258,7 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
     }
     const builtin = f.model === undefined;
     const model = f.model ?? (await defaultModelDir());
-    policy = await Policy.load(model, { threads, device: 'cpu', valueHidden: [...cfg.valueHidden] });
+    policy = await Policy.load(model, { threads, device, valueHidden: [...cfg.valueHidden] });
     try {
       policy.enableTraining(training);
       run = openRun(f.run ?? defaultRunDir(algo, cfg.level), { algo, model, training, checkpointEvery: every, ppo: cfg, ...(bc ? { bc } : {}) });
@@ -352,7 +356,7 @@ export function registerTrainCommand(program: Command, io: CliIO, setExit: (code
     .option('--demos <n>', `bc: bot episodes to learn from (default ${BC_DEFAULTS.demoEpisodes})`)
     .option('--eval-every <n>', `bc: greedy evaluation every n updates (default ${BC_DEFAULTS.evalEvery})`)
     .option('--eval-episodes <n>', `bc: episodes per evaluation (default ${BC_DEFAULTS.evalEpisodes})`)
-    .option('--device <name>', "compute device for training: 'cpu' (the only one that trains in this version)")
+    .option('--device <name>', "compute device for training: 'cpu' (default) or 'cuda' (an NVIDIA GPU; DeviceUnavailable without one)")
     .action(async (f: TrainFlags, cmd: Command) => {
       // --preset has a default for --help; a run being resumed keeps its own, so drop it unless typed.
       if (cmd.getOptionValueSource('preset') === 'default') delete f.preset;

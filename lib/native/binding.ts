@@ -122,6 +122,19 @@ export interface WorkspaceShape {
   valueWidth?: number; // widest value-head layer
 }
 
+/** The GPU training pass's batch shape (native/cuda/train_plan.h): the workspace counts plus the attention backward's dK/dV chunks. */
+export interface TrainShape {
+  T: number; // packed tokens
+  B: number; // prompts
+  R: number; // scored rows
+  NT: number; // target tokens
+  ntiles: number; // attention tiles
+  nkv: number; // attention backward dK/dV chunks
+  loraRank?: number[]; // (L) sum of adapter ranks per layer; absent: no LoRA
+  loraRmax?: number; // the largest single adapter rank
+  valueSizes?: number[]; // value head sizes (C, hidden..., 1); absent: no head
+}
+
 /** The CUDA backend's host planning, in both addons (native/napi/plan_exports.cpp). */
 export interface PlanHooks {
   workspace(config: ModelConfig, shape: WorkspaceShape, precision: Precision): { total: number; Vt: number; metaBytes: number; offsets: Record<string, number> };
@@ -140,6 +153,16 @@ export interface PlanHooks {
     rowTgt: Int32Array; // (NT) target indices grouped by scored row
     signature: Float64Array;
   };
+  /** The training pass's per-handle cache (kept from forward to backward) and shared backward scratch, in bytes. */
+  train(config: ModelConfig, shape: TrainShape, precision: Precision): {
+    cacheTotal: number; scratchTotal: number; bytesPerToken: number; Vt: number; metaBytes: number;
+    layers: Array<{ x1: number; x2: number; qkv: number; att: number; lse: number; up: number; loraT: number }>;
+    offsets: Record<string, number>;
+  };
+  /** Optimizer-side bytes: fp32 gradients, AdamW moments, fp32 masters where the compute copy is bf16. */
+  optimizerState(matrixParams: number, fp32Params: number, precision: Precision): { grads: number; moments: number; masters: number; total: number };
+  /** The largest packed-token count (every count of the shape scaled with it) whose cache + scratch + forward workspace fit. */
+  maxTrainTokens(config: ModelConfig, shape: TrainShape, precision: Precision, availableBytes: number): number;
 }
 
 /** Kernel test hooks of the CUDA addon (native/napi_cuda/cuda_ops_exports.cpp): synchronous, outputs NaN-poisoned first. */

@@ -1,4 +1,4 @@
-// TrainState: everything training adds to a loaded model: the trainable set (full fine-tuning or
+// TrainState: everything training adds to a loaded model: the trainable set (model/trainable_set.h: full fine-tuning or
 // LoRA adapters, optionally frozen embeddings / LM head; the value head always trains), gradient
 // buffers that accumulate over microbatches, and AdamW (PyTorch's semantics: decoupled weight decay,
 // bias-corrected moments, eps outside the square root) after clipping by the global norm.
@@ -10,19 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "model/trainable_set.h"
 #include "model/transformer.h"
 #include "model/value_head.h"
 
 namespace glam {
-
-struct TrainOptions {
-  bool lora = false;
-  int64_t rank = 8;
-  double alpha = 16;
-  std::vector<std::string> targets;  // module names (q_proj, ..., c_attn, c_proj, c_fc); empty: all
-  bool freeze_embeddings = false, freeze_lm_head = false;
-  uint64_t seed = 0;  // LoRA A initialisation
-};
 
 struct AdamWOptions {
   double lr = 1e-6, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0, max_grad_norm = 0.0;  // 0: no clipping

@@ -9,10 +9,16 @@
 //                                  arows: Int32Array (T*3: row, nprompt, ownStart), signature,
 //                                  kvTiles: Int32Array (nkv*5: promptStart, key0, nkeys, first, count),
 //                                  rowOff (R+1), rowTgt (NT): targets grouped by scored row }
+//   plan.train(config, trainShape, precision) -> { cacheTotal, scratchTotal, bytesPerToken, Vt, metaBytes,
+//                                                  layers: [{x1, x2, qkv, att, lse, up, loraT}], offsets }
+//     trainShape: WorkspaceShape's counts plus nkv, loraRank? (L), loraRmax?, valueSizes? (C, hidden..., 1)
+//   plan.optimizerState(matrixParams, fp32Params, precision) -> { grads, moments, masters, total }
+//   plan.maxTrainTokens(config, trainShape, precision, availableBytes) -> number (0: not even one token)
 // Pure C++: nothing here touches CUDA.
 #include <napi.h>
 
 #include "cuda/batch_plan.h"
+#include "cuda/train_plan.h"
 #include "cuda/workspace_plan.h"
 #include "napi/coded_error.h"
 #include "napi/convert.h"
@@ -131,6 +137,106 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
   GLAM_NAPI_CATCH(env)
 }
 
+// The training plan's shape (native/cuda/train_plan.h); counts validated like shape_arg's.
+cuda::TrainShape train_shape_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Object o = obj_arg(info, i, "shape");
+  auto whole = [](double v, const std::string& what) {
+    GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument", what + " must be a non-negative integer");
+    return int64_t(v);
+  };
+  auto count = [&](const char* k, bool required) { return whole(num(o, k, 0, required), std::string("shape.") + k); };
+  auto list = [&](const char* k) {
+    std::vector<int64_t> out;
+    Napi::Value v = o.Get(k);
+    if (v.IsUndefined() || v.IsNull()) return out;
+    GLAM_CHECK(v.IsArray(), "InvalidArgument", std::string("shape.") + k + " must be an array of integers");
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t j = 0; j < a.Length(); ++j) {
+      Napi::Value e = a.Get(j);
+      GLAM_CHECK(e.IsNumber(), "InvalidArgument", std::string("shape.") + k + " must be an array of integers");
+      out.push_back(whole(e.As<Napi::Number>().DoubleValue(), std::string("shape.") + k + "[]"));
+    }
+    return out;
+  };
+  cuda::TrainShape s;
+  s.T = count("T", true);
+  s.B = count("B", true);
+  s.R = count("R", true);
+  s.NT = count("NT", true);
+  s.ntiles = count("ntiles", true);
+  s.nkv = count("nkv", true);
+  s.lora_rank = list("loraRank");
+  s.lora_rmax = count("loraRmax", false);
+  s.value_sizes = list("valueSizes");
+  return s;
+}
+
+Napi::Value Train(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  const ModelConfig cfg = model_config(obj_arg(info, 0, "config"));
+  const cuda::TrainShape s = train_shape_arg(info, 1);
+  const bool bf16 = bf16_arg(info, 2);
+  const cuda::TrainPlan p = cuda::plan_training(cfg, s, bf16);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("cacheTotal", double(p.cache_total));
+  o.Set("scratchTotal", double(p.scratch_total));
+  o.Set("bytesPerToken", cuda::cache_bytes_per_token(cfg, s, bf16));
+  o.Set("Vt", double(p.Vt));
+  o.Set("metaBytes", double(p.meta_bytes));
+  Napi::Array layers = Napi::Array::New(env, p.layers.size());
+  for (size_t l = 0; l < p.layers.size(); ++l) {
+    const cuda::LayerCacheOffsets& c = p.layers[l];
+    Napi::Object lo = Napi::Object::New(env);
+    const std::pair<const char*, size_t> named[] = {{"x1", c.x1}, {"x2", c.x2}, {"qkv", c.qkv}, {"att", c.att},
+                                                    {"lse", c.lse}, {"up", c.up}, {"loraT", c.lora_t}};
+    for (const auto& [k, v] : named) lo.Set(k, double(v));
+    layers.Set(uint32_t(l), lo);
+  }
+  o.Set("layers", layers);
+  Napi::Object off = Napi::Object::New(env);
+  const std::pair<const char*, size_t> named[] = {
+      {"xf", p.xf},     {"hn", p.hn},       {"hn32", p.hn32}, {"lse", p.lse},     {"meta", p.meta},
+      {"dx", p.dx},     {"dh", p.dh},       {"h", p.h},       {"act", p.act},     {"dact", p.dact},
+      {"dup", p.dup},   {"ge", p.ge},       {"datt", p.datt}, {"dqkv", p.dqkv},   {"di", p.di},
+      {"dt", p.dt},     {"dte", p.dte},     {"dhn", p.dhn},   {"tile", p.tile},   {"gtile", p.gtile},
+      {"gRow", p.g_row}, {"rowTg", p.row_tg}, {"dv", p.dv},   {"vdA", p.vd_a},    {"vdB", p.vd_b}};
+  for (const auto& [k, v] : named) off.Set(k, double(v));
+  o.Set("offsets", off);
+  return o;
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value OptimizerState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  auto count = [&](size_t i, const char* what) {
+    GLAM_CHECK(info.Length() > i && info[i].IsNumber(), "InvalidArgument", std::string(what) + " must be a number");
+    const double v = info[i].As<Napi::Number>().DoubleValue();
+    GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument",
+               std::string(what) + " must be a non-negative integer");
+    return int64_t(v);
+  };
+  const cuda::StateBytes b =
+      cuda::optimizer_state_bytes(count(0, "matrixParams"), count(1, "fp32Params"), bf16_arg(info, 2));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("grads", double(b.grads));
+  o.Set("moments", double(b.moments));
+  o.Set("masters", double(b.masters));
+  o.Set("total", double(b.total()));
+  return o;
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value MaxTrainTokens(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  return Napi::Number::New(env, double(cuda::max_train_tokens(model_config(obj_arg(info, 0, "config")),
+                                                              train_shape_arg(info, 1), bf16_arg(info, 2),
+                                                              bytes_arg(info, 3))));
+  GLAM_NAPI_CATCH(env)
+}
+
 }  // namespace
 
 void register_plan_exports(Napi::Env env, Napi::Object exports) {
@@ -139,6 +245,9 @@ void register_plan_exports(Napi::Env env, Napi::Object exports) {
   plan.Set("checkFits", Napi::Function::New(env, CheckFits));
   plan.Set("maxTokens", Napi::Function::New(env, MaxTokens));
   plan.Set("batch", Napi::Function::New(env, Batch));
+  plan.Set("train", Napi::Function::New(env, Train));
+  plan.Set("optimizerState", Napi::Function::New(env, OptimizerState));
+  plan.Set("maxTrainTokens", Napi::Function::New(env, MaxTrainTokens));
   exports.Set("plan", plan);
 }
 

@@ -3,13 +3,15 @@
 //   valueHeadBackward({h, B, sizes, weights, biases, dv}) -> { dh, dW: Float32Array[], db: Float32Array[] }
 //   adamw({w: Float32Array[], grads: Float32Array[][] (step, tensor), lr, beta1, beta2, eps, weightDecay,
 //          maxGradNorm, bf16Copy?}) -> { w, m, v: Float32Array[], copy?: Float32Array[], norms: number[] }
-// Subtle: the AdamW hook runs the engine's own path (slots table in device memory, one-reduction
-// norm, fused step with the clip factor read on the device), once per step t = 1..steps.
+// Subtle: the AdamW hook runs the engine's own optimizer (cuda::DeviceOptimizer: slots table in device
+// memory, one-reduction norm, fused step with the clip factor read on the device), once per step
+// t = 1..steps; an empty tensor holds no slot (its moments come back empty).
 #include <napi.h>
 
 #include <cmath>
 #include <vector>
 
+#include "cuda/device_optimizer.h"
 #include "napi_cuda/hook_helpers.h"
 #include "ops/cuda/cuda_ops.h"
 
@@ -108,38 +110,39 @@ HOOK(AdamW) {
   const double lr = num(o, "lr", 0, true), b1 = num(o, "beta1", 0.9), b2 = num(o, "beta2", 0.999), eps = num(o, "eps", 1e-8);
   const double wd = num(o, "weightDecay", 0), maxn = num(o, "maxGradNorm", 0);
   const bool copy = flag(o, "bf16Copy", false);
-  std::vector<DeviceBuffer> w, g, m, v, c;
-  std::vector<cuda::OptSlot> slots;
+  // the engine's optimizer (native/cuda/device_optimizer.h) over the uploaded tensors; empty tensors hold no slot
+  std::vector<DeviceBuffer> w, c;
+  std::vector<int> slot;
   std::vector<int64_t> n;
+  cuda::DeviceOptimizer opt;
   for (const auto& x : w0) {
     w.push_back(up(x, DType::F32));
-    g.push_back(DeviceBuffer(x.size() * 4));
-    m.push_back(DeviceBuffer(x.size() * 4));
-    v.push_back(DeviceBuffer(x.size() * 4));
     c.push_back(copy ? poisoned(int64_t(x.size()), DType::BF16) : DeviceBuffer());
-    CUDA_CHECK(cudaMemset(m.back().get(), 0, m.back().size()));
-    CUDA_CHECK(cudaMemset(v.back().get(), 0, v.back().size()));
-    slots.push_back({w.back().as<float>(), g.back().as<float>(), m.back().as<float>(), v.back().as<float>(),
-                     copy ? c.back().get() : nullptr, int64_t(x.size())});
     n.push_back(int64_t(x.size()));
+    slot.push_back(x.empty() ? -1 : opt.add(w.back().as<float>(), copy ? c.back().get() : nullptr, int64_t(x.size())));
   }
-  DeviceBuffer sl = up_raw(slots), nc(2 * sizeof(double)), part(slots.size() * cuda::kAdamChunks * sizeof(double) + 8);
+  const cuda::AdamWHyper hyper{lr, b1, b2, eps, wd, maxn};
   Napi::Array norms = Napi::Array::New(env, steps.size());
   for (size_t s = 0; s < steps.size(); ++s) {
     for (size_t i = 0; i < w0.size(); ++i)
-      if (n[i]) CUDA_CHECK(cudaMemcpy(g[i].get(), steps[s][i].data(), size_t(n[i]) * 4, cudaMemcpyHostToDevice));
-    const double t = double(s + 1), bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
-    const cuda::AdamWArgs a{float(1 - lr * wd), float(b1), float(b2), float(lr / bc1), std::sqrt(bc2), eps};
-    cuda::grad_norm(nc.as<double>(), part.as<double>(), sl.as<cuda::OptSlot>(), int64_t(slots.size()), maxn, nullptr);
-    cuda::adamw_step(sl.as<cuda::OptSlot>(), int64_t(slots.size()), nc.as<double>(), a, nullptr);
-    double host[2] = {0, 0};
-    CUDA_CHECK(cudaMemcpy(host, nc.get(), sizeof(host), cudaMemcpyDeviceToHost));
-    norms.Set(uint32_t(s), Napi::Number::New(env, host[0]));
+      if (slot[i] >= 0)
+        CUDA_CHECK(cudaMemcpy(opt.grad(slot[i]), steps[s][i].data(), size_t(n[i]) * 4, cudaMemcpyHostToDevice));
+    norms.Set(uint32_t(s), Napi::Number::New(env, opt.step(hyper, nullptr)));
   }
+  auto moments = [&](bool second) {
+    Napi::Array a = Napi::Array::New(env, w0.size());
+    for (size_t i = 0; i < w0.size(); ++i) {
+      std::vector<float> h(static_cast<size_t>(n[i]), 0.0f);
+      const float* p = slot[i] < 0 ? nullptr : second ? opt.exp_avg_sq(slot[i]) : opt.exp_avg(slot[i]);
+      if (p) CUDA_CHECK(cudaMemcpy(h.data(), p, h.size() * 4, cudaMemcpyDeviceToHost));
+      a.Set(uint32_t(i), to_typed<float, Napi::Float32Array>(env, h));
+    }
+    return a;
+  };
   Napi::Object r = Napi::Object::New(env);
   r.Set("w", down_list(env, w, n, DType::F32));
-  r.Set("m", down_list(env, m, n, DType::F32));
-  r.Set("v", down_list(env, v, n, DType::F32));
+  r.Set("m", moments(false));
+  r.Set("v", moments(true));
   if (copy) r.Set("copy", down_list(env, c, n, DType::BF16));
   r.Set("norms", norms);
   return r;

@@ -17,6 +17,7 @@ import { Policy } from '../../lib/policy/policy.js';
 import { readJsonl } from '../../lib/ppo/jsonl-writer.js';
 import { presetFor } from '../../lib/ppo/config.js';
 import { METRIC_NAMES } from '../../lib/ppo/metrics.js';
+import { gpu } from '../gpu/gpu.js';
 import { checkXml } from '../ppo/xml-check.js';
 
 const run = runCli;
@@ -139,7 +140,7 @@ describe('bad flags exit 2 with a message', () => {
     [['--lr', '-1'], /--lr/],
     [['--lr', 'fast'], /--lr/],
     [['--frames', '1.5'], /--frames/],
-    [['--device', 'cuda'], /DeviceUnavailable: .*cpu/],
+    [['--device', 'tpu'], /InvalidArgument: .*cpu or cuda for --device/],
     [['--level', 'BabyAI-Nowhere-v0'], /level/],
     [['--envs', '2', '--steps', '2', '--minibatch', '8'], /minibatchSize/],
     [['--demos', '3'], /--demos only apply to --algo bc/],
@@ -151,6 +152,15 @@ describe('bad flags exit 2 with a message', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(r.err.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
+  test.skipIf(gpu.ok)(`--device cuda without a usable GPU is DeviceUnavailable, before any run directory${gpu.ok ? ' — skipped: a GPU is here (test/gpu trains on it)' : ''}`, async () => {
+    const dir = join(root, 'cuda-run');
+    const r = await run(['train', ...tiny(), '--envs', '2', '--steps', '2', '--frames', '4', '--device', 'cuda', '--run', dir]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^glam: DeviceUnavailable: device 'cuda' was asked for but .*'cpu'/);
+    expect(r.err.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(existsSync(dir)).toBe(false);
   });
 
   test('--config with an unknown key; --resume with other flags; an existing --run', async () => {

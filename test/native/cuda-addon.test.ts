@@ -33,7 +33,7 @@ describe('CUDA addon build', () => {
         'adamw', 'attentionBackward', 'embeddingBackward', 'geluBackward', 'lmHeadBackward', 'normBackward', 'ropeBackward',
         'swigluBackward', 'valueHeadBackward'].sort(),
     );
-    expect(Object.keys(a.plan).sort()).toEqual(['batch', 'checkFits', 'maxTokens', 'workspace']);
+    expect(Object.keys(a.plan).sort()).toEqual(['batch', 'checkFits', 'maxTokens', 'maxTrainTokens', 'optimizerState', 'train', 'workspace']);
   });
 });
 
