@@ -127,7 +127,8 @@ const GLAM: PpoConfig = Object.freeze({
 //     seed 2: 0.00-0.06 at updates 10-30, 0.73 at 40, 0.75 at 50, 1.00 at 60
 //   1 observation, no actions (this preset):
 //     seed 0: 0.06 at 10-20, 0.67 at 30, 1.00 at 40, 50 and 60
-//     seed 1: 0.06 at 10-20, 1.00 at 30, 0.77 at 40, 0.78 at 50 and 60
+//     seed 1: 0.06 at 10-20, 1.00 at 30, 0.77 at 40, 0.78 at 50 and 60, 1.00 at 70
+//     seed 2: 0.06 at 10-20, 0.73 at 30, 1.00 at 40, 50, 60 and 70
 // The sampled policy learns first (sampled training success ~0.5 by update 20-40); the greedy one
 // follows once the policy reads the observation instead of tilting one action's probability. One
 // observation learns sooner and its prompts are ~2.5x shorter, so an update costs ~1.75x less: 60
