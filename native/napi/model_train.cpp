@@ -10,6 +10,7 @@
 #include "napi/coded_error.h"
 #include "napi/convert.h"
 #include "napi/model_wrap.h"
+#include "napi/tensor_args.h"
 
 namespace glam::napi {
 namespace {

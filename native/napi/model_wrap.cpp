@@ -100,43 +100,12 @@ Napi::Value ModelWrap::Score(const Napi::CallbackInfo& info) {
   GLAM_NAPI_TRY
   auto e = live(env);
   PackedBatch b = batch_arg(info, 0);
-  bool naive = false, hidden = false;
-  if (info.Length() > 1 && info[1].IsObject()) {
-    Napi::Object o = info[1].As<Napi::Object>();
-    Napi::Value m = o.Get("mode");
-    if (m.IsString()) {
-      const std::string mode = m.As<Napi::String>().Utf8Value();
-      if (mode != "fused" && mode != "naive") fail("InvalidArgument", "mode must be 'fused' or 'naive'");
-      naive = mode == "naive";
-    }
-    hidden = flag(o, "hidden", false);
-  }
-  auto* w = new ScoreWorker(env, e, std::move(b), naive, hidden);
+  const ScoreOptions so = score_options(info, 1);
+  auto* w = new ScoreWorker(env, e, std::move(b), so.naive, so.hidden);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
   GLAM_NAPI_CATCH(env)
-}
-
-Napi::Object score_object(Napi::Env env, const ScoreResult& r, bool hidden) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("logprobs", to_typed<float, Napi::Float32Array>(env, r.logprobs));
-  o.Set("tokenLogprobs", to_typed<float, Napi::Float32Array>(env, r.token_logprobs));
-  o.Set("values", to_typed<float, Napi::Float32Array>(env, r.values));
-  if (hidden) o.Set("hidden", to_typed<float, Napi::Float32Array>(env, r.hidden));
-  return o;
-}
-
-PackedBatch batch_arg(const Napi::CallbackInfo& info, size_t i) {
-  Napi::Object bo = obj_arg(info, i, "batch");
-  PackedBatch b;
-  b.tokens = i32(bo, "tokens");
-  b.prompt_start = i32(bo, "promptStart");
-  b.prompt_len = i32(bo, "promptLen");
-  b.cand_start = i32(bo, "candStart");
-  b.cand_len = i32(bo, "candLen");
-  b.cand_prompt = i32(bo, "candPrompt");
-  return b;
 }
 
 Napi::Value ModelWrap::SetValueHead(const Napi::CallbackInfo& info) {

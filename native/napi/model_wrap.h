@@ -64,9 +64,5 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 // addon.loadModel(config, tensors, { threads }) -> Promise<NativeModel>
 Napi::Value LoadModel(const Napi::CallbackInfo& info);
 
-// The packed batch of a JS batch object (shared by score and forwardTrain).
-PackedBatch batch_arg(const Napi::CallbackInfo& info, size_t i);
-// { logprobs, tokenLogprobs, values[, hidden] } as Float32Arrays (shared by score and forwardTrain).
-Napi::Object score_object(Napi::Env env, const ScoreResult& r, bool hidden);
 
 }  // namespace glam::napi

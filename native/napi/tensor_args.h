@@ -1,5 +1,6 @@
-// JS -> C++ conversions shared by the CPU and CUDA addons' model wrappers: the tensor set handed to
-// loadModel (safetensors views) and GLAM's value head.
+// JS <-> C++ conversions shared by the CPU and CUDA addons' model wrappers: the tensor set handed to
+// loadModel (safetensors views), GLAM's value head, the packed batch and score options of score /
+// forwardTrain, and the score result object.
 // Subtle: raw_tensors keeps a persistent reference to every tensor's Uint8Array (in `keep`) because
 // the load worker reads their bytes on a worker thread; release the references on the JS thread.
 #pragma once
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "model/packed_batch.h"
 #include "model/value_head.h"
 #include "model/weights.h"
 #include "napi/convert.h"
@@ -74,6 +76,50 @@ inline ValueHead value_head_arg(const Napi::Object& o, int64_t C) {
                "InvalidArgument", "value head layer " + std::to_string(i) + " has the wrong size");
   }
   return h;
+}
+
+// The packed batch of a JS batch object { tokens, promptStart, promptLen, candStart, candLen, candPrompt }.
+inline PackedBatch batch_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Object bo = obj_arg(info, i, "batch");
+  PackedBatch b;
+  b.tokens = i32(bo, "tokens");
+  b.prompt_start = i32(bo, "promptStart");
+  b.prompt_len = i32(bo, "promptLen");
+  b.cand_start = i32(bo, "candStart");
+  b.cand_len = i32(bo, "candLen");
+  b.cand_prompt = i32(bo, "candPrompt");
+  return b;
+}
+
+// score's options argument { mode?: 'fused' | 'naive', hidden?: boolean } (absent: fused, no hidden).
+struct ScoreOptions {
+  bool naive = false;
+  bool hidden = false;
+};
+inline ScoreOptions score_options(const Napi::CallbackInfo& info, size_t i) {
+  ScoreOptions s;
+  if (info.Length() <= i || !info[i].IsObject()) return s;
+  Napi::Object o = info[i].As<Napi::Object>();
+  Napi::Value m = o.Get("mode");
+  if (m.IsString()) {
+    const std::string mode = m.As<Napi::String>().Utf8Value();
+    if (mode != "fused" && mode != "naive") fail("InvalidArgument", "mode must be 'fused' or 'naive'");
+    s.naive = mode == "naive";
+  }
+  s.hidden = flag(o, "hidden", false);
+  return s;
+}
+
+// { logprobs, tokenLogprobs, values[, hidden] } as Float32Arrays, from either engine's score result
+// (the CPU's ScoreResult, the GPU's CudaScore: the same four vectors).
+template <class Result>
+Napi::Object score_object(Napi::Env env, const Result& r, bool hidden) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("logprobs", to_typed<float, Napi::Float32Array>(env, r.logprobs));
+  o.Set("tokenLogprobs", to_typed<float, Napi::Float32Array>(env, r.token_logprobs));
+  o.Set("values", to_typed<float, Napi::Float32Array>(env, r.values));
+  if (hidden) o.Set("hidden", to_typed<float, Napi::Float32Array>(env, r.hidden));
+  return o;
 }
 
 }  // namespace glam::napi
