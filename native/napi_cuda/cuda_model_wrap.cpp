@@ -56,12 +56,7 @@ class CudaScoreWorker : public CodedWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("logprobs", to_typed<float, Napi::Float32Array>(env, r_.logprobs));
-    o.Set("tokenLogprobs", to_typed<float, Napi::Float32Array>(env, r_.token_logprobs));
-    o.Set("values", to_typed<float, Napi::Float32Array>(env, r_.values));
-    if (hidden_) o.Set("hidden", to_typed<float, Napi::Float32Array>(env, r_.hidden));
-    deferred_.Resolve(o);
+    deferred_.Resolve(score_object(env, r_, hidden_));
   }
 
  private:
@@ -100,26 +95,9 @@ Napi::Value CudaModelWrap::Score(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GLAM_NAPI_TRY
   auto h = live(env);
-  Napi::Object bo = obj_arg(info, 0, "batch");
-  PackedBatch b;
-  b.tokens = i32(bo, "tokens");
-  b.prompt_start = i32(bo, "promptStart");
-  b.prompt_len = i32(bo, "promptLen");
-  b.cand_start = i32(bo, "candStart");
-  b.cand_len = i32(bo, "candLen");
-  b.cand_prompt = i32(bo, "candPrompt");
-  bool naive = false, hidden = false;
-  if (info.Length() > 1 && info[1].IsObject()) {
-    Napi::Object o = info[1].As<Napi::Object>();
-    Napi::Value m = o.Get("mode");
-    if (m.IsString()) {
-      const std::string mode = m.As<Napi::String>().Utf8Value();
-      if (mode != "fused" && mode != "naive") fail("InvalidArgument", "mode must be 'fused' or 'naive'");
-      naive = mode == "naive";
-    }
-    hidden = flag(o, "hidden", false);
-  }
-  auto* w = new CudaScoreWorker(env, h, std::move(b), naive, hidden);
+  PackedBatch b = batch_arg(info, 0);
+  const ScoreOptions so = score_options(info, 1);
+  auto* w = new CudaScoreWorker(env, h, std::move(b), so.naive, so.hidden);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
