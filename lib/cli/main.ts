@@ -13,6 +13,7 @@ import { processIO } from './io.js';
 import { registerInitModelCommand } from './init-model.js';
 import { registerPlotCommand } from './plot.js';
 import { registerScoreCommand } from './score.js';
+import { registerServeCommand } from './serve.js';
 import { registerTrainCommand } from './train.js';
 
 export function buildProgram(io = processIO, setExit = (code: number) => void (process.exitCode = code)): Command {
@@ -26,6 +27,7 @@ export function buildProgram(io = processIO, setExit = (code: number) => void (p
   registerTrainCommand(program, io, setExit);
   registerEvalCommand(program, io, setExit);
   registerPlotCommand(program, io, setExit);
+  registerServeCommand(program, io, setExit);
   return program;
 }
 

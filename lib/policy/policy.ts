@@ -89,6 +89,7 @@ export class Policy {
   #native: NativeModel | null;
   #queue: Promise<unknown> = Promise.resolve();
   #training: TrainingRecord | null = null;
+  #valueHeadTrained = false;
 
   private constructor(dir: string, config: ModelConfig, tokenizer: TextTokenizer, native: NativeModel, threads: number,
     device: 'cpu' | 'cuda', precision: Precision) {
@@ -149,6 +150,7 @@ export class Policy {
     }
     const policy = new Policy(modelDir, config, tokenizer, native, threads, backend.kind, backend.kind === 'cuda' ? precision : 'fp32');
     if (record) policy.#training = { ...record };
+    policy.#valueHeadTrained = existsSync(join(given, VALUE_HEAD_FILE));
     return policy;
   }
 
@@ -190,6 +192,7 @@ export class Policy {
       lr: opts.lr, beta1: opts.betas?.[0], beta2: opts.betas?.[1], eps: opts.eps, weightDecay: opts.weightDecay, maxGradNorm: opts.maxGradNorm,
     })));
     this.#training.step += 1;
+    this.#valueHeadTrained = true;
     return norm;
   }
 
@@ -203,6 +206,11 @@ export class Policy {
   async save(dir: string): Promise<void> {
     const native = this.#live();
     await this.#enqueue(async () => callNativeSync(() => saveCheckpoint(dir, native, this.config, this.dir, this.#training)));
+  }
+
+  /** True when the value head was loaded from value_head.safetensors or trained by a step() in this process; a fresh head's values are random. */
+  get valueHeadTrained(): boolean {
+    return this.#valueHeadTrained;
   }
 
   /** Training state: mode, optimizer steps, trainable parameters, bytes held by gradients and moments. */

@@ -54,7 +54,8 @@ export class TextTokenizer {
     return this.#tok.encode(text, { add_special_tokens: specials }).ids;
   }
 
-  decode(ids: number[]): string {
-    return this.#tok.decode(ids);
+  /** Text of `ids`; `skipSpecial` leaves out special tokens (BOS, EOS...), as the text a user wrote. */
+  decode(ids: number[], skipSpecial = false): string {
+    return this.#tok.decode(ids, { skip_special_tokens: skipSpecial });
   }
 }

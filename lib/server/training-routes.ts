@@ -1,0 +1,126 @@
+// The training surface over HTTP (only with --allow-training, which requires an API key): a remote
+// trainer (PPO in Python, as Lamorel's `update`) computes its loss itself and uses glam as its LLM:
+//   POST /v1/train/forward {prompts, candidates, options?} → log-probs, values and a handle;
+//   POST /v1/train/backward {handle, d_logprobs, d_values} accumulates gradients;
+//   POST /v1/train/step {lr, betas?, eps?, weight_decay?, max_grad_norm?} → the norm before clipping;
+//   POST /v1/train/zero_grad; POST /v1/train/save {dir} writes a checkpoint under --train-root.
+// Subtle: every call goes through the Policy's queue, so training and scoring share the one engine in
+// order. A handle holds activation memory until its backward: at most MAX_HANDLES are open (429
+// TooManyHandles past that). A step changes the weights: it runs under vocab.mutating so top-N never
+// reads a half-written LM head. save resolves `dir` under the root and refuses anything that leaves it
+// (.., absolute paths, symlinks pointing out).
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+
+import type { FastifyInstance } from 'fastify';
+
+import { tokenizeBatch, type Tokenization } from '../policy/batch.js';
+import type { TrainHandle } from '../policy/training.js';
+import type { ServerContext } from './context.js';
+import { ServerError } from './http-error.js';
+
+export const MAX_HANDLES = 16;
+
+const num = { type: 'number' } as const;
+const schemas = {
+  forward: {
+    body: {
+      type: 'object', required: ['prompts', 'candidates'], additionalProperties: false,
+      properties: {
+        prompts: { type: 'array', minItems: 1, items: { type: 'string' } },
+        candidates: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+        options: { type: 'object', additionalProperties: false, properties: { tokenization: { enum: ['separate', 'joint'] } } },
+      },
+    },
+  },
+  backward: {
+    body: {
+      type: 'object', required: ['handle', 'd_logprobs', 'd_values'], additionalProperties: false,
+      properties: {
+        handle: { type: 'string' },
+        d_logprobs: { type: 'array', items: { anyOf: [num, { type: 'array', items: num }] } },
+        d_values: { type: 'array', items: num },
+      },
+    },
+  },
+  step: {
+    body: {
+      type: 'object', required: ['lr'], additionalProperties: false,
+      properties: {
+        lr: { type: 'number', minimum: 0 }, betas: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'number', minimum: 0, exclusiveMaximum: 1 } },
+        eps: { type: 'number', exclusiveMinimum: 0 }, weight_decay: { type: 'number', minimum: 0 }, max_grad_norm: { type: 'number', minimum: 0 },
+      },
+    },
+  },
+  save: { body: { type: 'object', required: ['dir'], additionalProperties: false, properties: { dir: { type: 'string', minLength: 1 } } } },
+} as const;
+
+export function registerTrainingRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { policy } = ctx;
+  const handles = new Map<string, TrainHandle>();
+  const root = ctx.opts.trainRoot!;
+
+  app.post<{ Body: { prompts: string[]; candidates: string[][]; options?: { tokenization?: Tokenization } } }>(
+    '/v1/train/forward', { schema: schemas.forward }, async (req) => {
+      if (handles.size >= MAX_HANDLES) {
+        throw new ServerError('TooManyHandles', 429, `${handles.size} forward handles are open (at most ${MAX_HANDLES}); call /v1/train/backward on them first`, 1);
+      }
+      const { prompts, candidates, options = {} } = req.body;
+      const t = tokenizeBatch(policy.tokenizer, prompts, candidates, options.tokenization ?? 'separate');
+      const f = await policy.forward({ tokens: t }, { grad: true });
+      const id = `h-${randomUUID()}`;
+      handles.set(id, f.handle);
+      const results = prompts.map((_, b) => {
+        const s = f.candOffset[b]!;
+        return {
+          value: f.values[b]!,
+          candidates: candidates[b]!.map((text, k) => ({ text, logprob: f.logprobs[s + k]!, prob: f.probs[s + k]!, tokens: f.tokens[s + k]! })),
+        };
+      });
+      return { object: 'train.forward', handle: id, value_head_trained: policy.valueHeadTrained, results };
+    });
+
+  app.post<{ Body: { handle: string; d_logprobs: (number | number[])[]; d_values: number[] } }>(
+    '/v1/train/backward', { schema: schemas.backward }, async (req) => {
+      const h = handles.get(req.body.handle);
+      if (!h) throw new ServerError('RequestInvalid', 400, `unknown or used handle '${req.body.handle}': each /v1/train/forward handle serves one backward`);
+      handles.delete(req.body.handle);
+      await policy.backward(h, req.body.d_logprobs.flat(), req.body.d_values);
+      return { object: 'train.backward', ok: true };
+    });
+
+  app.post<{ Body: { lr: number; betas?: [number, number]; eps?: number; weight_decay?: number; max_grad_norm?: number } }>(
+    '/v1/train/step', { schema: schemas.step }, async (req) => {
+      const b = req.body;
+      const norm = await ctx.vocab.mutating(() => policy.step({ lr: b.lr, betas: b.betas, eps: b.eps, weightDecay: b.weight_decay, maxGradNorm: b.max_grad_norm }));
+      return { object: 'train.step', grad_norm: norm, step: policy.trainingInfo().step ?? null, value_head_trained: policy.valueHeadTrained };
+    });
+
+  app.post('/v1/train/zero_grad', async () => {
+    await policy.zeroGrad();
+    return { object: 'train.zero_grad', ok: true };
+  });
+
+  app.post<{ Body: { dir: string } }>('/v1/train/save', { schema: schemas.save }, async (req) => {
+    const dir = confinedPath(root, req.body.dir);
+    await policy.save(dir);
+    return { object: 'train.save', dir: relative(root, dir) };
+  });
+}
+
+/** `dir` resolved under `root`; PathOutsideRoot when it is absolute, climbs out, or a symlink on its way leads out. */
+export function confinedPath(root: string, dir: string): string {
+  const out = () => new ServerError('PathOutsideRoot', 400, `'${dir}' is not a directory under the server's --train-root; pass a relative path such as "ckpt/update-10"`);
+  if (isAbsolute(dir) || dir.includes('\0')) throw out();
+  const realRoot = realpathSync(root);
+  const target = resolve(realRoot, dir);
+  const rel = relative(realRoot, target);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw out();
+  let existing = target; // the deepest part that exists must really be inside the root
+  while (!existsSync(existing)) existing = dirname(existing);
+  const real = realpathSync(existing);
+  if (real !== realRoot && !real.startsWith(realRoot + sep)) throw out();
+  mkdirSync(dirname(target), { recursive: true });
+  return target;
+}

@@ -1,0 +1,95 @@
+// Full-vocabulary log-probabilities from the engine's final-norm hidden states: the LM head (the
+// model's own lm_head weight, or the tied embedding) applied by the engine's GEMM, then a
+// log-softmax in double. The fused scorer never forms a vocabulary row (it gathers only the target
+// tokens), so top-N alternatives (OpenAI `logprobs`) are computed here from `hidden` instead.
+// Subtle: exact, not an approximation: hidden is the state the engine's head reads (checked against
+// the engine's own token log-probs in test/server/vocab-logprobs.test.ts). The head weight is read
+// once and again after a training step (invalidate()); LoRA never adapts the head. Rows are done in
+// chunks, yielding to the event loop between chunks, so a long prompt does not stall other requests.
+// Legend: R rows, C hidden, V vocabulary.
+import { cpuAddon } from '../native/binding.js';
+import type { Policy } from '../policy/policy.js';
+import { GlamError } from '../errors.js';
+
+const HEAD_NAMES = ['lm_head.weight', 'model.embed_tokens.weight', 'transformer.wte.weight', 'wte.weight'];
+const CHUNK = 16;
+
+export interface TopN {
+  ids: number[]; // (n) best first
+  logprobs: number[]; // (n)
+}
+
+/** One row's top n, and the log-prob of the id asked for with it (NaN when none). */
+export interface RowTop {
+  top: TopN;
+  also: number;
+}
+
+export class VocabLogprobs {
+  readonly #policy: Policy;
+  #head: Float32Array | null = null; // (V, C)
+  #mutation: Promise<void> = Promise.resolve();
+  #active = 0;
+
+  constructor(policy: Policy) {
+    this.#policy = policy;
+  }
+
+  /** Runs a call that changes the weights (a training step); the head is read again after it, never during it. */
+  async mutating<T>(f: () => Promise<T>): Promise<T> {
+    ++this.#active;
+    const run = f();
+    this.#mutation = run.then(() => undefined, () => undefined);
+    try {
+      return await run;
+    } finally {
+      --this.#active;
+      this.#head = null;
+    }
+  }
+
+  /** For each of R hidden rows (R, C): the n most likely next tokens and their log-probs, and the log-probs of `also` ids (one per row, or -1). */
+  async top(hidden: Float32Array[], n: number, also: number[]): Promise<RowTop[]> {
+    const { hiddenSize: C, vocabSize: V } = this.#policy.config;
+    while (this.#active > 0) await this.#mutation;
+    const W = this.#weight(); // no await between the check and the copy: no step runs meanwhile
+    const out: RowTop[] = [];
+    for (let r0 = 0; r0 < hidden.length; r0 += CHUNK) {
+      const rows = hidden.slice(r0, r0 + CHUNK);
+      const X = new Float32Array(rows.length * C);
+      rows.forEach((h, i) => X.set(h, i * C));
+      const logits = cpuAddon().ops.gemm('nt', X, W, rows.length, V, C, { threads: this.#policy.threads }); // (R, V)
+      for (let i = 0; i < rows.length; ++i) out.push(rowTop(logits.subarray(i * V, (i + 1) * V), n, also[r0 + i] ?? -1));
+      if (r0 + CHUNK < hidden.length) await new Promise((r) => setImmediate(r));
+    }
+    return out;
+  }
+
+  #weight(): Float32Array {
+    if (this.#head) return this.#head;
+    const t = this.#policy.exportTensors('params', 'model');
+    const name = HEAD_NAMES.find((k) => t[k]);
+    if (!name) throw new GlamError('Internal', `the model exports no LM head weight (looked for ${HEAD_NAMES.join(', ')})`);
+    this.#head = t[name]!.data;
+    return this.#head;
+  }
+}
+
+/** Log-softmax of one logits row (V) in double; the n largest and the log-prob of `also`. */
+function rowTop(logits: Float32Array, n: number, also: number): RowTop {
+  let m = -Infinity;
+  for (let v = 0; v < logits.length; ++v) if (logits[v]! > m) m = logits[v]!;
+  let z = 0;
+  for (let v = 0; v < logits.length; ++v) z += Math.exp(logits[v]! - m);
+  const lse = m + Math.log(z);
+  const ids: number[] = []; // kept sorted by logit, descending; ties: lower id first
+  for (let v = 0; v < logits.length && n > 0; ++v) {
+    const x = logits[v]!;
+    if (ids.length === n && x <= logits[ids[n - 1]!]!) continue;
+    let j = ids.length < n ? ids.length : n - 1;
+    while (j > 0 && logits[ids[j - 1]!]! < x) --j;
+    ids.splice(j, 0, v);
+    if (ids.length > n) ids.pop();
+  }
+  return { top: { ids, logprobs: ids.map((v) => logits[v]! - lse) }, also: also >= 0 ? logits[also]! - lse : NaN };
+}
