@@ -41,7 +41,7 @@ export function createServer(policy: Policy, opts: ServeOptions, logger: Fastify
   const ctx: ServerContext = { policy, batcher, vocab: new VocabLogprobs(policy), metrics, opts };
   const app = Fastify({
     logger, bodyLimit: opts.maxBodyBytes, return503OnClosing: true, forceCloseConnections: 'idle',
-    ajv: { customOptions: { coerceTypes: false, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
   });
   const check = opts.apiKey ? bearerCheck(opts.apiKey) : null;
 
