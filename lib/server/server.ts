@@ -43,12 +43,17 @@ export function createServer(policy: Policy, opts: ServeOptions, logger: Fastify
     logger, bodyLimit: opts.maxBodyBytes, return503OnClosing: true, forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
   });
+  app.removeContentTypeParser('text/plain'); // JSON only: anything else is 415
   const check = opts.apiKey ? bearerCheck(opts.apiKey) : null;
 
   app.addHook('onRequest', async (req) => {
     (req as { t0?: number }).t0 = performance.now();
     if (closing && req.url !== '/health') throw new ServerError('ShuttingDown', 503, 'the server is shutting down; retry against another instance');
     if (check && !OPEN.has(req.url.split('?')[0]!)) check(req.headers.authorization);
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close'); // a kept-alive socket would hold close() open after its last answer
+    return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unknown';
@@ -102,6 +107,7 @@ export function createServer(policy: Policy, opts: ServeOptions, logger: Fastify
       })();
       const ok = await Promise.race([drained, deadline]);
       clearTimeout(timer);
+      if (!ok) app.server.closeAllConnections();
       return ok;
     },
   };
