@@ -1,0 +1,149 @@
+// bench/serve: `glam serve` under load. GLAM-shaped requests (one prompt of ~150 tokens, 6 candidate
+// actions) from C closed-loop clients (C = 1, 4, 16, 64) against (a) the server with dynamic batching,
+// (b) the same server with coalescing off (--no-coalesce: one request per fused pass) and (c) the
+// peer: Policy.score in-process on the same work (C prompts per call, back to back). Candidates/s,
+// p50/p99 latency, ratios, non-2xx answers (429s counted apart). Then a soak at concurrency 32 with
+// the server's RSS (its /metrics process_resident_memory_bytes) at the start and the end.
+// The servers are child processes (the built command) and the clients run here, so HTTP, JSON and
+// the load generator all cost CPU the in-process peer does not pay: that is what the ratio measures.
+// Usage: npm run build && node dist/bench/serve.js [--threads N] [--duration 5] [--levels 1,4,16,64]
+//        [--soak-s 600] [--soak-concurrency 32] [--model DIR] [--max-wait-ms 2]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Policy } from '../lib/policy/policy.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+const threads = Number(arg('threads', String(Math.min(availableParallelism(), 256))));
+const duration = Number(arg('duration', '5'));
+const levels = arg('levels', '1,4,16,64').split(',').map(Number);
+const soakS = Number(arg('soak-s', '600'));
+const soakC = Number(arg('soak-concurrency', '32'));
+const model = process.argv.includes('--model') ? arg('model', '') : undefined;
+const maxWaitMs = arg('max-wait-ms', '2');
+const ACTIONS = ['turn left', 'turn right', 'go forward', 'pick up', 'drop', 'toggle'];
+const COLORS = ['red', 'green', 'blue', 'purple', 'yellow', 'grey'];
+const THINGS = ['ball', 'box', 'key', 'door'];
+
+/** GLAM's prompt: the action list, the goal, 3 observations with their actions; ~150 tokens. */
+function glamPrompt(i: number): string {
+  const c = (k: number) => COLORS[(i + k) % COLORS.length]!, t = (k: number) => THINGS[(i * 7 + k) % THINGS.length]!;
+  let p = `Possible action of the agent: ${ACTIONS.join(', ')}\nGoal of the agent: go to the ${c(0)} ${t(0)}\n`;
+  for (let s = 0; s < 3; ++s) {
+    p += `Observation ${s}: You see a wall ${1 + ((i + s) % 4)} steps forward, You see a ${c(s + 1)} ${t(s + 1)} ${1 + (s % 3)} step left, You see a ${c(s + 2)} key 2 steps right\nAction ${s}: ${s < 2 ? ACTIONS[(i + s) % 6] : ''}\n`;
+  }
+  return p.trimEnd() + ' ';
+}
+const PROMPTS = Array.from({ length: 64 }, (_, i) => glamPrompt(i));
+
+const pct = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
+};
+
+interface Level { cands: number; p50: number; p99: number; ok: number; r429: number; other: number }
+
+async function load(url: string, c: number, seconds: number): Promise<Level> {
+  const lat: number[] = [];
+  let ok = 0, r429 = 0, other = 0, n = 0;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: c }, async (_, w) => {
+    while (performance.now() < end) {
+      const body = JSON.stringify({ prompts: [PROMPTS[(n++ + w) % PROMPTS.length]], candidates: [ACTIONS] });
+      const s = performance.now();
+      const r = await fetch(`${url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch(() => null);
+      if (r) await r.arrayBuffer();
+      if (r?.status === 200) { ok++; lat.push(performance.now() - s); } else if (r?.status === 429) { r429++; await new Promise((x) => setTimeout(x, 10)); } else other++;
+    }
+  }));
+  const wall = (performance.now() - t0) / 1000;
+  return { cands: (ok * ACTIONS.length) / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), ok, r429, other };
+}
+
+async function inProcess(c: number, seconds: number): Promise<Level> {
+  const policy = await Policy.load(model, { threads, device: 'cpu' });
+  try {
+    await policy.score({ prompts: PROMPTS.slice(0, c), candidates: PROMPTS.slice(0, c).map(() => ACTIONS) }); // warm-up
+    const lat: number[] = [];
+    let calls = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) {
+      const prompts = Array.from({ length: c }, (_, j) => PROMPTS[(calls * c + j) % PROMPTS.length]!);
+      const s = performance.now();
+      await policy.score({ prompts, candidates: prompts.map(() => ACTIONS) });
+      lat.push(performance.now() - s);
+      calls++;
+    }
+    const wall = (performance.now() - t0) / 1000;
+    return { cands: (calls * c * ACTIONS.length) / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), ok: calls * c, r429: 0, other: 0 };
+  } finally {
+    await policy.dispose();
+  }
+}
+
+async function startServer(extra: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'cli', 'main.js');
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--threads', String(threads), '--log-level', 'warn', '--max-queue', '4096', '--max-wait-ms', maxWaitMs, ...(model ? ['--model', model] : []), ...extra],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GLAM_DEVICE: 'cpu' } });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /glam serve: (http:\S+)[\s\S]*training .*\n/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`glam serve exited ${code}: ${out}`)));
+  });
+  await load(url, 4, 1); // warm-up
+  return { url, child };
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+async function rss(url: string): Promise<number> {
+  const m = await (await fetch(`${url}/metrics`)).text();
+  return Number(/process_resident_memory_bytes (\d+)/.exec(m)![1]);
+}
+
+const f1 = (x: number) => x.toFixed(1);
+console.log(`bench/serve: ${model ?? 'built-in model'}, ${threads} engine threads, --max-wait-ms ${maxWaitMs}, ${duration} s per level (closed loop), GLAM-shaped requests: 1 prompt of ~150 tokens, 6 candidates`);
+const res: Record<string, Level[]> = { inproc: [], on: [], off: [] };
+for (const c of levels) {
+  res.inproc!.push(await inProcess(c, duration));
+  console.log(`in-process  C=${c}: ${f1(res.inproc!.at(-1)!.cands)} cand/s`);
+}
+for (const [name, extra] of [['on', []], ['off', ['--no-coalesce']]] as [string, string[]][]) {
+  const s = await startServer(extra);
+  for (const c of levels) {
+    const l = await load(s.url, c, duration);
+    res[name]!.push(l);
+    console.log(`server ${name === 'on' ? 'batching' : 'one-at-a-time'} C=${c}: ${f1(l.cands)} cand/s, p50 ${f1(l.p50)} ms, p99 ${f1(l.p99)} ms, ${l.ok} ok, ${l.r429} x 429, ${l.other} other`);
+  }
+  console.log(`  exit on SIGTERM: ${await stop(s.child)}`);
+}
+
+console.log('\n| C | in-process cand/s | server cand/s | p50 ms | p99 ms | one-at-a-time cand/s | p50 ms | p99 ms | server / in-process | server / one-at-a-time | non-2xx (429) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+levels.forEach((c, i) => {
+  const a = res.inproc![i]!, b = res.on![i]!, o = res.off![i]!;
+  console.log(`| ${c} | ${f1(a.cands)} | ${f1(b.cands)} | ${f1(b.p50)} | ${f1(b.p99)} | ${f1(o.cands)} | ${f1(o.p50)} | ${f1(o.p99)} | ${(b.cands / a.cands).toFixed(2)} | ${(b.cands / o.cands).toFixed(2)}x | ${b.other + o.other} (${b.r429 + o.r429}) |`);
+});
+
+if (soakS > 0) {
+  const s = await startServer([]);
+  const r0 = await rss(s.url);
+  const l = await load(s.url, soakC, soakS);
+  const r1 = await rss(s.url);
+  console.log(`\nsoak: ${soakS} s at concurrency ${soakC}: ${f1(l.cands)} cand/s, p50 ${f1(l.p50)} ms, p99 ${f1(l.p99)} ms, ${l.ok} ok, ${l.r429} x 429, ${l.other} other; server RSS ${f1(r0 / 2 ** 20)} MiB at start, ${f1(r1 / 2 ** 20)} MiB at end`);
+  console.log(`  exit on SIGTERM: ${await stop(s.child)}`);
+}
