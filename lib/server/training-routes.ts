@@ -21,6 +21,9 @@ import type { ServerContext } from './context.js';
 import { ServerError } from './http-error.js';
 
 export const MAX_HANDLES = 16;
+const SAFE_NAME = /^[A-Za-z0-9._-]+$/; // one path component: no separators, no unicode or control characters
+const MAX_NAME = 100;
+const MAX_DEPTH = 8;
 
 const num = { type: 'number' } as const;
 const schemas = {
@@ -111,8 +114,10 @@ export function registerTrainingRoutes(app: FastifyInstance, ctx: ServerContext)
 
 /** `dir` resolved under `root`; PathOutsideRoot when it is absolute, climbs out, or a symlink on its way leads out. */
 export function confinedPath(root: string, dir: string): string {
-  const out = () => new ServerError('PathOutsideRoot', 400, `'${dir}' is not a directory under the server's --train-root; pass a relative path such as "ckpt/update-10"`);
-  if (isAbsolute(dir) || dir.includes('\0')) throw out();
+  const out = () => new ServerError('PathOutsideRoot', 400,
+    `'${dir.slice(0, 100)}' is not a directory under the server's --train-root: pass a relative path of up to ${MAX_DEPTH} names of letters, digits, '.', '_' or '-' (at most ${MAX_NAME} each), such as "ckpt/update-10"`);
+  const parts = dir.split('/');
+  if (isAbsolute(dir) || parts.length > MAX_DEPTH || !parts.every((p) => SAFE_NAME.test(p) && p.length <= MAX_NAME && p !== '.')) throw out();
   const realRoot = realpathSync(root);
   const target = resolve(realRoot, dir);
   const rel = relative(realRoot, target);
