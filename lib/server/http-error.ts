@@ -7,7 +7,7 @@ import { GlamError, type GlamErrorCode } from '../errors.js';
 
 export type ServerErrorCode =
   | 'RequestInvalid' | 'Unauthorized' | 'NotFound' | 'PayloadTooLarge' | 'UnsupportedMediaType'
-  | 'Overloaded' | 'ShuttingDown' | 'GenerationNotServed' | 'TrainingDisabled' | 'PathOutsideRoot' | 'TooManyHandles';
+  | 'Overloaded' | 'ShuttingDown' | 'GenerationNotServed' | 'TrainingDisabled' | 'PathOutsideRoot';
 
 export class ServerError extends Error {
   constructor(readonly code: ServerErrorCode, readonly status: number, message: string, readonly retryAfterS?: number) {

@@ -5,8 +5,8 @@
 //   POST /v1/train/step {lr, betas?, eps?, weight_decay?, max_grad_norm?} → the norm before clipping;
 //   POST /v1/train/zero_grad; POST /v1/train/save {dir} writes a checkpoint under --train-root.
 // Subtle: every call goes through the Policy's queue, so training and scoring share the one engine in
-// order. A handle holds activation memory until its backward: at most MAX_HANDLES are open (429
-// TooManyHandles past that). A step changes the weights: it runs under vocab.mutating so top-N never
+// order. A handle holds activation memory until its backward: at most MAX_HANDLES are open; past
+// that the oldest is released by a zero-gradient backward (adds nothing) and its later use is a 400. A step changes the weights: it runs under vocab.mutating so top-N never
 // reads a half-written LM head. save resolves `dir` under the root and refuses anything that leaves it
 // (.., absolute paths, symlinks pointing out).
 import { randomUUID } from 'node:crypto';
@@ -61,13 +61,18 @@ const schemas = {
 
 export function registerTrainingRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { policy } = ctx;
-  const handles = new Map<string, TrainHandle>();
+  const handles = new Map<string, TrainHandle>(); // insertion order: the oldest first
+  const evicted = new Set<string>();
   const root = ctx.opts.trainRoot!;
 
   app.post<{ Body: { prompts: string[]; candidates: string[][]; options?: { tokenization?: Tokenization } } }>(
     '/v1/train/forward', { schema: schemas.forward }, async (req) => {
-      if (handles.size >= MAX_HANDLES) {
-        throw new ServerError('TooManyHandles', 429, `${handles.size} forward handles are open (at most ${MAX_HANDLES}); call /v1/train/backward on them first`, 1);
+      while (handles.size >= MAX_HANDLES) { // a client that never calls backward must not pin activation memory forever
+        const [oldId, old] = handles.entries().next().value!;
+        handles.delete(oldId);
+        evicted.add(oldId);
+        req.log.warn({ handle: oldId }, `more than ${MAX_HANDLES} open forward handles: the oldest is released (a zero-gradient backward)`);
+        await policy.backward(old, new Float32Array(old.candidates), new Float32Array(old.prompts));
       }
       const { prompts, candidates, options = {} } = req.body;
       const t = tokenizeBatch(policy.tokenizer, prompts, candidates, options.tokenization ?? 'separate');
@@ -87,9 +92,15 @@ export function registerTrainingRoutes(app: FastifyInstance, ctx: ServerContext)
   app.post<{ Body: { handle: string; d_logprobs: (number | number[])[]; d_values: number[] } }>(
     '/v1/train/backward', { schema: schemas.backward }, async (req) => {
       const h = handles.get(req.body.handle);
+      if (!h && evicted.has(req.body.handle)) {
+        throw new ServerError('RequestInvalid', 400, `handle '${req.body.handle}' was released: more than ${MAX_HANDLES} forwards were open at once; call backward before the next forwards`);
+      }
       if (!h) throw new ServerError('RequestInvalid', 400, `unknown or used handle '${req.body.handle}': each /v1/train/forward handle serves one backward`);
-      handles.delete(req.body.handle);
-      await policy.backward(h, req.body.d_logprobs.flat(), req.body.d_values);
+      try {
+        await policy.backward(h, req.body.d_logprobs.flat(), req.body.d_values);
+      } finally {
+        if (h.used) handles.delete(req.body.handle); // gradients of the wrong shape leave the handle usable
+      }
       return { object: 'train.backward', ok: true };
     });
 

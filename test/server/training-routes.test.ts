@@ -67,10 +67,12 @@ test('forward/backward/step over HTTP equals the same calls in-process, and rais
   }
 });
 
-test('handles are single use; gradient shapes are checked', async () => {
+test('handles are single use; gradient shapes are checked and a wrong shape keeps the handle', async () => {
   const f = await post(`${s.url}/v1/train/forward`, { prompts, candidates }, auth);
   const bad = await post(`${s.url}/v1/train/backward`, { handle: f.body.handle, d_logprobs: [1, 2], d_values: [0] }, auth);
   expect([bad.status, bad.body.error.code]).toEqual([400, 'InvalidArgument']);
+  const right = await post(`${s.url}/v1/train/backward`, { handle: f.body.handle, d_logprobs: [0, 0, 0], d_values: [0] }, auth);
+  expect(right.status).toBe(200); // a wrong shape leaves the handle usable
   const again = await post(`${s.url}/v1/train/backward`, { handle: f.body.handle, d_logprobs: [1, 2, 3], d_values: [0] }, auth);
   expect([again.status, again.body.error.code]).toEqual([400, 'RequestInvalid']);
   const nokey = await post(`${s.url}/v1/train/forward`, { prompts, candidates });
@@ -98,4 +100,14 @@ test('training needs an API key and a root', () => {
   const opts = { ...SERVE_DEFAULTS, modelName: 'm', allowTraining: true };
   expect(() => createServer(policy, { ...opts, trainRoot: root }, false)).toThrow(/API key/);
   expect(() => createServer(policy, { ...opts, apiKey: 'k' }, false)).toThrow(/--train-root/);
+});
+
+test('past 16 open handles the oldest is released (zero gradient) and says so when used', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 18; ++i) ids.push((await post(`${s.url}/v1/train/forward`, { prompts, candidates }, auth)).body.handle);
+  const old = await post(`${s.url}/v1/train/backward`, { handle: ids[0], d_logprobs: [0, 0, 0], d_values: [0] }, auth);
+  expect([old.status, old.body.error.code]).toEqual([400, 'RequestInvalid']);
+  expect(old.body.error.message).toMatch(/released/);
+  for (const h of ids.slice(2)) expect((await post(`${s.url}/v1/train/backward`, { handle: h, d_logprobs: [0, 0, 0], d_values: [0] }, auth)).status).toBe(200);
+  expect(policy.trainingInfo().openHandles).toBe(0);
 });
