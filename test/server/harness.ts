@@ -14,19 +14,19 @@ export async function serve(policy: Policy, opts: Partial<ServeOptions> = {}): P
   return { url: await server.listen(), server };
 }
 
-export interface Answer<T = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface Answer<T = any> {
   status: number;
   headers: Headers;
   body: T;
 }
 
-export async function post<T = any>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function post<T = any>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await r.text();
   return { status: r.status, headers: r.headers, body: text ? JSON.parse(text) : null };
 }
 
-export async function get<T = any>(url: string, headers: Record<string, string> = {}): Promise<Answer<T>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function get<T = any>(url: string, headers: Record<string, string> = {}): Promise<Answer<T>> {
   const r = await fetch(url, { headers });
   const text = await r.text();
   let body: unknown = text;
