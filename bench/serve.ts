@@ -7,7 +7,8 @@
 // The servers are child processes (the built command) and the clients run here, so HTTP, JSON and
 // the load generator all cost CPU the in-process peer does not pay: that is what the ratio measures.
 // Usage: npm run build && node dist/bench/serve.js [--threads N] [--duration 5] [--levels 1,4,16,64]
-//        [--soak-s 600] [--soak-concurrency 32] [--model DIR] [--max-wait-ms 2]
+//        [--reps 3] [--soak-s 600] [--soak-concurrency 32] [--model DIR] [--max-wait-ms 2]
+// Each level's `--duration` seconds per contender are split in `--reps` slices, taken in turns.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,7 +21,8 @@ function arg(name: string, def: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
 const threads = Number(arg('threads', String(Math.min(availableParallelism(), 256))));
-const duration = Number(arg('duration', '5'));
+const duration = Number(arg('duration', '6'));
+const reps = Number(arg('reps', '3'));
 const levels = arg('levels', '1,4,16,64').split(',').map(Number);
 const soakS = Number(arg('soak-s', '600'));
 const soakC = Number(arg('soak-concurrency', '32'));
@@ -46,7 +48,7 @@ const pct = (xs: number[], q: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
 };
 
-interface Level { cands: number; p50: number; p99: number; ok: number; r429: number; other: number }
+interface Level { cands: number; p50: number; p99: number; ok: number; r429: number; other: number; lat: number[]; wall: number }
 
 async function load(url: string, c: number, seconds: number): Promise<Level> {
   const lat: number[] = [];
@@ -63,28 +65,34 @@ async function load(url: string, c: number, seconds: number): Promise<Level> {
     }
   }));
   const wall = (performance.now() - t0) / 1000;
-  return { cands: (ok * ACTIONS.length) / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), ok, r429, other };
+  return { cands: (ok * ACTIONS.length) / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), ok, r429, other, lat, wall };
 }
 
-async function inProcess(c: number, seconds: number): Promise<Level> {
-  const policy = await Policy.load(model, { threads, device: 'cpu' });
-  try {
-    await policy.score({ prompts: PROMPTS.slice(0, c), candidates: PROMPTS.slice(0, c).map(() => ACTIONS) }); // warm-up
-    const lat: number[] = [];
-    let calls = 0;
-    const t0 = performance.now();
-    while (performance.now() - t0 < seconds * 1000) {
-      const prompts = Array.from({ length: c }, (_, j) => PROMPTS[(calls * c + j) % PROMPTS.length]!);
-      const s = performance.now();
-      await policy.score({ prompts, candidates: prompts.map(() => ACTIONS) });
-      lat.push(performance.now() - s);
-      calls++;
-    }
-    const wall = (performance.now() - t0) / 1000;
-    return { cands: (calls * c * ACTIONS.length) / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), ok: calls * c, r429: 0, other: 0 };
-  } finally {
-    await policy.dispose();
+/** Policy.score in-process on the same work: C prompts per call, back to back, for `seconds`. */
+async function inProcess(policy: Policy, c: number, seconds: number): Promise<Level> {
+  const lat: number[] = [];
+  let calls = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    const prompts = Array.from({ length: c }, (_, j) => PROMPTS[(calls * c + j) % PROMPTS.length]!);
+    const s = performance.now();
+    await policy.score({ prompts, candidates: prompts.map(() => ACTIONS) });
+    lat.push(performance.now() - s);
+    calls++;
   }
+  const wall = (performance.now() - t0) / 1000;
+  return { cands: (calls * c * ACTIONS.length) / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), ok: calls * c, r429: 0, other: 0, lat, wall };
+}
+
+/** Slices of one measurement summed: candidates over the total time, percentiles over all latencies. */
+function merge(xs: Level[]): Level {
+  const lat = xs.flatMap((x) => x.lat);
+  const wall = xs.reduce((t, x) => t + x.wall, 0);
+  const ok = xs.reduce((t, x) => t + x.ok, 0);
+  return {
+    cands: xs.reduce((t, x) => t + x.cands * x.wall, 0) / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), ok,
+    r429: xs.reduce((t, x) => t + x.r429, 0), other: xs.reduce((t, x) => t + x.other, 0), lat, wall,
+  };
 }
 
 async function startServer(extra: string[]): Promise<{ url: string; child: ChildProcess }> {
@@ -116,21 +124,27 @@ async function rss(url: string): Promise<number> {
 }
 
 const f1 = (x: number) => x.toFixed(1);
-console.log(`bench/serve: ${model ?? 'built-in model'}, ${threads} engine threads, --max-wait-ms ${maxWaitMs}, ${duration} s per level (closed loop), GLAM-shaped requests: 1 prompt of ~150 tokens, 6 candidates`);
+console.log(`bench/serve: ${model ?? 'built-in model'}, ${threads} engine threads, --max-wait-ms ${maxWaitMs}, ${duration} s per level and contender in ${reps} interleaved slices (closed loop), GLAM-shaped requests: 1 prompt of ~150 tokens, 6 candidates`);
 const res: Record<string, Level[]> = { inproc: [], on: [], off: [] };
+// The three are measured in turns, `reps` slices each per level, so that the load of a shared machine
+// falls on all of them alike.
+const policy = await Policy.load(model, { threads, device: 'cpu' });
+await inProcess(policy, 4, 1); // warm-up
+const on = await startServer([]);
+const off = await startServer(['--no-coalesce']);
 for (const c of levels) {
-  res.inproc!.push(await inProcess(c, duration));
-  console.log(`in-process  C=${c}: ${f1(res.inproc!.at(-1)!.cands)} cand/s`);
-}
-for (const [name, extra] of [['on', []], ['off', ['--no-coalesce']]] as [string, string[]][]) {
-  const s = await startServer(extra);
-  for (const c of levels) {
-    const l = await load(s.url, c, duration);
-    res[name]!.push(l);
-    console.log(`server ${name === 'on' ? 'batching' : 'one-at-a-time'} C=${c}: ${f1(l.cands)} cand/s, p50 ${f1(l.p50)} ms, p99 ${f1(l.p99)} ms, ${l.ok} ok, ${l.r429} x 429, ${l.other} other`);
+  const slices: Record<string, Level[]> = { inproc: [], on: [], off: [] };
+  for (let r = 0; r < reps; ++r) {
+    slices.inproc!.push(await inProcess(policy, c, duration / reps));
+    slices.on!.push(await load(on.url, c, duration / reps));
+    slices.off!.push(await load(off.url, c, duration / reps));
   }
-  console.log(`  exit on SIGTERM: ${await stop(s.child)}`);
+  for (const k of ['inproc', 'on', 'off']) res[k]!.push(merge(slices[k]!));
+  const [a, b, o] = [res.inproc!.at(-1)!, res.on!.at(-1)!, res.off!.at(-1)!];
+  console.log(`C=${c}: in-process ${f1(a.cands)} cand/s; server ${f1(b.cands)} cand/s (p50 ${f1(b.p50)} ms, p99 ${f1(b.p99)} ms, ${b.ok} ok, ${b.r429} x 429, ${b.other} other); one-at-a-time ${f1(o.cands)} cand/s (p50 ${f1(o.p50)}, p99 ${f1(o.p99)}, ${o.ok} ok, ${o.r429} x 429, ${o.other} other)`);
 }
+await policy.dispose();
+console.log(`servers' exit codes on SIGTERM: ${await stop(on.child)}, ${await stop(off.child)}`);
 
 console.log('\n| C | in-process cand/s | server cand/s | p50 ms | p99 ms | one-at-a-time cand/s | p50 ms | p99 ms | server / in-process | server / one-at-a-time | non-2xx (429) |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
