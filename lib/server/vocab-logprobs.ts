@@ -4,7 +4,8 @@
 // tokens), so top-N alternatives (OpenAI `logprobs`) are computed here from `hidden` instead.
 // Subtle: exact, not an approximation: hidden is the state the engine's head reads (checked against
 // the engine's own token log-probs in test/server/vocab-logprobs.test.ts). The head weight is read
-// once and again after a training step (invalidate()); LoRA never adapts the head. Rows are done in
+// once (a copy of the model's parameters: a pause of the event loop on a large model) and again after
+// a training step (mutating()); LoRA never adapts the head. Rows are done in
 // chunks, yielding to the event loop between chunks, so a long prompt does not stall other requests.
 // Legend: R rows, C hidden, V vocabulary.
 import { cpuAddon } from '../native/binding.js';
@@ -12,7 +13,8 @@ import type { Policy } from '../policy/policy.js';
 import { GlamError } from '../errors.js';
 
 const HEAD_NAMES = ['lm_head.weight', 'model.embed_tokens.weight', 'transformer.wte.weight', 'wte.weight'];
-const CHUNK = 16;
+/** Multiply-adds per chunk: a few milliseconds of the event loop at a time, whatever the model. */
+const CHUNK_MACS = 2e7;
 
 export interface TopN {
   ids: number[]; // (n) best first
@@ -54,6 +56,7 @@ export class VocabLogprobs {
     while (this.#active > 0) await this.#mutation;
     const W = this.#weight(); // no await between the check and the copy: no step runs meanwhile
     const out: RowTop[] = [];
+    const CHUNK = Math.max(1, Math.floor(CHUNK_MACS / (V * C)));
     for (let r0 = 0; r0 < hidden.length; r0 += CHUNK) {
       const rows = hidden.slice(r0, r0 + CHUNK);
       const X = new Float32Array(rows.length * C);
