@@ -10,13 +10,13 @@ import type { Command } from 'commander';
 import { GlamError } from '../errors.js';
 import type { Device } from '../native/binding.js';
 import { Policy } from '../policy/policy.js';
-import { SERVE_DEFAULTS, type ServeOptions } from '../server/context.js';
+import { SERVE_DEFAULTS, defaultMaxBatchTokens, type ServeOptions } from '../server/context.js';
 import { createServer } from '../server/server.js';
 import { intFlag, runCommand, type CliIO } from './io.js';
 
 interface ServeFlags {
   model?: string; host: string; port: string; apiKey?: string; device: string; threads?: string;
-  maxBatchTokens: string; maxWaitMs: string; maxQueue: string; maxBodyBytes: string; coalesce: boolean;
+  maxBatchTokens?: string; maxWaitMs: string; maxQueue: string; maxBodyBytes: string; coalesce: boolean;
   allowTraining?: boolean; trainRoot?: string; shutdownTimeout: string; logLevel: string;
 }
 
@@ -31,7 +31,7 @@ export function registerServeCommand(program: Command, io: CliIO, setExit: (code
     .option('--api-key <key>', 'require "Authorization: Bearer <key>" (default: $GLAM_API_KEY)')
     .option('--device <d>', 'auto | cpu | cuda', 'auto')
     .option('--threads <n>', 'CPU threads for the engine (default: all cores)')
-    .option('--max-batch-tokens <n>', 'packed tokens per fused pass (coalesced requests)', String(d.maxBatchTokens))
+    .option('--max-batch-tokens <n>', 'packed tokens per coalesced fused pass (default: 1024 on the CPU, 8192 on the GPU)')
     .option('--max-wait-ms <n>', 'longest wait for other requests to batch with', String(d.maxWaitMs))
     .option('--max-queue <n>', 'waiting requests beyond which the server answers 429', String(d.maxQueue))
     .option('--max-body-bytes <n>', 'largest request body (413 beyond)', String(d.maxBodyBytes))
@@ -51,7 +51,7 @@ async function serve(f: ServeFlags, io: CliIO): Promise<void> {
   const opts: ServeOptions = {
     ...SERVE_DEFAULTS,
     host: f.host, port: intFlag('port', f.port, 0)!, apiKey: f.apiKey ?? (process.env.GLAM_API_KEY || undefined),
-    maxBatchTokens: intFlag('max-batch-tokens', f.maxBatchTokens)!, maxWaitMs: intFlag('max-wait-ms', f.maxWaitMs, 0)!,
+    maxBatchTokens: intFlag('max-batch-tokens', f.maxBatchTokens) ?? 0, maxWaitMs: intFlag('max-wait-ms', f.maxWaitMs, 0)!,
     maxQueue: intFlag('max-queue', f.maxQueue)!, maxBodyBytes: intFlag('max-body-bytes', f.maxBodyBytes)!, coalesce: f.coalesce,
     allowTraining: f.allowTraining === true, trainRoot: f.trainRoot, shutdownTimeoutS: intFlag('shutdown-timeout', f.shutdownTimeout, 0)!,
     logLevel: f.logLevel, modelName: f.model ? basename(f.model.replace(/[/\\]+$/, '')) : 'glam-builtin',
@@ -59,6 +59,7 @@ async function serve(f: ServeFlags, io: CliIO): Promise<void> {
   if (opts.allowTraining && !opts.apiKey) throw new GlamError('InvalidArgument', '--allow-training needs an API key: pass --api-key KEY or set $GLAM_API_KEY');
   if (opts.allowTraining && !opts.trainRoot) throw new GlamError('InvalidArgument', '--allow-training needs --train-root DIR: checkpoints are saved only under it');
   const policy = await Policy.load(f.model, { threads: intFlag('threads', f.threads), device: f.device as Device });
+  if (opts.maxBatchTokens === 0) opts.maxBatchTokens = defaultMaxBatchTokens(policy.device);
   const server = createServer(policy, opts, { level: opts.logLevel });
   let url: string;
   try {

@@ -1,7 +1,8 @@
 // Dynamic batching: concurrent requests' prompts are coalesced into one fused Policy.scoreTokens pass
 // of at most maxBatchTokens packed tokens, each request getting its own slices back.
 // The unit is an item (one prompt with its candidates): a request with many prompts may be split over
-// passes, and an item alone over the limit is rejected up front with BatchTooLarge naming the limit.
+// passes, and an item alone over the limit runs in a pass of its own (the engine itself rejects a
+// batch its memory cannot hold, BatchTooLarge on the GPU; prompts are bounded by the context).
 // Scheduling: a pass starts when the engine is free and either the waiting tokens fill a batch or the
 // oldest waiting request has waited maxWaitMs; with coalescing off a pass takes one request only.
 // Subtle: the queue bound counts requests none of whose items has started (429 past maxQueue); a pass
@@ -10,7 +11,6 @@
 // Legend: P prompt tokens, K candidates of an item, A_k tokens of candidate k, C hidden.
 import type { Policy, ScoreResult } from '../policy/policy.js';
 import { packBatch, type TokenizedBatch } from '../policy/batch.js';
-import { GlamError } from '../errors.js';
 import { ServerError } from './http-error.js';
 
 export type Mode = 'fused' | 'naive';
@@ -85,14 +85,7 @@ export class Batcher {
     if (items.length === 0) return Promise.resolve([]);
     const t: TokenizedBatch = { prompts: items.map((i) => i.prompt), candidates: items.map((i) => i.candidates) };
     packBatch(t, { vocabSize: this.#policy.config.vocabSize, maxPositions: this.#policy.config.maxPositions }); // typed shape errors, before queueing
-    const sizes = items.map((it, b) => {
-      const n = it.prompt.length + it.candidates.reduce((s, c) => s + c.length, 0);
-      if (n > this.#opts.maxBatchTokens) {
-        throw new GlamError('BatchTooLarge',
-          `prompt ${b} with its candidates is ${n} tokens, over this server's --max-batch-tokens of ${this.#opts.maxBatchTokens}; shorten it or start the server with a larger --max-batch-tokens`);
-      }
-      return n;
-    });
+    const sizes = items.map((it) => it.prompt.length + it.candidates.reduce((n, c) => n + c.length, 0));
     if (this.waiting >= this.#opts.maxQueue) {
       const retry = Math.max(1, Math.ceil(this.waiting * this.#passSeconds));
       throw new ServerError('Overloaded', 429, `the server's queue is full (${this.#opts.maxQueue} waiting requests, --max-queue); retry after ${retry} s`, retry);

@@ -10,6 +10,7 @@ export interface ServeOptions {
   port: number;
   /** Bearer key; without one every route is open (loopback use). */
   apiKey?: string;
+  /** Packed tokens per coalesced pass (a single longer prompt runs alone). */
   maxBatchTokens: number;
   maxWaitMs: number;
   maxQueue: number;
@@ -32,6 +33,15 @@ export const SERVE_DEFAULTS: Omit<ServeOptions, 'modelName'> = {
   host: '127.0.0.1', port: 8000, maxBatchTokens: 8192, maxWaitMs: 2, maxQueue: 256, maxBodyBytes: 2_000_000, coalesce: true,
   allowTraining: false, maxTopTokens: 262_144, shutdownTimeoutS: 30, logLevel: 'info',
 };
+
+/**
+ * --max-batch-tokens when not given: on the CPU the engine scores fastest a few prompts per pass
+ * (bench/serve's notes: 2-4 GLAM prompts of ~150 tokens beat 16-64 by 2x, the activations stay in
+ * cache), so passes stay small there; on the GPU a pass wants many rows.
+ */
+export function defaultMaxBatchTokens(device: 'cpu' | 'cuda'): number {
+  return device === 'cpu' ? 1024 : 8192;
+}
 
 export interface ServerContext {
   policy: Policy;
