@@ -7,7 +7,7 @@
 // The servers are child processes (the built command) and the clients run here, so HTTP, JSON and
 // the load generator all cost CPU the in-process peer does not pay: that is what the ratio measures.
 // Usage: npm run build && node dist/bench/serve.js [--threads N] [--duration 5] [--levels 1,4,16,64]
-//        [--reps 3] [--soak-s 600] [--soak-concurrency 32] [--model DIR] [--max-wait-ms 2]
+//        [--reps 3] [--soak-s 600] [--soak-concurrency 32] [--model DIR] [--max-wait-ms 2] [--max-batch-tokens 1024]
 // Each level's `--duration` seconds per contender are split in `--reps` slices, taken in turns.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -28,6 +28,7 @@ const soakS = Number(arg('soak-s', '600'));
 const soakC = Number(arg('soak-concurrency', '32'));
 const model = process.argv.includes('--model') ? arg('model', '') : undefined;
 const maxWaitMs = arg('max-wait-ms', '2');
+const maxBatchTokens = Number(arg('max-batch-tokens', '1024')); // glam serve's CPU default
 const ACTIONS = ['turn left', 'turn right', 'go forward', 'pick up', 'drop', 'toggle'];
 const COLORS = ['red', 'green', 'blue', 'purple', 'yellow', 'grey'];
 const THINGS = ['ball', 'box', 'key', 'door'];
@@ -68,15 +69,26 @@ async function load(url: string, c: number, seconds: number): Promise<Level> {
   return { cands: (ok * ACTIONS.length) / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), ok, r429, other, lat, wall };
 }
 
-/** Policy.score in-process on the same work: C prompts per call, back to back, for `seconds`. */
+/**
+ * Policy.score in-process on the same work, C prompts at a time back to back, each C split in calls of
+ * at most --max-batch-tokens tokens as the server's passes are (the engine's best pass size on the CPU).
+ */
 async function inProcess(policy: Policy, c: number, seconds: number): Promise<Level> {
+  const sizes = new Map(PROMPTS.map((p) => [p, policy.tokenizer.encode(p, true).length + ACTIONS.reduce((t, a) => t + policy.tokenizer.encode(a, false).length, 0)]));
+  const size = (p: string) => sizes.get(p)!;
   const lat: number[] = [];
   let calls = 0;
   const t0 = performance.now();
   while (performance.now() - t0 < seconds * 1000) {
     const prompts = Array.from({ length: c }, (_, j) => PROMPTS[(calls * c + j) % PROMPTS.length]!);
     const s = performance.now();
-    await policy.score({ prompts, candidates: prompts.map(() => ACTIONS) });
+    for (let i = 0; i < prompts.length;) {
+      let n = 0, tokens = 0;
+      while (i + n < prompts.length && (n === 0 || tokens + size(prompts[i + n]!) <= maxBatchTokens)) tokens += size(prompts[i + n++]!);
+      const part = prompts.slice(i, i + n);
+      await policy.score({ prompts: part, candidates: part.map(() => ACTIONS) });
+      i += n;
+    }
     lat.push(performance.now() - s);
     calls++;
   }
@@ -97,7 +109,7 @@ function merge(xs: Level[]): Level {
 
 async function startServer(extra: string[]): Promise<{ url: string; child: ChildProcess }> {
   const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'cli', 'main.js');
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--threads', String(threads), '--log-level', 'warn', '--max-queue', '4096', '--max-wait-ms', maxWaitMs, ...(model ? ['--model', model] : []), ...extra],
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--threads', String(threads), '--log-level', 'warn', '--max-queue', '4096', '--max-wait-ms', maxWaitMs, '--max-batch-tokens', String(maxBatchTokens), ...(model ? ['--model', model] : []), ...extra],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GLAM_DEVICE: 'cpu' } });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -156,8 +168,14 @@ levels.forEach((c, i) => {
 if (soakS > 0) {
   const s = await startServer([]);
   const r0 = await rss(s.url);
+  const samples: string[] = [];
+  const every = Math.max(5, soakS / 10);
+  const sampler = setInterval(() => void rss(s.url).then((r) => samples.push(`${f1((performance.now() - tSoak) / 1000)} s ${f1(r / 2 ** 20)} MiB`)), every * 1000);
+  const tSoak = performance.now();
   const l = await load(s.url, soakC, soakS);
+  clearInterval(sampler);
   const r1 = await rss(s.url);
+  console.log(`  RSS during the soak: ${samples.join(', ')}`);
   console.log(`\nsoak: ${soakS} s at concurrency ${soakC}: ${f1(l.cands)} cand/s, p50 ${f1(l.p50)} ms, p99 ${f1(l.p99)} ms, ${l.ok} ok, ${l.r429} x 429, ${l.other} other; server RSS ${f1(r0 / 2 ** 20)} MiB at start, ${f1(r1 / 2 ** 20)} MiB at end`);
   console.log(`  exit on SIGTERM: ${await stop(s.child)}`);
 }

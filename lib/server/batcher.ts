@@ -4,7 +4,8 @@
 // passes, and an item alone over the limit runs in a pass of its own (the engine itself rejects a
 // batch its memory cannot hold, BatchTooLarge on the GPU; prompts are bounded by the context).
 // Scheduling: a pass starts when the engine is free and either the waiting tokens fill a batch or the
-// oldest waiting request has waited maxWaitMs; with coalescing off a pass takes one request only.
+// oldest waiting request has waited maxWaitMs; it waits at all only under load (the last pass held
+// several requests), so a lone client is never delayed. Coalescing off: a pass takes one request.
 // Subtle: the queue bound counts requests none of whose items has started (429 past maxQueue); a pass
 // that fails with several requests in it is re-run per request, so one bad request (a native error)
 // fails alone; passes of one mode ('fused'/'naive') never mix, in FIFO order.
@@ -67,6 +68,7 @@ export class Batcher {
   #running = false;
   #timer: NodeJS.Timeout | null = null;
   #passSeconds = 0.05; // running mean, for Retry-After
+  #lastRequests = 0; // requests in the last pass
   #idleWaiters: (() => void)[] = [];
 
   constructor(policy: Policy, opts: BatcherOptions, onPass: (s: PassStats) => void = () => undefined) {
@@ -111,7 +113,9 @@ export class Batcher {
     const waited = performance.now() - this.#queue[0]!.arrived;
     let pending = 0;
     for (const p of this.#queue) for (let i = p.next; i < p.items.length; ++i) pending += p.sizes[i]!;
-    if (!this.#opts.coalesce || pending >= this.#opts.maxBatchTokens || waited >= this.#opts.maxWaitMs) {
+    // wait for company only under load (the last pass coalesced requests): a lone client is not delayed
+    const wait = this.#opts.coalesce && this.#lastRequests > 1;
+    if (!wait || pending >= this.#opts.maxBatchTokens || waited >= this.#opts.maxWaitMs) {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = null;
       void this.#pass();
@@ -150,6 +154,7 @@ export class Batcher {
     }
     const seconds = (performance.now() - t0) / 1000;
     this.#passSeconds = 0.8 * this.#passSeconds + 0.2 * seconds;
+    this.#lastRequests = requests.size;
     this.#onPass({ prompts: taken.length, tokens, candidates: taken.reduce((s, x) => s + x.p.items[x.i]!.candidates.length, 0), requests: requests.size, seconds });
     this.#running = false;
     this.#kick();
