@@ -60,7 +60,7 @@ async function serve(f: ServeFlags, io: CliIO): Promise<void> {
   if (opts.allowTraining && !opts.trainRoot) throw new GlamError('InvalidArgument', '--allow-training needs --train-root DIR: checkpoints are saved only under it');
   const policy = await Policy.load(f.model, { threads: intFlag('threads', f.threads), device: f.device as Device });
   if (opts.maxBatchTokens === 0) opts.maxBatchTokens = defaultMaxBatchTokens(policy.device);
-  const server = createServer(policy, opts, { level: opts.logLevel });
+  const server = createServer(policy, opts, { level: opts.logLevel, stream: process.stderr }); // pino on stderr: stdout has only what glam serve prints
   let url: string;
   try {
     url = await server.listen();
