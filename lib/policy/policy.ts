@@ -11,7 +11,8 @@ import { GlamError } from '../errors.js';
 import { loadModelFiles } from '../io/model-files.js';
 import type { ModelConfig } from '../io/model-config.js';
 import { callNative, callNativeSync, cpuAddon, selectBackend, type Device, type NativeBatch, type NativeModel, type NativeScore, type NativeValueHead, type Precision } from '../native/binding.js';
-import { resolveDevice, resolvePrecision } from './load-options.js';
+import { checkForwardRequest, checkLoadOptions, invalid, checkScoreRequest, checkScoreTokensOptions, checkStepOptions } from './arguments.js';
+import { checkPrecisionOn, resolveDevice, resolvePrecision } from './load-options.js';
 import { packBatch, tokenizeBatch, type Tokenization, type TokenizedBatch } from './batch.js';
 import { defaultModelDir } from './default-model.js';
 import { TextTokenizer } from './tokenizer.js';
@@ -89,6 +90,7 @@ export class Policy {
   #native: NativeModel | null;
   #queue: Promise<unknown> = Promise.resolve();
   #training: TrainingRecord | null = null;
+  #valueHeadTrained = false;
 
   private constructor(dir: string, config: ModelConfig, tokenizer: TextTokenizer, native: NativeModel, threads: number,
     device: 'cpu' | 'cuda', precision: Precision) {
@@ -107,6 +109,8 @@ export class Policy {
    * training: its mode, optimizer state and step count come back.
    */
   static async load(dir?: string, opts: LoadOptions = {}): Promise<Policy> {
+    checkLoadOptions(opts);
+    if (dir !== undefined && (typeof dir !== 'string' || dir === '')) throw invalid('the model directory of Policy.load', 'a non-empty path', dir);
     const given = dir ?? (await defaultModelDir());
     const record = readTrainingRecord(given);
     const base = adapterBase(given);
@@ -118,6 +122,7 @@ export class Policy {
     }
     const device = resolveDevice(opts.device);
     const precision = resolvePrecision(opts.precision);
+    checkPrecisionOn(device, opts.precision);
     let backend = selectBackend(device);
     if (backend.kind === 'cuda' && record) { // training resumes on the CPU until the CUDA backward (part 2, issue 7)
       if (device === 'cuda') throw new GlamError('NotImplemented', `${given} is a training checkpoint; training on the CUDA backend arrives with part 2 (issue 7): load it with device: 'cpu'`);
@@ -149,6 +154,7 @@ export class Policy {
     }
     const policy = new Policy(modelDir, config, tokenizer, native, threads, backend.kind, backend.kind === 'cuda' ? precision : 'fp32');
     if (record) policy.#training = { ...record };
+    policy.#valueHeadTrained = existsSync(join(given, VALUE_HEAD_FILE));
     return policy;
   }
 
@@ -163,6 +169,7 @@ export class Policy {
   /** Scores like score() and, with grad, keeps what backward needs in native memory behind a single-use handle. */
   async forward(req: ScoreRequest | { tokens: TokenizedBatch }, opts: { grad: true }): Promise<ForwardResult> {
     const native = this.#live();
+    checkForwardRequest(req);
     if (!this.#training) throw new GlamError('InvalidArgument', 'forward({grad: true}) needs training: call enableTraining() first');
     if (opts?.grad !== true) throw new GlamError('InvalidArgument', 'forward() is the training pass: pass { grad: true } (use score() for inference)');
     const t = 'tokens' in req ? req.tokens : tokenizeBatch(this.tokenizer, req.prompts, req.candidates, req.tokenization ?? 'separate');
@@ -185,12 +192,19 @@ export class Policy {
   /** Clips by global norm, applies AdamW; returns the norm before clipping. */
   async step(opts: StepOptions): Promise<number> {
     const native = this.#live();
+    checkStepOptions(opts);
     if (!this.#training) throw new GlamError('InvalidArgument', 'step() needs training: call enableTraining() first');
     const norm = await this.#enqueue(() => callNative(() => native.step({
       lr: opts.lr, beta1: opts.betas?.[0], beta2: opts.betas?.[1], eps: opts.eps, weightDecay: opts.weightDecay, maxGradNorm: opts.maxGradNorm,
     })));
     this.#training.step += 1;
+    this.#valueHeadTrained = true;
     return norm;
+  }
+
+  /** Whether the value head's output means anything: loaded from value_head.safetensors, or trained by a step() of this Policy. */
+  get valueHeadTrained(): boolean {
+    return this.#valueHeadTrained;
   }
 
   /** Zeroes the accumulated gradients. */
@@ -228,6 +242,7 @@ export class Policy {
   /** Scores every candidate of every prompt. */
   async score(req: ScoreRequest): Promise<ScoreResult> {
     const native = this.#live();
+    checkScoreRequest('score', req);
     const t = tokenizeBatch(this.tokenizer, req.prompts, req.candidates, req.tokenization ?? 'separate');
     return this.#enqueue(() => this.#scoreTokens(native, t, req.mode ?? 'fused', req.hidden ?? false));
   }
@@ -235,6 +250,7 @@ export class Policy {
   /** Scores pre-tokenized prompts and candidates (ids as the model's tokenizer gives them). */
   async scoreTokens(t: TokenizedBatch, opts: { mode?: 'fused' | 'naive'; hidden?: boolean } = {}): Promise<ScoreResult> {
     const native = this.#live();
+    checkScoreTokensOptions(opts);
     return this.#enqueue(() => this.#scoreTokens(native, t, opts.mode ?? 'fused', opts.hidden ?? false));
   }
 
