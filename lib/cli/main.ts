@@ -29,7 +29,7 @@ export function buildProgram(io = processIO, setExit = (code: number) => void (p
     .description('GLAM from Node: score LLM candidate actions in one fused pass, BabyAI-Text, PPO')
     .version(glamVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n`)
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride((e) => {
       throw e.exitCode === EXIT.ok ? e : new CommanderError(EXIT.usage, e.code, e.message);

@@ -4,6 +4,9 @@
 // waits for the queue, so a score in flight finishes before memory is freed, and any call after
 // dispose() throws Disposed.
 // Legend: B prompts, K_b candidates of prompt b, N = sum K_b, A_k tokens of candidate k, C hidden.
+// Types: Policy is AsyncDisposable (`await using`); the reference below travels into policy.d.ts so that
+// consumers compiling for es2020/es2022 without @types/node know Symbol.asyncDispose (else TS2550).
+/// <reference lib="esnext.disposable" preserve="true" />
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 
