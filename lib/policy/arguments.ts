@@ -7,6 +7,13 @@
 // - The texts of a request (strings, non-empty) are checked by lib/policy/batch.ts where they are
 //   tokenized; here only the request's shape and its options.
 import { GlamError } from '../errors.js';
+import type { NativeTrainOptions } from '../native/binding.js';
+import type { LoadOptions } from './policy.js';
+import type { StepOptions } from './training.js';
+
+/** Compiles only when `Keys` lists every key of T (a new option must be added to its list here). */
+type Exhaustive<T, Keys extends readonly (keyof T)[]> = [Exclude<keyof T, Keys[number]>] extends [never] ? Keys : never;
+const keys = <T>() => <const K extends readonly (keyof T)[]>(k: Exhaustive<T, K>): readonly string[] => k as readonly string[];
 
 /** InvalidArgument in the project's one format: "Expected X for NAME but received V of type T". */
 export function invalid(name: string, expected: string, v: unknown): GlamError {
@@ -29,11 +36,16 @@ export function checkOptions(where: string, v: unknown, known: readonly string[]
   return v;
 }
 
-export const LOAD_OPTIONS = ['threads', 'valueHidden', 'valueSeed', 'device', 'precision'] as const;
+const LOAD_OPTIONS = keys<LoadOptions>()(['threads', 'valueHidden', 'valueSeed', 'device', 'precision']);
+const STEP_OPTIONS = keys<StepOptions>()(['lr', 'betas', 'eps', 'weightDecay', 'maxGradNorm']);
+const TRAINING_OPTIONS = keys<NativeTrainOptions>()(['mode', 'rank', 'alpha', 'targets', 'freezeEmbeddings', 'freezeLmHead', 'seed']);
 
 /** Policy.load's options: known keys, and the types of those not checked elsewhere (device, precision: load-options.ts). */
 export function checkLoadOptions(v: unknown): void {
   const o = checkOptions('Policy.load', v, LOAD_OPTIONS);
+  if (o.threads !== undefined && (!Number.isInteger(o.threads) || (o.threads as number) < 1 || (o.threads as number) > 256)) {
+    throw new GlamError('InvalidArgument', `Expected an integer between 1 and 256 for threads but received ${String(o.threads)}`);
+  }
   if (o.valueHidden !== undefined && (!Array.isArray(o.valueHidden) || !o.valueHidden.every((s) => Number.isInteger(s) && s > 0))) {
     throw invalid('valueHidden', 'an array of positive integers (hidden sizes of the value head)', o.valueHidden);
   }
@@ -87,7 +99,7 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 /** step()'s options: lr >= 0, betas in [0, 1), eps > 0, weightDecay >= 0, maxGradNorm >= 0, nothing else. */
 export function checkStepOptions(v: unknown): void {
   if (v === undefined) throw invalid('the options of step()', 'an object with lr', v);
-  const o = checkOptions('step()', v, ['lr', 'betas', 'eps', 'weightDecay', 'maxGradNorm']);
+  const o = checkOptions('step()', v, STEP_OPTIONS);
   if (!finite(o.lr) || o.lr < 0) throw invalid('lr', 'a finite number >= 0', o.lr);
   if (o.betas !== undefined && (!Array.isArray(o.betas) || o.betas.length !== 2 || !o.betas.every((b) => finite(b) && b >= 0 && b < 1))) {
     throw invalid('betas', 'two numbers in [0, 1)', o.betas);
@@ -97,4 +109,14 @@ export function checkStepOptions(v: unknown): void {
   if (o.maxGradNorm !== undefined && (!finite(o.maxGradNorm) || o.maxGradNorm < 0)) {
     throw invalid('maxGradNorm', 'a finite number >= 0 (0: no clipping)', o.maxGradNorm);
   }
+}
+
+/** enableTraining()'s options: an object with known keys (their values are checked natively). */
+export function checkTrainingOptions(v: unknown): void {
+  checkOptions('enableTraining', v, TRAINING_OPTIONS);
+}
+
+/** save()'s directory. */
+export function checkDirectory(fn: string, dir: unknown): void {
+  if (typeof dir !== 'string' || dir === '') throw invalid(`the directory of ${fn}`, 'a non-empty path', dir);
 }

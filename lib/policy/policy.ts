@@ -14,7 +14,7 @@ import { GlamError } from '../errors.js';
 import { loadModelFiles } from '../io/model-files.js';
 import type { ModelConfig } from '../io/model-config.js';
 import { callNative, callNativeSync, cpuAddon, selectBackend, type Device, type NativeBatch, type NativeModel, type NativeScore, type NativeValueHead, type Precision } from '../native/binding.js';
-import { checkForwardRequest, checkLoadOptions, invalid, checkScoreRequest, checkScoreTokensOptions, checkStepOptions } from './arguments.js';
+import { checkDirectory, checkForwardRequest, checkLoadOptions, checkTrainingOptions, checkScoreRequest, checkScoreTokensOptions, checkStepOptions } from './arguments.js';
 import { checkPrecisionOn, resolveDevice, resolvePrecision } from './load-options.js';
 import { packBatch, tokenizeBatch, type Tokenization, type TokenizedBatch } from './batch.js';
 import { defaultModelDir } from './default-model.js';
@@ -113,16 +113,13 @@ export class Policy {
    */
   static async load(dir?: string, opts: LoadOptions = {}): Promise<Policy> {
     checkLoadOptions(opts);
-    if (dir !== undefined && (typeof dir !== 'string' || dir === '')) throw invalid('the model directory of Policy.load', 'a non-empty path', dir);
+    if (dir !== undefined) checkDirectory('Policy.load', dir);
     const given = dir ?? (await defaultModelDir());
     const record = readTrainingRecord(given);
     const base = adapterBase(given);
     if (base && !record) throw new GlamError('ConfigInvalid', `${given} is a PEFT adapter without ${'glam_training.json'}; load its base model and train LoRA from there`);
     const modelDir = base ?? given;
     const threads = opts.threads ?? Math.min(availableParallelism(), 256);
-    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-      throw new GlamError('InvalidArgument', `Expected an integer between 1 and 256 for threads but received ${String(threads)}`);
-    }
     const device = resolveDevice(opts.device);
     const precision = resolvePrecision(opts.precision);
     checkPrecisionOn(device, opts.precision);
@@ -164,6 +161,7 @@ export class Policy {
   /** Enables training: full fine-tuning (default) or LoRA; the value head always trains. */
   enableTraining(opts: TrainingOptions = { mode: 'full' }): void {
     const native = this.#live();
+    checkTrainingOptions(opts);
     const options = { mode: 'full' as const, ...opts };
     callNativeSync(() => native.setTraining(options));
     this.#training = { format: 'glam-training-v1', options, step: 0, ...(options.mode === 'lora' ? { baseModel: this.dir } : {}) };
@@ -219,6 +217,7 @@ export class Policy {
   /** Writes a checkpoint directory (see lib/policy/checkpoint.ts); Policy.load(dir) resumes from it. */
   async save(dir: string): Promise<void> {
     const native = this.#live();
+    checkDirectory('save()', dir);
     await this.#enqueue(async () => callNativeSync(() => saveCheckpoint(dir, native, this.config, this.dir, this.#training)));
   }
 

@@ -1,5 +1,5 @@
-// The Policy API's argument checks (lib/policy/arguments.ts): unknown load/step options, 'bf16' on the
-// CPU, malformed score/forward/step inputs: each an InvalidArgument that names the field, never a raw
+// The Policy API's argument checks (lib/policy/arguments.ts): unknown load/step/training options, 'bf16'
+// on the CPU, malformed score/forward/step/save inputs: each an InvalidArgument that names the field, never a raw
 // TypeError; and valueHeadTrained, which says whether the value head's output means anything.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,8 @@ describe('Policy.load options', () => {
     await expectInvalid(Policy.load(fixture, null as never), /^Expected an object for the options of Policy.load but received null/);
     await expectInvalid(Policy.load(fixture, { valueHidden: [64, 0] }), /for valueHidden but received \[64,0\] of type array/);
     await expectInvalid(Policy.load(fixture, { valueSeed: 1.5 }), /for valueSeed/);
-    await expectInvalid(Policy.load(42 as never), /for the model directory of Policy.load/);
+    await expectInvalid(Policy.load(42 as never), /^Expected a non-empty path for the directory of Policy.load but received 42 of type number$/);
+    await expectInvalid(Policy.load(fixture, { threads: 0 }), /^Expected an integer between 1 and 256 for threads but received 0$/);
   });
 
   test("'bf16' with device 'cpu' is refused (the CPU computes in fp32); 'fp32' and no precision load", async () => {
@@ -80,7 +81,12 @@ describe('score, scoreTokens, forward and step inputs', () => {
   test('forward() and step()', async () => {
     const p = await Policy.load(fixture, { threads: 1 });
     try {
+      await expectInvalid(Promise.resolve().then(() => p.enableTraining(null as never)), /^Expected an object for the options of enableTraining but received null/);
+      await expectInvalid(Promise.resolve().then(() => p.enableTraining({ mode: 'full', lr: 1 } as never)),
+        /^enableTraining has no option 'lr'; its options are mode, rank, alpha, targets, freezeEmbeddings, freezeLmHead, seed$/);
+      expect(p.trainingInfo().enabled).toBe(false);
       p.enableTraining({ mode: 'full' });
+      await expectInvalid(p.save(null as never), /^Expected a non-empty path for the directory of save\(\) but received null/);
       await expectInvalid(p.forward(null as never, { grad: true }), /for the request of forward\(\)/);
       await expectInvalid(p.forward({ prompts: ['x'], candidates: [[5]] } as never, { grad: true }), /for candidates\[0\]\[0\] but received 5 of type number/);
       await expectInvalid(p.forward({ tokens: 3 } as never, { grad: true }), /for tokens/);
