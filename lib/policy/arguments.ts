@@ -2,7 +2,7 @@
 // forward requests, step's options): each bad value is an InvalidArgument GlamError that names the
 // field, before anything is queued or reaches native code.
 // Subtle:
-// - Unknown option keys are rejected for load and step (a misspelt `weight_decay` would otherwise be
+// - Unknown option keys are rejected for load, step and enableTraining (a misspelt `weight_decay` would be
 //   silently ignored); score requests are not checked for extra keys, since callers pass richer objects.
 // - The texts of a request (strings, non-empty) are checked by lib/policy/batch.ts where they are
 //   tokenized; here only the request's shape and its options.

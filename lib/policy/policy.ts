@@ -203,11 +203,6 @@ export class Policy {
     return norm;
   }
 
-  /** Whether the value head's output means anything: loaded from value_head.safetensors, or trained by a step() of this Policy. */
-  get valueHeadTrained(): boolean {
-    return this.#valueHeadTrained;
-  }
-
   /** Zeroes the accumulated gradients. */
   async zeroGrad(): Promise<void> {
     const native = this.#live();
@@ -219,6 +214,11 @@ export class Policy {
     const native = this.#live();
     checkDirectory('save()', dir);
     await this.#enqueue(async () => callNativeSync(() => saveCheckpoint(dir, native, this.config, this.dir, this.#training)));
+  }
+
+  /** True when the value head was loaded from value_head.safetensors or trained by a step() in this process; a fresh head's values are random. */
+  get valueHeadTrained(): boolean {
+    return this.#valueHeadTrained;
   }
 
   /** Training state: mode, optimizer steps, trainable parameters, bytes held by gradients and moments. */
