@@ -1,11 +1,11 @@
 // `glam score` and `glam init-model` through the real command parser, output captured: results equal
 // the API's; action texts kept exactly; --actions-file (JSON or lines); an untrained value head said
 // so; a run directory as --model pointed at its final/; init-model refusing a non-empty --out.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 
 import { runCli } from './run-cli.js';
 import { readActions } from '../../lib/cli/score.js';
@@ -29,6 +29,7 @@ beforeAll(async () => {
   await p.save(trained);
   await p.dispose();
 });
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 interface ScoreJson { actions: { text: string; logprob: number; prob: number; tokens: number }[]; value: number | null; valueTrained: boolean }
 
