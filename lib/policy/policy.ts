@@ -121,8 +121,8 @@ export class Policy {
     const modelDir = base ?? given;
     const threads = opts.threads ?? Math.min(availableParallelism(), 256);
     const device = resolveDevice(opts.device);
-    const precision = resolvePrecision(opts.precision);
     checkPrecisionOn(device, opts.precision);
+    const precision = resolvePrecision(opts.precision);
     let backend = selectBackend(device);
     if (backend.kind === 'cuda' && record) { // training resumes on the CPU until the CUDA backward (part 2, issue 7)
       if (device === 'cuda') throw new GlamError('NotImplemented', `${given} is a training checkpoint; training on the CUDA backend arrives with part 2 (issue 7): load it with device: 'cpu'`);

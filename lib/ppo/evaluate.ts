@@ -16,10 +16,10 @@ export interface EvalOptions {
   seed?: number;
   numEnvs?: number;
   actions?: readonly string[];
-  memory?: { observations: number; actions: number };
-  textStyle?: VecEnvOptions['textStyle'];
   /** Called after each counted episode with the episodes and successes so far (progress). */
   onEpisode?: (episodes: number, successes: number) => void;
+  memory?: { observations: number; actions: number };
+  textStyle?: VecEnvOptions['textStyle'];
 }
 
 export interface EvalResult {

@@ -33,7 +33,7 @@ import { DEFAULT_STYLE, getStyle, rewriteMission, type TextStyle } from '../env/
 import { GlamError } from '../errors.js';
 import type { ScoreRequest } from '../policy/policy.js';
 import { asPolicy, type Scorer } from './baselines.js';
-import { evaluate, type EvalOptions, type EvalResult } from './evaluate.js';
+import { evaluate, type EvalResult } from './evaluate.js';
 
 export interface GeneralizationTest {
   readonly name: string;
@@ -116,7 +116,7 @@ export interface VariantOptions {
   seed?: number;
   numEnvs?: number;
   memory?: { observations: number; actions: number };
-  onEpisode?: EvalOptions['onEpisode'];
+  onEpisode?: (episodes: number, successes: number) => void;
 }
 
 /** evaluate() of `scorer` under test `t` (its level, words, actions and template). */
