@@ -7,7 +7,7 @@
 // - The texts of a request (strings, non-empty) are checked by lib/policy/batch.ts where they are
 //   tokenized; here only the request's shape and its options.
 import { GlamError } from '../errors.js';
-import type { NativeTrainOptions } from '../native/binding.js';
+import type { Device, NativeTrainOptions } from '../native/binding.js';
 import type { LoadOptions } from './policy.js';
 import type { StepOptions } from './training.js';
 
@@ -50,6 +50,17 @@ export function checkLoadOptions(v: unknown): void {
     throw invalid('valueHidden', 'an array of positive integers (hidden sizes of the value head)', o.valueHidden);
   }
   if (o.valueSeed !== undefined && !Number.isSafeInteger(o.valueSeed)) throw invalid('valueSeed', 'an integer', o.valueSeed);
+}
+
+/**
+ * 'bf16' with device 'cpu' (the option or $GLAM_DEVICE) is a contradiction and refused: the CPU computes
+ * in fp32. With 'auto' it is a preference for when a GPU is there; the CPU fallback says so in its note.
+ */
+export function checkPrecisionOn(device: Device, precision: unknown): void {
+  if (device === 'cpu' && precision === 'bf16') {
+    throw new GlamError('InvalidArgument',
+      "precision 'bf16' applies to the CUDA backend, but device 'cpu' computes in fp32: leave precision out (or pass 'fp32'), or load with device 'cuda' or 'auto'");
+  }
 }
 
 function oneOf(name: string, v: unknown, values: readonly string[]): void {

@@ -2,8 +2,8 @@
 // Subtle: the default device is 'auto' unless $GLAM_DEVICE names one (the test suite pins 'cpu' so
 // its tolerances hold on GPU machines too); precision applies to the CUDA backend only — the CPU
 // engine always computes in fp32, so a CPU policy reports precision 'fp32'; 'bf16' with device 'cpu'
-// is an error rather than a silent fp32 (with 'auto', bf16 applies when a GPU is there).
-import { GlamError } from '../errors.js';
+// is an error rather than a silent fp32 (arguments.ts checkPrecisionOn; with 'auto', bf16 applies when
+// a GPU is there).
 import { invalid } from './arguments.js';
 import type { Device, Precision } from '../native/binding.js';
 
@@ -24,15 +24,4 @@ export function resolvePrecision(precision: unknown): Precision {
   const v = precision ?? 'bf16';
   if (!PRECISIONS.includes(v as Precision)) throw invalid('precision', "'bf16' or 'fp32'", v);
   return v as Precision;
-}
-
-/**
- * 'bf16' with device 'cpu' (the option or $GLAM_DEVICE) is a contradiction and refused: the CPU computes
- * in fp32. With 'auto' it is a preference for when a GPU is there; the CPU fallback says so in its note.
- */
-export function checkPrecisionOn(device: Device, precision: unknown): void {
-  if (device === 'cpu' && precision === 'bf16') {
-    throw new GlamError('InvalidArgument',
-      "precision 'bf16' applies to the CUDA backend, but device 'cpu' computes in fp32: leave precision out (or pass 'fp32'), or load with device 'cuda' or 'auto'");
-  }
 }

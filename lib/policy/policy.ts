@@ -14,14 +14,14 @@ import { GlamError } from '../errors.js';
 import { loadModelFiles } from '../io/model-files.js';
 import type { ModelConfig } from '../io/model-config.js';
 import { callNative, callNativeSync, cpuAddon, selectBackend, type Device, type NativeBatch, type NativeModel, type NativeScore, type NativeValueHead, type Precision } from '../native/binding.js';
-import { checkDirectory, checkForwardRequest, checkLoadOptions, checkTrainingOptions, checkScoreRequest, checkScoreTokensOptions, checkStepOptions } from './arguments.js';
-import { checkPrecisionOn, resolveDevice, resolvePrecision } from './load-options.js';
+import { resolveDevice, resolvePrecision } from './load-options.js';
 import { packBatch, tokenizeBatch, type Tokenization, type TokenizedBatch } from './batch.js';
 import { defaultModelDir } from './default-model.js';
 import { TextTokenizer } from './tokenizer.js';
 import { VALUE_HEAD_FILE, createValueHead, loadValueHead } from './value-head.js';
 import { adapterBase, readTrainingRecord, restoreTraining, saveCheckpoint, type TrainingRecord } from './checkpoint.js';
 import { TrainHandle, checkGradients, type ForwardResult, type StepOptions, type TrainingOptions } from './training.js';
+import { checkDirectory, checkForwardRequest, checkLoadOptions, checkPrecisionOn, checkScoreRequest, checkScoreTokensOptions, checkStepOptions, checkTrainingOptions } from './arguments.js';
 import { existsSync } from 'node:fs';
 
 export interface LoadOptions {
