@@ -17,7 +17,10 @@
 //   the run's level is used. The suite's word tests run on that base level (else BabyAI-GoToLocal-v0);
 //   its composition tests have their own levels.
 // - Evaluation seeds default to 1000000, away from training's (GLAM's 100·seed + i), as evaluate() does.
-import { readFileSync } from 'node:fs';
+// - Progress goes to stderr (lib/cli/progress.ts): a bar on a terminal, else a line every 10 s; the
+//   suite's bar counts the episodes of all its tests.
+// - A --policy path that does not exist is reported before anything else (not as a missing --level).
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { Command } from 'commander';
@@ -28,7 +31,8 @@ import { asPolicy, loadEvalPolicy, type EvalPolicy } from '../ppo/baselines.js';
 import { evaluate, type EvalResult } from '../ppo/evaluate.js';
 import { GENERALIZATION_TESTS, runGeneralizationSuite, selectTests, type SuiteRow } from '../ppo/generalization.js';
 import { findRunDir } from '../ppo/run-dir.js';
-import { intFlag, runCommand, type CliIO } from './io.js';
+import { intFlag, processIO, runCommand, type CliIO } from './io.js';
+import { episodeProgress, progressTerminal, type EpisodeProgress } from './progress.js';
 
 export interface EvalFlags {
   policy?: string;
@@ -42,6 +46,12 @@ export interface EvalFlags {
   tests?: string;
   threads?: string;
   envs?: string;
+}
+
+/** Where progress goes: a terminal for the bar, else lines to io.err at most every progressEveryMs (default 10 s). */
+export interface EvalCommandOptions {
+  tty?: NodeJS.WritableStream;
+  progressEveryMs?: number;
 }
 
 const SUITE_DEFAULT_LEVEL = 'BabyAI-GoToLocal-v0';
@@ -87,8 +97,11 @@ const f3 = (x: number) => x.toFixed(3);
 const ci = (r: EvalResult) => `[${f3(r.ci95[0])}, ${f3(r.ci95[1])}]`;
 
 /** Runs `glam eval` with parsed flags. */
-export async function evalCommand(f: EvalFlags, io: CliIO): Promise<void> {
+export async function evalCommand(f: EvalFlags, io: CliIO, opts: EvalCommandOptions = {}): Promise<void> {
   if (f.policy === undefined) throw new GlamError('InvalidArgument', "Expected --policy DIR, 'random' or 'zero-shot'");
+  if (f.policy !== 'random' && f.policy !== 'zero-shot' && !existsSync(f.policy)) {
+    throw new GlamError('ConfigMissing', `Expected a policy directory, 'random' or 'zero-shot' for --policy but ${JSON.stringify(f.policy)} does not exist`);
+  }
   const spec = policyPath(f.policy);
   if (f.suite !== undefined && f.suite !== 'generalization') throw new GlamError('InvalidArgument', `Expected generalization for --suite but received '${f.suite}'`);
   if (f.tests !== undefined && f.suite === undefined) throw new GlamError('InvalidArgument', '--tests selects tests of --suite generalization');
@@ -107,10 +120,20 @@ export async function evalCommand(f: EvalFlags, io: CliIO): Promise<void> {
   if (level === undefined) throw new GlamError('InvalidArgument', `Expected --level ID (the policy ${spec} is not in a glam run directory that names one)`);
 
   const p: EvalPolicy = await loadEvalPolicy(spec, { model: f.model, threads: intFlag('threads', f.threads) });
+  // one bar (or line stream) per evaluation: the suite's bar of a test clears itself before its row prints
+  let progress: EpisodeProgress | null = null;
   try {
     const common = { policy: p.description, kind: p.kind, level, episodes, greedy, seed };
+    const env = { level, episodes, greedy, seed, ...memory, ...(numEnvs ? { numEnvs } : {}) };
+    const startProgress = (label: string) => episodeProgress(io, { total: episodes, label, ...(opts.tty ? { tty: opts.tty } : {}), everyMs: opts.progressEveryMs });
+    const stopProgress = () => {
+      progress?.stop();
+      progress = null;
+    };
     if (f.suite === undefined) {
-      const r = await evaluate(asPolicy(p.scorer), { level, episodes, greedy, seed, ...memory, ...(numEnvs ? { numEnvs } : {}) });
+      progress = startProgress('eval');
+      const r = await evaluate(asPolicy(p.scorer), { ...env, onEpisode: (n, wins) => progress?.update(n, wins) });
+      stopProgress();
       if (f.json) {
         io.out(JSON.stringify({ ...common, successRate: r.successRate, ci95: r.ci95, meanReturn: r.meanReturn, meanLength: r.meanLength }) + '\n');
         return;
@@ -119,15 +142,20 @@ export async function evalCommand(f: EvalFlags, io: CliIO): Promise<void> {
         `success   ${f3(r.successRate)}  (95% CI ${f3(r.ci95[0])}-${f3(r.ci95[1])})\nreturn    ${f3(r.meanReturn)}\nlength    ${r.meanLength.toFixed(1)}\n`);
       return;
     }
+    const selected = selectTests(tests);
     const wTest = Math.max(...GENERALIZATION_TESTS.map((t) => t.name.length)) + 2;
-    const wLevel = Math.max(...selectTests(tests).map((t) => (t.level ?? level).length)) + 2;
+    const wLevel = Math.max(...selected.map((t) => (t.level ?? level).length)) + 2;
     if (!f.json) {
       io.out(`policy ${p.description}; ${episodes} episodes per test, ${greedy ? 'greedy' : 'sampled'} actions, seed ${seed}\n`);
       io.out(`${'test'.padEnd(wTest)}${'level'.padEnd(wLevel)}${'success'.padStart(8)}  ${'95% CI'.padEnd(16)}  Δ vs no change\n`);
     }
+    let done = 0; // tests finished
     const rows: SuiteRow[] = await runGeneralizationSuite(p.scorer, {
-      level, episodes, greedy, seed, ...memory, ...(numEnvs ? { numEnvs } : {}), ...(tests ? { tests } : {}),
+      ...env, ...(tests ? { tests } : {}),
+      onEpisode: (n, wins) => (progress ??= startProgress(`eval ${selected[done]?.name ?? ''} (${done + 1}/${selected.length})`)).update(n, wins),
       onRow: (r) => {
+        ++done;
+        stopProgress();
         if (f.json) return;
         const delta = r.test === 'no-change' ? '' : `${r.delta >= 0 ? '+' : ''}${f3(r.delta)}`;
         io.out(`${r.test.padEnd(wTest)}${r.level.padEnd(wLevel)}${f3(r.result.successRate).padStart(8)}  ${ci(r.result).padEnd(16)}  ${delta}\n`);
@@ -143,6 +171,7 @@ export async function evalCommand(f: EvalFlags, io: CliIO): Promise<void> {
       }) + '\n');
     }
   } finally {
+    progress?.stop(); // a failed evaluation leaves the terminal clean
     await p.dispose();
   }
 }
@@ -162,5 +191,8 @@ export function registerEvalCommand(program: Command, io: CliIO, setExit: (code:
     .option('--tests <list>', `with --suite: comma-separated tests (${GENERALIZATION_TESTS.map((t) => t.name).join(', ')})`)
     .option('--envs <n>', 'environments stepped together (default 32)')
     .option('--threads <n>', 'CPU threads (default: all cores)')
-    .action(async (f: EvalFlags) => setExit(await runCommand(io, () => evalCommand(f, io))));
+    .action(async (f: EvalFlags) => {
+      const tty = io === processIO ? progressTerminal() : undefined;
+      setExit(await runCommand(io, () => evalCommand(f, io, tty ? { tty } : {})));
+    });
 }

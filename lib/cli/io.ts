@@ -1,8 +1,18 @@
 // CLI plumbing shared by every command: output writers that tests can capture, and the one place
 // where errors become a message and an exit code.
-// Subtle: a GlamError (bad input) exits 2 with one line naming its code; anything else is a bug and
-// exits 1 with the message (the stack only with GLAM_DEBUG=1).
-import { GlamError } from '../errors.js';
+// Exit codes (EXIT; the README's Commands section and `glam --help` say the same):
+//   0 success; 1 a runtime failure: the command was right but the machine failed it (IoError,
+//   CudaError, NativeAddonMissing, an internal error: a bug); 2 a usage or input error: a bad flag or
+//   argument (commander's errors, mapped in main.ts) or any other GlamError (a bad file, model, level...).
+// Failures print one line "glam: CODE: message" (the stack only with GLAM_DEBUG=1).
+import { GlamError, type GlamErrorCode } from '../errors.js';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** GlamError codes that are the machine's failure, not the input's. */
+const RUNTIME_CODES: ReadonlySet<GlamErrorCode> = new Set<GlamErrorCode>(['IoError', 'CudaError', 'NativeAddonMissing', 'Internal']);
+
+export const EXIT_CODES_HELP = 'Exit codes: 0 success; 1 runtime failure (I/O, device or engine error, internal error); 2 usage or input error (bad flag, argument, file or model).';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -22,19 +32,19 @@ export const processIO: CliIO = {
   err: (s) => void process.stderr.write(s),
 };
 
-/** Runs a command body, reporting failures; returns the exit code. */
+/** Runs a command body, reporting failures; returns the exit code (see EXIT). */
 export async function runCommand(io: CliIO, body: () => Promise<void>): Promise<number> {
   try {
     await body();
-    return 0;
+    return EXIT.ok;
   } catch (e) {
+    if (process.env.GLAM_DEBUG === '1') io.err(`${(e as Error).stack}\n`);
     if (e instanceof GlamError) {
       io.err(`glam: ${e.code}: ${e.message}\n`);
-      return 2;
+      return RUNTIME_CODES.has(e.code) ? EXIT.failure : EXIT.usage;
     }
     io.err(`glam: internal error: ${(e as Error).message}\n`);
-    if (process.env.GLAM_DEBUG === '1') io.err(`${(e as Error).stack}\n`);
-    return 1;
+    return EXIT.failure;
   }
 }
 

@@ -11,7 +11,11 @@
 //    >= max_window_layers (or as `layer_types` says): a mix of full and sliding layers cannot be expressed in
 //    ModelConfig and is rejected; Mistral's window (class default 4096) applies to every layer;
 //  - GPT-2 accepts the attribute_map aliases (hidden_size for n_embd, ...); n_inner null means 4·n_embd;
-//  - eos_token_id may be a list (instruct models): eosTokenId is its first element, `raw` keeps the list.
+//  - eos_token_id may be a list (instruct models): eosTokenId is its first element, `raw` keeps the list;
+//  - "model_type" must agree with the supported class found in "architectures" (transformers picks the
+//    class from model_type): a t5 or bert model_type on a LlamaForCausalLM is ConfigInvalid, not Llama;
+//  - a glam run directory's config.json (format glam-run-v1, lib/ppo/run-dir.ts) is not a model: the
+//    error points at the run's final/ instead of reporting missing fields.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -117,6 +121,13 @@ function architectureOf(f: Fields): Architecture {
       throw new GlamError('UnsupportedArchitecture',
         `${f.where}: architecture ${archs.join(', ')} is not supported; glam loads ${SUPPORTED_ARCHITECTURES.join(', ')}. ` +
           'Pick a checkpoint of one of these classes.');
+    }
+    const mt = f.raw.model_type;
+    if (mt !== undefined && mt !== null && (typeof mt !== 'string' || MODEL_TYPES[mt] !== found)) {
+      // transformers builds the model class from model_type, so the two must agree or the file means two models
+      const expected = Object.keys(MODEL_TYPES).find((k) => MODEL_TYPES[k] === found)!;
+      throw f.fail(`"model_type" ${JSON.stringify(mt)} contradicts "architectures" ${JSON.stringify(archs)}, whose model_type is "${expected}"; ` +
+        'transformers would build a different model from this file');
     }
     return found as Architecture;
   }
@@ -273,6 +284,10 @@ export function readModelConfig(dir: string): ModelConfig {
     json = JSON.parse(text);
   } catch (err) {
     throw new GlamError('ConfigInvalid', `${file} is not valid UTF-8 JSON (${(err as Error).message}); re-download it.`, { cause: err });
+  }
+  if (typeof json === 'object' && json !== null && (json as { format?: unknown }).format === 'glam-run-v1') {
+    throw new GlamError('ConfigInvalid', `${dir} is a glam training run, not a model directory: pass ${path.join(dir, 'final')} ` +
+      `(the run's trained policy) or one of its checkpoints under ${path.join(dir, 'checkpoints')}.`);
   }
   return parseModelConfig(json, file);
 }

@@ -9,6 +9,7 @@
 // Legend: B prompts, K_b candidates of prompt b, P_b prompt tokens, A_bk candidate tokens, T total.
 import { GlamError } from '../errors.js';
 import type { NativeBatch } from '../native/binding.js';
+import { invalid } from './arguments.js';
 import type { TextTokenizer } from './tokenizer.js';
 
 export type Tokenization = 'separate' | 'joint';
@@ -52,11 +53,13 @@ function checkTexts(prompts: readonly string[], candidates: readonly (readonly s
   }
   if (prompts.length === 0) throw new GlamError('BatchInvalid', 'the batch is empty: pass at least one prompt');
   prompts.forEach((p, b) => {
-    if (typeof p !== 'string' || p.length === 0) throw new GlamError('EmptyPrompt', `prompt ${b} is empty; every prompt needs text`);
+    if (typeof p !== 'string') throw invalid(`prompts[${b}]`, 'a string', p);
+    if (p.length === 0) throw new GlamError('EmptyPrompt', `prompt ${b} is empty; every prompt needs text`);
     const cs = candidates[b];
     if (!Array.isArray(cs) || cs.length === 0) throw new GlamError('EmptyCandidates', `prompt ${b} has no candidate actions; pass at least one`);
     cs.forEach((c, k) => {
-      if (typeof c !== 'string' || c.length === 0) throw new GlamError('EmptyCandidate', `candidate ${k} of prompt ${b} is empty`);
+      if (typeof c !== 'string') throw invalid(`candidates[${b}][${k}]`, 'a string', c);
+      if (c.length === 0) throw new GlamError('EmptyCandidate', `candidate ${k} of prompt ${b} is empty`);
     });
   });
 }

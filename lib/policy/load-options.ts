@@ -1,16 +1,14 @@
 // Policy.load's device and precision options: validation (one message format) and defaults.
 // Subtle: the default device is 'auto' unless $GLAM_DEVICE names one (the test suite pins 'cpu' so
 // its tolerances hold on GPU machines too); precision applies to the CUDA backend only — the CPU
-// engine always computes in fp32, so a CPU policy reports precision 'fp32' whatever was asked.
-import { GlamError } from '../errors.js';
+// engine always computes in fp32, so a CPU policy reports precision 'fp32'; 'bf16' with device 'cpu'
+// is an error rather than a silent fp32 (arguments.ts checkPrecisionOn; with 'auto', bf16 applies when
+// a GPU is there).
+import { invalid } from './arguments.js';
 import type { Device, Precision } from '../native/binding.js';
 
 const DEVICES: readonly Device[] = ['auto', 'cpu', 'cuda'];
 const PRECISIONS: readonly Precision[] = ['bf16', 'fp32'];
-
-function invalid(name: string, expected: string, v: unknown): GlamError {
-  return new GlamError('InvalidArgument', `Expected ${expected} for ${name} but received ${String(v)} of type ${typeof v}`);
-}
 
 /** The device to use: the option, else $GLAM_DEVICE, else 'auto'. */
 export function resolveDevice(device: unknown, env: NodeJS.ProcessEnv = process.env): Device {

@@ -4,6 +4,9 @@
 // waits for the queue, so a score in flight finishes before memory is freed, and any call after
 // dispose() throws Disposed.
 // Legend: B prompts, K_b candidates of prompt b, N = sum K_b, A_k tokens of candidate k, C hidden.
+// Types: Policy is AsyncDisposable (`await using`); the reference below travels into policy.d.ts so that
+// consumers compiling for es2020/es2022 without @types/node know Symbol.asyncDispose (else TS2550).
+/// <reference lib="esnext.disposable" preserve="true" />
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 
@@ -18,6 +21,7 @@ import { TextTokenizer } from './tokenizer.js';
 import { VALUE_HEAD_FILE, createValueHead, loadValueHead } from './value-head.js';
 import { adapterBase, readTrainingRecord, restoreTraining, saveCheckpoint, type TrainingRecord } from './checkpoint.js';
 import { TrainHandle, checkGradients, type ForwardResult, type StepOptions, type TrainingOptions } from './training.js';
+import { checkDirectory, checkForwardRequest, checkLoadOptions, checkPrecisionOn, checkScoreRequest, checkScoreTokensOptions, checkStepOptions, checkTrainingOptions } from './arguments.js';
 import { existsSync } from 'node:fs';
 
 export interface LoadOptions {
@@ -108,16 +112,16 @@ export class Policy {
    * training: its mode, optimizer state and step count come back.
    */
   static async load(dir?: string, opts: LoadOptions = {}): Promise<Policy> {
+    checkLoadOptions(opts);
+    if (dir !== undefined) checkDirectory('Policy.load', dir);
     const given = dir ?? (await defaultModelDir());
     const record = readTrainingRecord(given);
     const base = adapterBase(given);
     if (base && !record) throw new GlamError('ConfigInvalid', `${given} is a PEFT adapter without ${'glam_training.json'}; load its base model and train LoRA from there`);
     const modelDir = base ?? given;
     const threads = opts.threads ?? Math.min(availableParallelism(), 256);
-    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-      throw new GlamError('InvalidArgument', `Expected an integer between 1 and 256 for threads but received ${String(threads)}`);
-    }
     const device = resolveDevice(opts.device);
+    checkPrecisionOn(device, opts.precision);
     const precision = resolvePrecision(opts.precision);
     let backend = selectBackend(device);
     if (backend.kind === 'cuda' && record) { // training resumes on the CPU until the CUDA backward (part 2, issue 7)
@@ -157,6 +161,7 @@ export class Policy {
   /** Enables training: full fine-tuning (default) or LoRA; the value head always trains. */
   enableTraining(opts: TrainingOptions = { mode: 'full' }): void {
     const native = this.#live();
+    checkTrainingOptions(opts);
     const options = { mode: 'full' as const, ...opts };
     callNativeSync(() => native.setTraining(options));
     this.#training = { format: 'glam-training-v1', options, step: 0, ...(options.mode === 'lora' ? { baseModel: this.dir } : {}) };
@@ -165,6 +170,7 @@ export class Policy {
   /** Scores like score() and, with grad, keeps what backward needs in native memory behind a single-use handle. */
   async forward(req: ScoreRequest | { tokens: TokenizedBatch }, opts: { grad: true }): Promise<ForwardResult> {
     const native = this.#live();
+    checkForwardRequest(req);
     if (!this.#training) throw new GlamError('InvalidArgument', 'forward({grad: true}) needs training: call enableTraining() first');
     if (opts?.grad !== true) throw new GlamError('InvalidArgument', 'forward() is the training pass: pass { grad: true } (use score() for inference)');
     const t = 'tokens' in req ? req.tokens : tokenizeBatch(this.tokenizer, req.prompts, req.candidates, req.tokenization ?? 'separate');
@@ -187,6 +193,7 @@ export class Policy {
   /** Clips by global norm, applies AdamW; returns the norm before clipping. */
   async step(opts: StepOptions): Promise<number> {
     const native = this.#live();
+    checkStepOptions(opts);
     if (!this.#training) throw new GlamError('InvalidArgument', 'step() needs training: call enableTraining() first');
     const norm = await this.#enqueue(() => callNative(() => native.step({
       lr: opts.lr, beta1: opts.betas?.[0], beta2: opts.betas?.[1], eps: opts.eps, weightDecay: opts.weightDecay, maxGradNorm: opts.maxGradNorm,
@@ -205,6 +212,7 @@ export class Policy {
   /** Writes a checkpoint directory (see lib/policy/checkpoint.ts); Policy.load(dir) resumes from it. */
   async save(dir: string): Promise<void> {
     const native = this.#live();
+    checkDirectory('save()', dir);
     await this.#enqueue(async () => callNativeSync(() => saveCheckpoint(dir, native, this.config, this.dir, this.#training)));
   }
 
@@ -236,6 +244,7 @@ export class Policy {
   /** Scores every candidate of every prompt. */
   async score(req: ScoreRequest): Promise<ScoreResult> {
     const native = this.#live();
+    checkScoreRequest('score', req);
     const t = tokenizeBatch(this.tokenizer, req.prompts, req.candidates, req.tokenization ?? 'separate');
     return this.#enqueue(() => this.#scoreTokens(native, t, req.mode ?? 'fused', req.hidden ?? false));
   }
@@ -243,6 +252,7 @@ export class Policy {
   /** Scores pre-tokenized prompts and candidates (ids as the model's tokenizer gives them). */
   async scoreTokens(t: TokenizedBatch, opts: { mode?: 'fused' | 'naive'; hidden?: boolean } = {}): Promise<ScoreResult> {
     const native = this.#live();
+    checkScoreTokensOptions(opts);
     return this.#enqueue(() => this.#scoreTokens(native, t, opts.mode ?? 'fused', opts.hidden ?? false));
   }
 

@@ -16,6 +16,8 @@ export interface EvalOptions {
   seed?: number;
   numEnvs?: number;
   actions?: readonly string[];
+  /** Called after each counted episode with the episodes and successes so far (progress). */
+  onEpisode?: (episodes: number, successes: number) => void;
   memory?: { observations: number; actions: number };
   textStyle?: VecEnvOptions['textStyle'];
 }
@@ -56,6 +58,7 @@ export async function evaluate(policy: Policy, o: EvalOptions): Promise<EvalResu
       wins += f.success ? 1 : 0;
       ret += f.episodeReturn;
       len += f.length;
+      o.onEpisode?.(n, wins);
     }
   }
   return { episodes: n, successRate: wins / n, ci95: wilson(wins, n), meanReturn: ret / n, meanLength: len / n };

@@ -116,6 +116,7 @@ export interface VariantOptions {
   seed?: number;
   numEnvs?: number;
   memory?: { observations: number; actions: number };
+  onEpisode?: (episodes: number, successes: number) => void;
 }
 
 /** evaluate() of `scorer` under test `t` (its level, words, actions and template). */

@@ -1,12 +1,14 @@
 // `glam eval` and `glam plot` through the real command parser: JSON fields, the random and zero-shot
 // baselines, the run's level as default, the generalization table and JSON, bad input exiting 2.
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { beforeAll, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 
 import { runCli } from './run-cli.js';
+import { evalCommand } from '../../lib/cli/eval.js';
 import { initModel } from '../../lib/model/init-model.js';
 import { Policy } from '../../lib/policy/policy.js';
 import { asPolicy, RandomPolicy } from '../../lib/ppo/baselines.js';
@@ -97,6 +99,7 @@ test('bad input exits 2 with one line', async () => {
   mkdirSync(empty);
   for (const [args, message] of [
     [['--policy', join(root, 'nope'), '--level', LEVEL], /^glam: ConfigMissing: .*does not exist/],
+    [['--policy', '/nonexistent'], /^glam: ConfigMissing: Expected a policy directory, 'random' or 'zero-shot' for --policy but "\/nonexistent" does not exist\n$/],
     [['--policy', empty, '--level', LEVEL], /^glam: ConfigMissing/],
     [['--policy', 'random', '--level', 'Nowhere'], /--level/],
     [['--policy', 'random'], /Expected --level/],
@@ -131,4 +134,44 @@ test('glam plot overlays runs into one SVG; a directory without metrics exits 2'
   expect(bad.err).toMatch(/ConfigMissing: .*metrics\.jsonl/);
   const smooth = await run(['plot', runDir, '--smooth', '1']);
   expect(smooth.code).toBe(2);
+});
+
+describe('progress on stderr; stdout unchanged', () => {
+  const capture = () => {
+    const io = { out: '', err: '' };
+    return { io, cli: { out: (t: string) => void (io.out += t), err: (t: string) => void (io.err += t) } };
+  };
+  const flags = { policy: 'random', level: LEVEL, episodes: '12', envs: '4', json: true };
+
+  test('without a terminal: periodic lines (here one per episode) with episodes, success so far and an ETA', async () => {
+    const { io, cli } = capture();
+    await evalCommand(flags, cli, { progressEveryMs: 0 });
+    const r = await run(['eval', '--policy', 'random', '--level', LEVEL, '--episodes', '12', '--envs', '4', '--json']);
+    expect(io.out).toBe(r.out); // the result is the same
+    expect(r.err).toBe(''); // and the default (every 10 s) says nothing in a short run
+    const lines = io.err.trimEnd().split('\n');
+    expect(lines).toHaveLength(11); // episodes 1..11; the 12th is the result
+    lines.forEach((l, k) => expect(l).toMatch(new RegExp(`^eval: ${k + 1}/12 episodes  success \\d\\.\\d{3}  \\d+\\.\\d episodes/s  ETA \\S+$`)));
+    const wins = Math.round(JSON.parse(io.out).successRate * 12);
+    const winsAfter11 = Math.round(Number(/success (\S+)/.exec(lines[10]!)![1]) * 11);
+    expect([wins - 1, wins]).toContain(winsAfter11); // the success so far: the 12th episode adds at most one win
+  });
+
+  test('the suite: one line stream per test, named, before its row', async () => {
+    const { io, cli } = capture();
+    await evalCommand({ ...flags, json: false, suite: 'generalization', tests: 'french', episodes: '3', envs: '3' }, cli, { progressEveryMs: 0 });
+    expect(io.err).toMatch(/^eval no-change \(1\/2\): 1\/3 episodes .*\neval no-change \(1\/2\): 2\/3 episodes .*\neval french \(2\/2\): 1\/3 episodes /);
+    expect(io.out.trim().split('\n')).toHaveLength(4);
+  });
+
+  test('on a terminal: a bar with episodes, success and ETA, cleared when done', async () => {
+    const tty = Object.assign(new PassThrough(), { isTTY: true, columns: 160 });
+    let drawn = '';
+    tty.on('data', (d: Buffer) => void (drawn += d.toString()));
+    const { io, cli } = capture();
+    await evalCommand({ ...flags, episodes: '40' }, cli, { tty });
+    expect(drawn).toMatch(/eval .* \d+\/40 episodes \| success (-|\d\.\d{3}) \| (-|\d+\.\d) episodes\/s \| ETA /);
+    expect(io.err).toBe('');
+    expect(JSON.parse(io.out).episodes).toBe(40);
+  });
 });

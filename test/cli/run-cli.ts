@@ -7,7 +7,6 @@ export async function runCli(args: string[]): Promise<{ out: string; err: string
   let err = '';
   let code = 0;
   const program = buildProgram({ out: (s) => void (out += s), err: (s) => void (err += s) }, (c) => void (code = c));
-  program.exitOverride();
   try {
     await program.parseAsync(args, { from: 'user' });
   } catch (e) {

@@ -161,6 +161,23 @@ describe('errors', () => {
     expect(e.message).toMatch(/LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM, GPT2LMHeadModel/);
     expectCode(() => parse({ model_type: 'bert', vocab_size: 3 }), 'UnsupportedArchitecture', /bert/);
   });
+  it('a model_type that contradicts architectures is ConfigInvalid naming both (transformers would build the model_type)', () => {
+    for (const mt of ['t5', 'bert', 'gpt2', 'qwen2', 3]) {
+      const e = expectCode(() => parse({ ...LLAMA_32_1B, model_type: mt }), 'ConfigInvalid', /"model_type" .* contradicts "architectures" \["LlamaForCausalLM"\], whose model_type is "llama"/);
+      expect(e.message).toContain(JSON.stringify(mt));
+    }
+    expectCode(() => parse({ ...GPT2, model_type: 'llama' }), 'ConfigInvalid', /whose model_type is "gpt2"/);
+    // agreeing, absent or null model_type loads
+    expect(parse({ ...LLAMA_32_1B }).architecture).toBe('LlamaForCausalLM');
+    expect(parse(without(LLAMA_32_1B, 'model_type')).architecture).toBe('LlamaForCausalLM');
+    expect(parse({ ...QWEN2_05B, model_type: null }).architecture).toBe('Qwen2ForCausalLM');
+  });
+  it("a glam run directory is not a model: the error points at its final/", () => {
+    const dir = tmpDir('run');
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ format: 'glam-run-v1', algo: 'ppo', model: '/m', ppo: {} }));
+    const e = expectCode(() => readModelConfig(dir), 'ConfigInvalid', /is a glam training run, not a model directory/);
+    expect(e.message).toContain(path.join(dir, 'final'));
+  });
   const cases: [string, unknown, RegExp][] = [
     ['not an object', [1], /JSON object/],
     ['null', null, /JSON object/],

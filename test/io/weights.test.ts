@@ -34,7 +34,7 @@ describe('expectedTensors', () => {
   });
 
   it('biases: Qwen2 qkv only; Llama attention_bias / mlp_bias; tied drops lm_head', () => {
-    const q = shapes(tinyLlamaConfig({ architectures: ['Qwen2ForCausalLM'], tie_word_embeddings: true }));
+    const q = shapes(tinyLlamaConfig({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', tie_word_embeddings: true }));
     expect(Object.keys(q).filter((k) => k.endsWith('.bias'))).toEqual([
       'model.layers.0.self_attn.q_proj.bias', 'model.layers.0.self_attn.k_proj.bias', 'model.layers.0.self_attn.v_proj.bias',
     ]);
@@ -124,7 +124,7 @@ describe('resolveWeights', () => {
 
 describe('loadModelFiles', () => {
   it('loads tiny llama and gpt2 dirs written with our writer', () => {
-    for (const json of [tinyLlamaConfig(), tinyGpt2Config(), tinyLlamaConfig({ architectures: ['Qwen2ForCausalLM'] })]) {
+    for (const json of [tinyLlamaConfig(), tinyGpt2Config(), tinyLlamaConfig({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' })]) {
       const dir = writeModelDir('mf', json);
       const { config, weights } = loadModelFiles(dir);
       expect(weights.size).toBe(expectedTensors(config).length);
