@@ -1,5 +1,6 @@
-// Planning hooks of the CUDA backend, exported by BOTH addons as exports.plan so the GPU pass's
-// host-side bookkeeping is tested on every machine (test/native/cuda-plan.test.ts):
+// Planning hooks of the CUDA backend, exported by the CPU test addon (glam_cpu_test.node) as
+// exports.plan so the GPU pass's host-side bookkeeping is tested on every machine
+// (test/native/cuda-plan.test.ts, cuda-train-plan.test.ts):
 //   plan.workspace(config, shape, precision) -> { total, Vt, offsets: {name: bytes} }
 //     shape: { T, B, R, NT, ntiles, valueWidth? }; precision: 'bf16' | 'fp32'
 //   plan.checkFits(config, shape, precision, availableBytes) -> undefined, or throws BatchTooLarge
@@ -22,19 +23,21 @@
 #include "cuda/workspace_plan.h"
 #include "napi/coded_error.h"
 #include "napi/convert.h"
+#include "napi/tensor_args.h"
 
 namespace glam::napi {
 
 namespace {
 
+// A count: a non-negative integer (below 2^53, so exact as a double).
+int64_t whole(double v, const std::string& what) {
+  GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument", what + " must be a non-negative integer");
+  return int64_t(v);
+}
+
 cuda::WorkspaceShape shape_arg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Object o = obj_arg(info, i, "shape");
-  auto count = [&](const char* k, bool required) {
-    const double v = num(o, k, 0, required);
-    GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument",
-               std::string("shape.") + k + " must be a non-negative integer");
-    return int64_t(v);
-  };
+  auto count = [&](const char* k, bool required) { return whole(num(o, k, 0, required), std::string("shape.") + k); };
   cuda::WorkspaceShape s;
   s.T = count("T", true);
   s.B = count("B", true);
@@ -102,15 +105,7 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GLAM_NAPI_TRY
   const ModelConfig cfg = model_config(obj_arg(info, 0, "config"));
-  Napi::Object bo = obj_arg(info, 1, "batch");
-  PackedBatch b;
-  b.tokens = i32(bo, "tokens");
-  b.prompt_start = i32(bo, "promptStart");
-  b.prompt_len = i32(bo, "promptLen");
-  b.cand_start = i32(bo, "candStart");
-  b.cand_len = i32(bo, "candLen");
-  b.cand_prompt = i32(bo, "candPrompt");
-  const cuda::BatchPlan p = cuda::plan_batch(cfg, b);
+  const cuda::BatchPlan p = cuda::plan_batch(cfg, batch_arg(info, 1));
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [k, v] : {std::pair<const char*, int64_t>{"T", p.T}, {"B", p.B}, {"N", p.N}, {"R", p.R}, {"NT", p.NT}})
     o.Set(k, double(v));
@@ -140,10 +135,6 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
 // The training plan's shape (native/cuda/train_plan.h); counts validated like shape_arg's.
 cuda::TrainShape train_shape_arg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Object o = obj_arg(info, i, "shape");
-  auto whole = [](double v, const std::string& what) {
-    GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument", what + " must be a non-negative integer");
-    return int64_t(v);
-  };
   auto count = [&](const char* k, bool required) { return whole(num(o, k, 0, required), std::string("shape.") + k); };
   auto list = [&](const char* k) {
     std::vector<int64_t> out;
@@ -212,10 +203,7 @@ Napi::Value OptimizerState(const Napi::CallbackInfo& info) {
   GLAM_NAPI_TRY
   auto count = [&](size_t i, const char* what) {
     GLAM_CHECK(info.Length() > i && info[i].IsNumber(), "InvalidArgument", std::string(what) + " must be a number");
-    const double v = info[i].As<Napi::Number>().DoubleValue();
-    GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument",
-               std::string(what) + " must be a non-negative integer");
-    return int64_t(v);
+    return whole(info[i].As<Napi::Number>().DoubleValue(), what);
   };
   const cuda::StateBytes b =
       cuda::optimizer_state_bytes(count(0, "matrixParams"), count(1, "fp32Params"), bf16_arg(info, 2));
