@@ -1,6 +1,7 @@
 // Plain double-precision references for the CUDA kernels (test/gpu/kernels.test.ts): written from
 // the definitions (Hugging Face's modules), independent of both engines.
 // Legend: T rows, C hidden, H heads, Hkv kv heads, D head size, V vocabulary, R scored rows.
+import type { Layout } from '../../lib/native/test-hooks.js';
 
 export function embedding(ids: Int32Array, pos: Int32Array, table: Float32Array, posTable: Float32Array | undefined, C: number): Float64Array {
   const out = new Float64Array(ids.length * C);
@@ -57,7 +58,8 @@ export function swiglu(gu: Float32Array, T: number, I: number): Float64Array {
   return out;
 }
 
-function erf(x: number): number {
+/** erf by its Taylor series (exact to double rounding for |x| < 5, where it is ±1 to 1e-11 beyond). */
+export function erf(x: number): number {
   if (Math.abs(x) >= 5) return Math.sign(x);
   let sum = 0, term = x;
   for (let n = 0; n < 200; ++n) { // Taylor: erf x = 2/sqrt(pi) sum (-1)^n x^(2n+1) / (n! (2n+1))
@@ -74,14 +76,10 @@ export function gelu(u: Float32Array, tanh: boolean): Float64Array {
     : 0.5 * x * (1 + erf(x / Math.SQRT2)));
 }
 
-export interface Layout {
-  promptStart: Int32Array; promptLen: Int32Array; candStart: Int32Array; candLen: Int32Array; candPrompt: Int32Array;
-}
+export type { Layout };
 
-/** Shared-prefix attention row by row: each query's visible keys, one softmax in double. */
-export function attention(qkv: Float32Array, L: Layout, T: number, H: number, Hkv: number, D: number, window: number): { out: Float64Array; lse: Float64Array } {
-  const Q = (H + 2 * Hkv) * D;
-  const out = new Float64Array(T * H * D), lse = new Float64Array(T * H);
+/** Each query row's visible keys (packed rows) and every row's position, as the engines mask them. */
+export function visibleKeys(L: Layout, T: number): { pos: Int32Array; queries: { row: number; keys: number[] }[] } {
   const pos = new Int32Array(T);
   const queries: { row: number; keys: number[] }[] = [];
   for (let b = 0; b < L.promptStart.length; ++b) {
@@ -100,6 +98,14 @@ export function attention(qkv: Float32Array, L: Layout, T: number, H: number, Hk
       queries.push({ row: cs + j, keys });
     }
   }
+  return { pos, queries };
+}
+
+/** Shared-prefix attention row by row: each query's visible keys, one softmax in double. */
+export function attention(qkv: Float32Array, L: Layout, T: number, H: number, Hkv: number, D: number, window: number): { out: Float64Array; lse: Float64Array } {
+  const Q = (H + 2 * Hkv) * D;
+  const out = new Float64Array(T * H * D), lse = new Float64Array(T * H);
+  const { pos, queries } = visibleKeys(L, T);
   const scale = 1 / Math.sqrt(D);
   for (const { row, keys } of queries) {
     for (let h = 0; h < H; ++h) {
