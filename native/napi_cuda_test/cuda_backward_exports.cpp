@@ -102,7 +102,7 @@ HOOK(AttentionBackward) {
   BEGIN
   const DType t = precision(o);
   const AttentionArgs a = attention_args(o);
-  const cuda::BatchPlan& p = a.plan;
+  const auto& p = a.plan;  // the engine's batch plan (attention tiles, rows)
   const int64_t T = a.T, H = a.cfg.heads, Hkv = a.cfg.kv_heads, D = a.cfg.head_dim, Q = a.cfg.qkv_dim(), HD = H * D;
   DeviceBuffer q = up(a.qkv, DType::F32), pos = up_raw(p.pos), tiles = up_raw(p.tiles), arows = up_raw(p.arows);
   DeviceBuffer kvt = up_raw(p.kv_tiles), dout = up(f32_of(o, "dout", T * HD), DType::F32);

@@ -110,7 +110,7 @@ HOOK(Attention) {
   BEGIN
   const DType t = precision(o);
   const AttentionArgs a = attention_args(o);
-  const cuda::BatchPlan& p = a.plan;
+  const auto& p = a.plan;  // the engine's batch plan (attention tiles, rows)
   const int64_t T = a.T, H = a.cfg.heads, HD = H * a.cfg.head_dim;
   DeviceBuffer q = up(a.qkv, DType::F32), pos = up_raw(p.pos), tiles = up_raw(p.tiles), arows = up_raw(p.arows);
   DeviceBuffer out = poisoned(T * HD, t), lse = poisoned(T * H, DType::F32);
