@@ -50,12 +50,7 @@ export interface WorkspaceShape {
 }
 
 /** The GPU training pass's batch shape (native/cuda/train_plan.h): the workspace counts plus the attention backward's dK/dV chunks. */
-export interface TrainShape {
-  T: number; // packed tokens
-  B: number; // prompts
-  R: number; // scored rows
-  NT: number; // target tokens
-  ntiles: number; // attention tiles
+export interface TrainShape extends Omit<WorkspaceShape, 'valueWidth'> {
   nkv: number; // attention backward dK/dV chunks
   loraRank?: number[]; // (L) sum of adapter ranks per layer; absent: no LoRA
   loraRmax?: number; // the largest single adapter rank

@@ -90,16 +90,9 @@ double cache_bytes_per_token(const ModelConfig& cfg, const TrainShape& s, bool b
 }
 
 int64_t max_train_tokens(const ModelConfig& cfg, const TrainShape& s, bool bf16, size_t available) {
-  if (s.T <= 0) return 0;
   auto need = [&](int64_t t) {
-    TrainShape q = s;
-    const double k = double(t) / double(s.T);
-    q.T = t;
-    q.B = scaled_count(s.B, k);
-    q.R = scaled_count(s.R, k);
-    q.NT = scaled_count(s.NT, k);
-    q.ntiles = scaled_count(s.ntiles, k);
-    q.nkv = scaled_count(s.nkv, k);
+    TrainShape q = scaled_to(s, t);
+    q.nkv = scaled_count(s.nkv, double(t) / double(s.T));
     const TrainPlan p = plan_training(cfg, q, bf16);
     // the training forward also uses the scoring workspace for its transient buffers
     const WorkspacePlan w = plan_workspace(cfg, WorkspaceShape{q.T, q.B, q.R, q.NT, q.ntiles, 0}, bf16);

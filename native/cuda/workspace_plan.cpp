@@ -64,7 +64,7 @@ PlanDims plan_dims(const ModelConfig& cfg, int64_t T, int64_t R, int64_t NT, int
 }
 
 int64_t largest_fitting(const std::function<size_t(int64_t)>& need, int64_t start, size_t available) {
-  if (need(1) > available) return 0;
+  if (start <= 0 || need(1) > available) return 0;
   int64_t lo = 1, hi = std::max<int64_t>(start, 1);
   while (need(hi) <= available && hi < (int64_t(1) << 31)) {
     lo = hi;
@@ -79,18 +79,7 @@ int64_t largest_fitting(const std::function<size_t(int64_t)>& need, int64_t star
 }
 
 int64_t max_tokens_fitting(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16, size_t available) {
-  if (s.T <= 0) return 0;
-  auto need = [&](int64_t t) {
-    WorkspaceShape q = s;
-    const double k = double(t) / double(s.T);
-    q.T = t;
-    q.B = scaled_count(s.B, k);
-    q.R = scaled_count(s.R, k);
-    q.NT = scaled_count(s.NT, k);
-    q.ntiles = scaled_count(s.ntiles, k);
-    return plan_workspace(cfg, q, bf16).total;
-  };
-  return largest_fitting(need, s.T, available);
+  return largest_fitting([&](int64_t t) { return plan_workspace(cfg, scaled_to(s, t), bf16).total; }, s.T, available);
 }
 
 void check_fits(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16, size_t available) {

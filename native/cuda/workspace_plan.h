@@ -1,6 +1,6 @@
 // WorkspacePlan: the GPU scoring pass's activation arena for one batch shape — every buffer's byte
 // offset in one device allocation, sized from the batch's token count — and the "does it fit" check.
-// Pure C++ (no CUDA headers): the CPU addon compiles it too and exports it as a test hook, so sizing
+// Pure C++ (no CUDA headers): the CPU test addon compiles it too and exports it as a hook, so sizing
 // and the too-big error are tested on every machine.
 // Legend: T packed rows, C hidden, Q = (H + 2 Hkv) D, HD = H D, I MLP width, U = 2I (Llama) | I
 // (GPT-2), R scored rows, NT targets, B prompts, V vocabulary, Vt LM-head tile width, e = 2 (bf16) | 4.
@@ -77,8 +77,21 @@ PlanDims plan_dims(const ModelConfig& cfg, int64_t T, int64_t R, int64_t NT, int
 // A count of a shape scaled by k (a token count over the shape's), at least 1.
 inline int64_t scaled_count(int64_t n, double k) { return std::max<int64_t>(1, int64_t(double(n) * k)); }
 
-// The largest t in [1, 2^31) with need(t) <= available, need growing with t: doubling from `start`,
-// then bisection; 0 when t = 1 does not fit.
+// The same batch at t tokens: T = t, the shape's other counts in proportion (at least 1).
+template <class Shape>
+Shape scaled_to(const Shape& s, int64_t t) {
+  Shape q = s;
+  const double k = double(t) / double(s.T);
+  q.T = t;
+  q.B = scaled_count(s.B, k);
+  q.R = scaled_count(s.R, k);
+  q.NT = scaled_count(s.NT, k);
+  q.ntiles = scaled_count(s.ntiles, k);
+  return q;
+}
+
+// The largest t in [1, 2^31) with need(t) <= available, need growing with t: doubling from `start`
+// (the shape's own T), then bisection; 0 when start <= 0 or t = 1 does not fit.
 int64_t largest_fitting(const std::function<size_t(int64_t)>& need, int64_t start, size_t available);
 
 // Throws GlamError BatchTooLarge when the plan needs more than `available` bytes, saying how many

@@ -69,14 +69,7 @@ HOOK(NormBackward) {
   END
 }
 
-HOOK(RopeBackward) {
-  BEGIN
-  const RopeArgs a = rope_args(o, "dx");
-  DeviceBuffer x = up(a.x, DType::F32), pos = up_raw(a.pos), inv = up(a.inv_freq, DType::F32);
-  cuda::rope_backward(x.as<float>(), a.stride, a.T, a.nheads, a.D, pos.as<int32_t>(), inv.as<float>(), nullptr);
-  return down(env, x, a.T * a.stride, DType::F32);
-  END
-}
+HOOK(RopeBackward) { return rope_hook(info, "dx", cuda::rope_backward); }
 
 HOOK(SwigluBackward) {
   BEGIN

@@ -76,14 +76,7 @@ Napi::Value norm_hook(const Napi::CallbackInfo& info, bool layer) {
 HOOK(RmsNorm) { return norm_hook(info, false); }
 HOOK(LayerNorm) { return norm_hook(info, true); }
 
-HOOK(Rope) {
-  BEGIN
-  const RopeArgs a = rope_args(o, "x");
-  DeviceBuffer x = up(a.x, DType::F32), pos = up_raw(a.pos), inv = up(a.inv_freq, DType::F32);
-  cuda::rope_forward(x.as<float>(), a.stride, a.T, a.nheads, a.D, pos.as<int32_t>(), inv.as<float>(), nullptr);
-  return down(env, x, a.T * a.stride, DType::F32);
-  END
-}
+HOOK(Rope) { return rope_hook(info, "x", cuda::rope_forward); }
 
 HOOK(Swiglu) {
   BEGIN

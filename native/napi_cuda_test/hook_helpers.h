@@ -208,6 +208,18 @@ inline cuda::Gemm& gemm() {
   return *g;
 }
 
+// RoPE forward or backward (the same signature, in place): rotates `key` (T, stride) and returns it.
+template <class Kernel>
+Napi::Value rope_hook(const Napi::CallbackInfo& info, const char* key, Kernel kernel) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  const RopeArgs a = rope_args(obj_arg(info, 0, "options"), key);
+  DeviceBuffer x = up(a.x, DType::F32), pos = up_raw(a.pos), inv = up(a.inv_freq, DType::F32);
+  kernel(x.as<float>(), a.stride, a.T, a.nheads, a.D, pos.as<int32_t>(), inv.as<float>(), nullptr);
+  return down(env, x, a.T * a.stride, DType::F32);
+  GLAM_NAPI_CATCH(env)
+}
+
 #define HOOK(name) Napi::Value name(const Napi::CallbackInfo& info)
 #define BEGIN                        \
   Napi::Env env = info.Env();        \

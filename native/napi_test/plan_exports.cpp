@@ -35,6 +35,13 @@ int64_t whole(double v, const std::string& what) {
   return int64_t(v);
 }
 
+// { name: bytes } of a plan's buffer offsets.
+Napi::Object offsets_object(Napi::Env env, std::initializer_list<std::pair<const char*, size_t>> named) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [k, v] : named) o.Set(k, double(v));
+  return o;
+}
+
 cuda::WorkspaceShape shape_arg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Object o = obj_arg(info, i, "shape");
   auto count = [&](const char* k, bool required) { return whole(num(o, k, 0, required), std::string("shape.") + k); };
@@ -71,15 +78,12 @@ Napi::Value Workspace(const Napi::CallbackInfo& info) {
   o.Set("total", double(p.total));
   o.Set("Vt", double(p.Vt));
   o.Set("metaBytes", double(p.meta_bytes));
-  Napi::Object off = Napi::Object::New(env);
-  const std::pair<const char*, size_t> named[] = {
-      {"x", p.x},     {"y", p.y},         {"h", p.h},           {"qkv", p.qkv},         {"att", p.att},
-      {"up", p.up},   {"act", p.act},     {"hn", p.hn},         {"hn32", p.hn32},       {"logits", p.logits},
-      {"runMax", p.run_max}, {"runSum", p.run_sum}, {"lse", p.lse}, {"tlogit", p.tlogit}, {"vhA", p.vh_a},
-      {"vhB", p.vh_b}, {"values", p.values}, {"ids", p.ids},   {"pos", p.pos},         {"rows", p.rows},
-      {"trow", p.trow}, {"tid", p.tid},   {"tiles", p.tiles},   {"arows", p.arows}};
-  for (const auto& [k, v] : named) off.Set(k, double(v));
-  o.Set("offsets", off);
+  o.Set("offsets", offsets_object(env, {{"x", p.x}, {"y", p.y}, {"h", p.h}, {"qkv", p.qkv}, {"att", p.att}, {"up", p.up},
+                                         {"act", p.act}, {"hn", p.hn}, {"hn32", p.hn32}, {"logits", p.logits},
+                                         {"runMax", p.run_max}, {"runSum", p.run_sum}, {"lse", p.lse},
+                                         {"tlogit", p.tlogit}, {"vhA", p.vh_a}, {"vhB", p.vh_b}, {"values", p.values},
+                                         {"ids", p.ids}, {"pos", p.pos}, {"rows", p.rows}, {"trow", p.trow},
+                                         {"tid", p.tid}, {"tiles", p.tiles}, {"arows", p.arows}}));
   return o;
   GLAM_NAPI_CATCH(env)
 }
@@ -132,7 +136,7 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
   GLAM_NAPI_CATCH(env)
 }
 
-// The training plan's shape (native/cuda/train_plan.h); counts validated like shape_arg's.
+// The training plan's shape (native/cuda/train_plan.h): shape_arg's counts, nkv and the LoRA / value-head lists.
 cuda::TrainShape train_shape_arg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Object o = obj_arg(info, i, "shape");
   auto count = [&](const char* k, bool required) { return whole(num(o, k, 0, required), std::string("shape.") + k); };
@@ -149,12 +153,13 @@ cuda::TrainShape train_shape_arg(const Napi::CallbackInfo& info, size_t i) {
     }
     return out;
   };
+  const cuda::WorkspaceShape w = shape_arg(info, i);  // the counts both shapes have
   cuda::TrainShape s;
-  s.T = count("T", true);
-  s.B = count("B", true);
-  s.R = count("R", true);
-  s.NT = count("NT", true);
-  s.ntiles = count("ntiles", true);
+  s.T = w.T;
+  s.B = w.B;
+  s.R = w.R;
+  s.NT = w.NT;
+  s.ntiles = w.ntiles;
   s.nkv = count("nkv", true);
   s.lora_rank = list("loraRank");
   s.lora_rmax = count("loraRmax", false);
@@ -178,22 +183,16 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
   Napi::Array layers = Napi::Array::New(env, p.layers.size());
   for (size_t l = 0; l < p.layers.size(); ++l) {
     const cuda::LayerCacheOffsets& c = p.layers[l];
-    Napi::Object lo = Napi::Object::New(env);
-    const std::pair<const char*, size_t> named[] = {{"x1", c.x1}, {"x2", c.x2}, {"qkv", c.qkv}, {"att", c.att},
-                                                    {"lse", c.lse}, {"up", c.up}, {"loraT", c.lora_t}};
-    for (const auto& [k, v] : named) lo.Set(k, double(v));
-    layers.Set(uint32_t(l), lo);
+    layers.Set(uint32_t(l), offsets_object(env, {{"x1", c.x1}, {"x2", c.x2}, {"qkv", c.qkv}, {"att", c.att},
+                                                 {"lse", c.lse}, {"up", c.up}, {"loraT", c.lora_t}}));
   }
   o.Set("layers", layers);
-  Napi::Object off = Napi::Object::New(env);
-  const std::pair<const char*, size_t> named[] = {
-      {"xf", p.xf},     {"hn", p.hn},       {"hn32", p.hn32}, {"lse", p.lse},     {"meta", p.meta},
-      {"dx", p.dx},     {"dh", p.dh},       {"h", p.h},       {"act", p.act},     {"dact", p.dact},
-      {"dup", p.dup},   {"ge", p.ge},       {"datt", p.datt}, {"dqkv", p.dqkv},   {"di", p.di},
-      {"dt", p.dt},     {"dte", p.dte},     {"dhn", p.dhn},   {"tile", p.tile},   {"gtile", p.gtile},
-      {"gRow", p.g_row}, {"rowTg", p.row_tg}, {"dv", p.dv},   {"vdA", p.vd_a},    {"vdB", p.vd_b}};
-  for (const auto& [k, v] : named) off.Set(k, double(v));
-  o.Set("offsets", off);
+  o.Set("offsets", offsets_object(env, {{"xf", p.xf}, {"hn", p.hn}, {"hn32", p.hn32}, {"lse", p.lse}, {"meta", p.meta},
+                                         {"dx", p.dx}, {"dh", p.dh}, {"h", p.h}, {"act", p.act}, {"dact", p.dact},
+                                         {"dup", p.dup}, {"ge", p.ge}, {"datt", p.datt}, {"dqkv", p.dqkv},
+                                         {"di", p.di}, {"dt", p.dt}, {"dte", p.dte}, {"dhn", p.dhn},
+                                         {"tile", p.tile}, {"gtile", p.gtile}, {"gRow", p.g_row},
+                                         {"rowTg", p.row_tg}, {"dv", p.dv}, {"vdA", p.vd_a}, {"vdB", p.vd_b}}));
   return o;
   GLAM_NAPI_CATCH(env)
 }
