@@ -5,9 +5,7 @@
 // Convention (the engines'): parameter gradients are what a backward ACCUMULATES (returned alone
 // here), input gradients are returned whole.
 // Legend: T rows, C hidden, H heads, Hkv kv heads, D head size, V vocabulary, R scored rows, NT targets.
-import { erf, visibleKeys, type Layout } from './reference.js';
-
-type Arr = ArrayLike<number>;
+import { erf, visibleKeys, type Arr, type Layout } from './reference.js';
 
 export function embeddingBackward(dx: Arr, ids: Int32Array, pos: Int32Array, V: number, maxPos: number, C: number): { dtable: Float64Array; dpos: Float64Array } {
   const dtable = new Float64Array(V * C), dpos = new Float64Array(maxPos * C);
