@@ -1,8 +1,8 @@
 // Kernel test hooks of the CUDA test addon (glam_cuda_test.node): exports.ops, one synchronous call
-// per kernel, for the GPU parity tests (test/gpu/kernels.test.ts) and the GEMM rate of bench/gpu.ts. Each hook uploads its
-// Float32Array / Int32Array inputs (converted to bf16 where the kernel reads bf16 in that precision),
-// POISONS every output with NaN bits (0xFF bytes: NaN in fp32 and bf16) so unwritten elements fail,
-// runs the kernel, synchronises and returns fp32 copies.
+// per kernel, for the GPU parity tests (test/gpu/kernels.test.ts) and the GEMM rate of bench/gpu.ts.
+// Each hook uploads its Float32Array / Int32Array inputs (converted to bf16 where the kernel reads
+// bf16 in that precision), POISONS every output with NaN bits (0xFF bytes: NaN in fp32 and bf16) so
+// unwritten elements fail, runs the kernel, synchronises and returns fp32 copies.
 //   embedding({ids, pos, table, posTable?, C, precision}) -> Float32Array (T*C)
 //   rmsnorm / layernorm({x, y?, rows?, w, b?, n, C, eps, precision}) -> { h (n*C), x (x afterwards) }
 //   rope({x, stride, T, nheads, D, pos, invFreq}) -> Float32Array
