@@ -7,6 +7,7 @@
 // infinite error (NaN never passes, and outputs are NaN-poisoned before each kernel run).
 import { cudaAddon, type CudaAddon } from '../../lib/native/binding.js';
 import { cudaTestHooks, type CudaOps } from '../../lib/native/test-hooks.js';
+import { rng } from '../io/helpers.js';
 
 const loaded = cudaAddon();
 const devices = loaded.addon?.deviceCount();
@@ -43,18 +44,10 @@ export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): numb
   return worst;
 }
 
-/** Seeded uniform [-a, a) values (mulberry32). */
+/** Seeded uniform [-a, a) values (mulberry32, test/io/helpers.ts). */
 export function rand(n: number, seed: number, a = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; ++i) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * a;
-  }
-  return out;
+  const next = rng(seed);
+  return Float32Array.from({ length: n }, () => (next() * 2 - 1) * a);
 }
 
 export function randInt(n: number, seed: number, below: number): Int32Array {

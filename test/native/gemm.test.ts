@@ -9,19 +9,9 @@ import { describe, expect, it } from 'vitest';
 
 import { cpuTestHooks, type CpuOps, type GemmKind as Kind } from '../../lib/native/test-hooks.js';
 import { expectInvalid } from '../glam-error.js';
+import { rng } from '../io/helpers.js';
 
 const { ops } = cpuTestHooks();
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(n: number, next: () => number): Float32Array {
   const a = new Float32Array(n);
