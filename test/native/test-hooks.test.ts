@@ -2,12 +2,17 @@
 // every declared one: the export lists of glam_cpu.node / glam_cuda.node against the production
 // interface of lib/native/binding.ts, and of glam_cpu_test.node / glam_cuda_test.node against
 // test-hooks.ts. The CUDA test addon loads without a GPU, so CI (GLAM_EXPECT_CUDA_BUILD=1, .ci/run)
-// checks it was built and links; its hooks run only in test/gpu.
+// checks it was built and links; its hooks run only in test/gpu. Last, no file outside lib/native
+// loads an addon itself (lib, test, bench).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
 import { describe, expect, test } from 'vitest';
 
 import { GlamError } from '../../lib/errors.js';
 import { cpuAddon, cudaAddon } from '../../lib/native/binding.js';
 import { cpuTestHooks, cudaTestHooks } from '../../lib/native/test-hooks.js';
+import { packageRoot } from '../../lib/util/package-root.js';
 import { expectInvalid } from '../glam-error.js';
 import { qwen } from './plan-models.js';
 
@@ -51,4 +56,21 @@ describe('the CUDA addons', () => {
     expect(reason).toBe('');
     expect(Object.keys(hooks!.ops).sort()).toEqual(CUDA_OPS);
   });
+});
+
+/** Every .ts / .mjs file under `dir`, as paths relative to the package root. */
+function sources(dir: string): string[] {
+  const root = packageRoot();
+  return readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(ts|mjs)$/.test(f))
+    .map((f) => relative(root, join(root, dir, f)));
+}
+
+test('only lib/native loads an addon: no createRequire, dlopen or require of a .node file elsewhere', () => {
+  const loads = /createRequire|process\.dlopen|require\([^)]*\.node\b/;
+  const offenders = ['lib', 'test', 'bench']
+    .flatMap(sources)
+    .filter((f) => !f.startsWith(join('lib', 'native')) && f !== join('test', 'native', 'test-hooks.test.ts'))
+    .filter((f) => loads.test(readFileSync(join(packageRoot(), f), 'utf8')));
+  expect(offenders).toEqual([]);
 });
