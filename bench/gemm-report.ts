@@ -3,7 +3,7 @@
 // Legend: M tokens of a GLAM-shaped batch (32 prompts x ~162 rows), N output features, K input features.
 import { Rng } from '../lib/env/rng.js';
 import type { ModelConfig } from '../lib/io/model-config.js';
-import { cpuAddon } from '../lib/native/binding.js';
+import { cpuTestHooks } from '../lib/native/test-hooks.js';
 
 function randomArray(n: number, rng: Rng): Float32Array {
   const a = new Float32Array(n);
@@ -15,7 +15,7 @@ export function gemmReport(cfg: ModelConfig, threads: number): void {
   // OpenBLAS's idle threads spin for ~65 ms after each call and slow what runs next; must be set
   // before the addon first dlopens libopenblas (bench/gemm.ts does the same).
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
-  const ops = cpuAddon().ops;
+  const { ops } = cpuTestHooks();
   const M = 5184;
   const C = cfg.hiddenSize;
   const I = cfg.intermediateSize;
@@ -41,8 +41,8 @@ export function gemmReport(cfg: ModelConfig, threads: number): void {
     };
     const glam = flops / time(() => ops.gemm('nt', X, W, m, n, k, { threads })) / 1e9;
     let blas = 'OpenBLAS not installed (apt-get install libopenblas0 to compare)';
-    if (ops.openblasSgemm && ops.openblasSgemm('nt', X, W, m, n, k, { threads }) !== null) {
-      const g = flops / time(() => ops.openblasSgemm!('nt', X, W, m, n, k, { threads })) / 1e9;
+    if (ops.openblasSgemm('nt', X, W, m, n, k, { threads }) !== null) {
+      const g = flops / time(() => ops.openblasSgemm('nt', X, W, m, n, k, { threads })) / 1e9;
       blas = `OpenBLAS ${g.toFixed(1)} GFLOP/s -> glam/OpenBLAS ${(glam / g).toFixed(2)}`;
     }
     console.log(`  gemm ${name.padEnd(12)} [${m}x${k}]x[${n}x${k}]^T: glam ${glam.toFixed(1)} GFLOP/s; ${blas}`);

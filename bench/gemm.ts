@@ -11,18 +11,7 @@
 // array is reused (opts.out), so allocation is not timed. OPENBLAS_THREAD_TIMEOUT defaults to 4
 // here: OpenBLAS's idle threads would otherwise spin ~0.1 s after each call on the other core.
 // Usage: npm run build && node dist/bench/gemm.js [--threads 1,2] [--min-ms 600] [--rounds 3] [--models gpt2,h256]
-import { cpuAddon } from '../lib/native/binding.js';
-
-type Kind = 'nt' | 'nn' | 'tn';
-interface BenchOpts {
-  threads?: number;
-  out?: Float32Array;
-}
-interface BenchOps {
-  gemm(kind: Kind, X: Float32Array, W: Float32Array, M: number, N: number, K: number, opts?: BenchOpts): Float32Array;
-  openblasSgemm?: (kind: Kind, X: Float32Array, W: Float32Array, M: number, N: number, K: number, opts?: BenchOpts) => Float32Array | null;
-  cpuPeakGflops?: (threads?: number) => number;
-}
+import { cpuTestHooks } from '../lib/native/test-hooks.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -87,11 +76,7 @@ function main(): void {
   // which would take the second core from the glam call that follows; make them sleep at once.
   // Must be set before the addon dlopens libopenblas (its first openblasSgemm call).
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
-  const ops = (cpuAddon() as unknown as { ops?: BenchOps }).ops;
-  if (!ops || typeof ops.gemm !== 'function') {
-    console.error('bench/gemm: the addon has no ops.gemm (rebuild with `npm run build:native`).');
-    process.exit(1);
-  }
+  const { ops } = cpuTestHooks(); // a NativeAddonMissing error saying how to build it when absent
   const threadList = arg('threads', '1,2').split(',').map(Number);
   const minMs = Number(arg('min-ms', '600'));
   const rounds = Math.max(1, Number(arg('rounds', '3')));
@@ -100,14 +85,13 @@ function main(): void {
   if (models.includes('gpt2')) all.push(...shapes('gpt2-small', 768, 3072));
   if (models.includes('h256')) all.push(...shapes('hidden-256', 256, 1024));
 
-  const haveBlas = typeof ops.openblasSgemm === 'function' &&
-    ops.openblasSgemm('nt', new Float32Array(1), new Float32Array(1), 1, 1, 1, { threads: 1 }) !== null;
+  const haveBlas = ops.openblasSgemm('nt', new Float32Array(1), new Float32Array(1), 1, 1, 1, { threads: 1 }) !== null;
   console.log('bench/gemm: Y[M,N] = X[M,K] · W[N,K]^T (gemm_nt), fp32; GFLOP/s = 2MNK / time, best (median) call;');
   console.log(`glam and OpenBLAS alternate in ${rounds} rounds per shape (${minMs} ms each in all), so both see the same machine load`);
   if (!haveBlas) console.log('OpenBLAS: libopenblas.so.0 not found, comparison skipped (apt-get install libopenblas0 to compare)');
 
   for (const threads of threadList) {
-    const peak = ops.cpuPeakGflops ? ops.cpuPeakGflops(threads) : Number.NaN;
+    const peak = ops.cpuPeakGflops(threads);
     console.log(`\nthreads=${threads}: fp32 FMA peak measured now ${peak.toFixed(1)} GFLOP/s`);
     const header = ['model', 'shape', '[M,K]x[N,K]^T', 'glam GFLOP/s', '% peak', ...(haveBlas ? ['OpenBLAS GFLOP/s', 'glam/OpenBLAS'] : [])];
     const rows: string[][] = [header];
@@ -119,7 +103,7 @@ function main(): void {
       const g = new Samples(), b = new Samples();
       for (let r = 0; r < rounds; ++r) {
         g.run(() => ops.gemm('nt', X, W, s.M, s.N, s.K, { threads, out }), minMs / rounds);
-        if (haveBlas) b.run(() => ops.openblasSgemm!('nt', X, W, s.M, s.N, s.K, { threads, out }), minMs / rounds);
+        if (haveBlas) b.run(() => ops.openblasSgemm('nt', X, W, s.M, s.N, s.K, { threads, out }), minMs / rounds);
       }
       const gBest = flops / g.best() / 1e9;
       const row = [s.model, s.name, `[${s.M},${s.K}]x[${s.N},${s.K}]^T`,

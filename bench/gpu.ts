@@ -15,6 +15,7 @@ import { join } from 'node:path';
 
 import type { ModelConfig } from '../lib/io/model-config.js';
 import { cudaAddon } from '../lib/native/binding.js';
+import { cudaTestHooks } from '../lib/native/test-hooks.js';
 import { Policy } from '../lib/policy/policy.js';
 import { packageRoot } from '../lib/util/package-root.js';
 import { benchModelDir, fixedShapeBatch } from './glam-batch.js';
@@ -51,9 +52,14 @@ async function main(): Promise<void> {
     console.log(`bench/gpu: skipped: ${addon ? `no CUDA device (${dev?.reason})` : reason}`);
     return;
   }
+  const { hooks, reason: noHooks } = cudaTestHooks();
+  if (!hooks) {
+    console.log(`bench/gpu: skipped: the GEMM rate needs the CUDA test addon (${noHooks})`);
+    return;
+  }
   const reps = Number(arg('reps', '10'));
   const peers = !process.argv.includes('--no-peers');
-  const rate = addon.ops.gemmRate({ M: 8192, N: 8192, K: 8192, precision: 'bf16', iters: 20 });
+  const rate = hooks.ops.gemmRate({ M: 8192, N: 8192, K: 8192, precision: 'bf16', iters: 20 });
   console.log(`bench/gpu on ${dev.name} (sm ${dev.computeCapability}); bf16 GEMM 8192³ ${rate.tflops.toFixed(1)} TFLOP/s; median of ${reps} after 2 warm-ups`);
   const rows: string[] = [];
   const results: Record<string, unknown> = { device: dev.name, gemmTflops: rate.tflops };

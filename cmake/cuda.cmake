@@ -1,7 +1,10 @@
-# The CUDA addon, glam_cuda.node (included by CMakeLists.txt when GLAM_CUDA=ON).
+# The CUDA addon, glam_cuda.node, and its test addon, glam_cuda_test.node (GLAM_TEST_HOOKS)
+# (included by CMakeLists.txt when GLAM_CUDA=ON).
 # Sources: native/ops/cuda (kernels, cuBLASLt GEMM), native/cuda (device weights, workspace, the
-# scoring pass, CUDA graphs), native/napi_cuda (module init, model wrapper, kernel test hooks), and
-# the host-only model code it shares with the CPU addon (weights loading, packed-batch validation).
+# scoring pass, CUDA graphs) and the host-only model code shared with the CPU addon (weights
+# loading, packed-batch validation), compiled once (object library glam_cuda_core) for both; then
+# native/napi_cuda (module init, model wrapper) for the addon and native/napi_cuda_test (the kernel
+# test hooks) for the test addon.
 # Subtle: cudart is linked statically and cuBLASLt through an rpath to the toolkit's library
 # directory, and libcuda is never linked (cudart opens it at run time), so require() succeeds on a
 # machine without a GPU or driver and the addon can report 0 devices. cuBLASLt may live apart from
@@ -32,22 +35,39 @@ file(GLOB GLAM_CUDA_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/native/ops/cuda/*.cu
   ${CMAKE_SOURCE_DIR}/native/ops/cuda/*.cpp
   ${CMAKE_SOURCE_DIR}/native/cuda/*.cu
-  ${CMAKE_SOURCE_DIR}/native/cuda/*.cpp
-  ${CMAKE_SOURCE_DIR}/native/napi_cuda/*.cpp)
-add_library(glam_cuda SHARED ${GLAM_CUDA_SOURCES}
+  ${CMAKE_SOURCE_DIR}/native/cuda/*.cpp)
+add_library(glam_cuda_core OBJECT ${GLAM_CUDA_SOURCES}
   ${CMAKE_SOURCE_DIR}/native/model/weights.cpp
   ${CMAKE_SOURCE_DIR}/native/model/packed_batch.cpp
-  ${CMAKE_SOURCE_DIR}/native/model/trainable_set.cpp
-  ${CMAKE_SOURCE_DIR}/native/napi/plan_exports.cpp
-  ${CMAKE_JS_SRC})
-set_target_properties(glam_cuda PROPERTIES PREFIX "" SUFFIX ".node"
-  CUDA_RUNTIME_LIBRARY Static
-  BUILD_RPATH "${_glam_cublas_dir}" INSTALL_RPATH "${_glam_cublas_dir}")
-target_include_directories(glam_cuda PRIVATE ${CMAKE_JS_INC} ${CMAKE_SOURCE_DIR}/native
-  ${CMAKE_SOURCE_DIR}/node_modules/node-addon-api ${GLAM_CUBLASLT_INC})
-target_compile_definitions(glam_cuda PRIVATE NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS NODE_ADDON_API_DISABLE_DEPRECATED)
-target_compile_options(glam_cuda PRIVATE
-  $<$<COMPILE_LANGUAGE:CXX>:-O3 -Wall -Wextra -Wno-unused-parameter>
-  $<$<COMPILE_LANGUAGE:CUDA>:-O3 --expt-relaxed-constexpr -Xcompiler=-Wall,-Wno-unused-parameter>)
+  ${CMAKE_SOURCE_DIR}/native/model/trainable_set.cpp)
+set_target_properties(glam_cuda_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
 find_package(Threads REQUIRED)
-target_link_libraries(glam_cuda PRIVATE ${CMAKE_JS_LIB} CUDA::cudart_static ${GLAM_CUBLASLT} Threads::Threads)
+
+# The flags every CUDA-build target compiles with.
+function(glam_cuda_flags target)
+  target_include_directories(${target} PRIVATE ${CMAKE_JS_INC} ${CMAKE_SOURCE_DIR}/native
+    ${CMAKE_SOURCE_DIR}/node_modules/node-addon-api ${GLAM_CUBLASLT_INC})
+  target_compile_definitions(${target} PRIVATE NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS NODE_ADDON_API_DISABLE_DEPRECATED)
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:-O3 -Wall -Wextra -Wno-unused-parameter>
+    $<$<COMPILE_LANGUAGE:CUDA>:-O3 --expt-relaxed-constexpr -Xcompiler=-Wall,-Wno-unused-parameter>)
+  target_link_libraries(${target} PRIVATE CUDA::cudart_static Threads::Threads)
+endfunction()
+glam_cuda_flags(glam_cuda_core)
+
+# An addon: its N-API sources over the CUDA engine's objects.
+function(glam_cuda_addon target)
+  add_library(${target} SHARED ${ARGN} ${CMAKE_JS_SRC})
+  set_target_properties(${target} PROPERTIES PREFIX "" SUFFIX ".node"
+    CUDA_RUNTIME_LIBRARY Static
+    BUILD_RPATH "${_glam_cublas_dir}" INSTALL_RPATH "${_glam_cublas_dir}")
+  glam_cuda_flags(${target})
+  target_link_libraries(${target} PRIVATE glam_cuda_core ${CMAKE_JS_LIB} ${GLAM_CUBLASLT})
+endfunction()
+
+file(GLOB GLAM_CUDA_NAPI_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/native/napi_cuda/*.cpp)
+glam_cuda_addon(glam_cuda ${GLAM_CUDA_NAPI_SOURCES})
+if(GLAM_TEST_HOOKS)
+  file(GLOB GLAM_CUDA_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/native/napi_cuda_test/*.cpp)
+  glam_cuda_addon(glam_cuda_test ${GLAM_CUDA_TEST_SOURCES})
+endif()

@@ -6,6 +6,10 @@
 // built only when a CUDA toolkit is found (nvcc on PATH, $CUDA_HOME, $CUDA_PATH, /usr/local/cuda,
 // or the wheel toolkit of scripts/cuda-toolkit-from-wheels.sh in .cuda-toolkit/), with one line
 // when there is none and one line (and the log's path) when its build fails. GLAM_CUDA=0 skips it.
+// Beside each addon it builds its test addon (glam_cpu_test.node, glam_cuda_test.node: the per-kernel
+// hooks, the OpenBLAS comparison, the plan hooks that tests and benchmarks load through
+// lib/native/test-hooks.ts) in a checkout, where test/ exists; an installed package (no test/)
+// builds the production addons only. GLAM_TEST_HOOKS=1 or 0 overrides.
 // Headers come from the node-api-headers package, so nothing is downloaded beyond the npm registry.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
@@ -17,7 +21,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 const jobs = String(Math.max(1, Number(process.env.GLAM_BUILD_JOBS ?? 0) || 2));
-const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--directory', root, '--out', 'build', '--config', 'Release', '--parallel', jobs], {
+const testHooks = process.env.GLAM_TEST_HOOKS ? process.env.GLAM_TEST_HOOKS !== '0' : existsSync(join(root, 'test'));
+const testHooksFlag = `--CDGLAM_TEST_HOOKS=${testHooks ? 'ON' : 'OFF'}`;
+const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--directory', root, '--out', 'build', '--config', 'Release', '--parallel', jobs,
+  testHooksFlag], {
   cwd: root,
   stdio: 'inherit',
 });
@@ -50,13 +57,14 @@ function buildCuda() {
   const fd = openSync(log, 'w');
   const t0 = Date.now();
   const c = spawnSync(process.execPath, [cmakeJs, 'compile', '--directory', root, '--out', 'build-cuda', '--config', 'Release',
-    '--parallel', jobs, '--CDGLAM_CUDA=ON', `--CDCMAKE_CUDA_COMPILER=${nvcc}`], {
+    '--parallel', jobs, '--CDGLAM_CUDA=ON', `--CDCMAKE_CUDA_COMPILER=${nvcc}`, testHooksFlag], {
     cwd: root,
     stdio: ['ignore', fd, fd],
     env: { ...process.env, CUDACXX: nvcc, CUDA_HOME: process.env.CUDA_HOME ?? dirname(dirname(nvcc)) },
   });
   closeSync(fd);
   const s = ((Date.now() - t0) / 1000).toFixed(0);
-  if (c.status === 0) console.log(`glam: built the CUDA addon with ${nvcc} in ${s} s (build-cuda/Release/glam_cuda.node).`);
+  const built = testHooks ? 'build-cuda/Release/glam_cuda.node and glam_cuda_test.node' : 'build-cuda/Release/glam_cuda.node';
+  if (c.status === 0) console.log(`glam: built the CUDA addon with ${nvcc} in ${s} s (${built}).`);
   else console.log(`glam: building the CUDA addon failed after ${s} s; glam runs on the CPU. Log: ${log}`);
 }

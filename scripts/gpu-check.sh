@@ -38,7 +38,7 @@ if python3 -c 'import torch, transformers; assert torch.cuda.is_available()' 2>/
   else hf="FAILED ($out/hf-gpu.log)"; fi
 fi
 
-node node_modules/vitest/vitest.mjs run test/gpu test/native/cuda-addon.test.ts --reporter=verbose \
+node node_modules/vitest/vitest.mjs run test/gpu test/native/cuda-addon.test.ts test/native/test-hooks.test.ts --reporter=verbose \
   --reporter=json --outputFile="$out/gpu-tests.json" 2>&1 | tee "$out/gpu-tests.log"
 tests=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' "$out/gpu-tests.json" 2>/dev/null || echo "no report")
 

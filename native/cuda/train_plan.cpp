@@ -9,26 +9,10 @@
 
 namespace glam::cuda {
 
-namespace {
-
-struct Arena {
-  size_t at = 0;
-  size_t take(size_t bytes) {
-    const size_t o = at;
-    at += (bytes + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign;
-    return o;
-  }
-};
-
-}  // namespace
-
 TrainPlan plan_training(const ModelConfig& cfg, const TrainShape& s, bool bf16) {
   GLAM_CHECK(s.T >= 0 && s.B >= 0 && s.R >= 0 && s.NT >= 0 && s.ntiles >= 0 && s.nkv >= 0, "InvalidArgument",
              "training shape counts must be non-negative");
-  const size_t e = bf16 ? 2 : 4, f = 4;
-  const size_t T = size_t(s.T), C = size_t(cfg.hidden), Q = size_t(cfg.qkv_dim()), HD = size_t(cfg.heads * cfg.head_dim);
-  const size_t H = size_t(cfg.heads), I = size_t(cfg.inter), U = cfg.family == Family::Llama ? 2 * I : I;
-  const size_t R = size_t(s.R), NT = size_t(s.NT), B = size_t(s.B);
+  const auto [e, f, T, C, Q, HD, H, I, U, R, NT, B] = plan_dims(cfg, s.T, s.R, s.NT, s.B, bf16);
   TrainPlan p;
   // the same LM-head tile width as the scoring workspace for R rows
   p.Vt = plan_workspace(cfg, WorkspaceShape{0, 0, s.R, 0, 0, 0}, bf16).Vt;
@@ -106,33 +90,15 @@ double cache_bytes_per_token(const ModelConfig& cfg, const TrainShape& s, bool b
 }
 
 int64_t max_train_tokens(const ModelConfig& cfg, const TrainShape& s, bool bf16, size_t available) {
-  if (s.T <= 0) return 0;
   auto need = [&](int64_t t) {
-    TrainShape q = s;
-    const double k = double(t) / double(s.T);
-    q.T = t;
-    q.B = std::max<int64_t>(1, int64_t(double(s.B) * k));
-    q.R = std::max<int64_t>(1, int64_t(double(s.R) * k));
-    q.NT = std::max<int64_t>(1, int64_t(double(s.NT) * k));
-    q.ntiles = std::max<int64_t>(1, int64_t(double(s.ntiles) * k));
-    q.nkv = std::max<int64_t>(1, int64_t(double(s.nkv) * k));
+    TrainShape q = scaled_to(s, t);
+    q.nkv = scaled_count(s.nkv, double(t) / double(s.T));
     const TrainPlan p = plan_training(cfg, q, bf16);
     // the training forward also uses the scoring workspace for its transient buffers
     const WorkspacePlan w = plan_workspace(cfg, WorkspaceShape{q.T, q.B, q.R, q.NT, q.ntiles, 0}, bf16);
     return p.cache_total + p.scratch_total + w.total;
   };
-  if (need(1) > available) return 0;
-  int64_t lo = 1, hi = std::max<int64_t>(s.T, 1);
-  while (need(hi) <= available && hi < (int64_t(1) << 31)) {
-    lo = hi;
-    hi *= 2;
-  }
-  while (hi - lo > 1) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (need(mid) <= available) lo = mid;
-    else hi = mid;
-  }
-  return lo;
+  return largest_fitting(need, s.T, available);
 }
 
 }  // namespace glam::cuda

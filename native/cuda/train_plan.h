@@ -1,8 +1,8 @@
 // TrainPlan: the GPU training pass's memory for one batch — the activations a training forward keeps
 // for its backward (one arena per open handle) and the backward's scratch — and the optimizer
 // state's bytes; "bytes per trained token" and the largest batch that fits are read off it.
-// Pure C++ (no CUDA headers): the CPU addon compiles it and exports it as a test hook, so sizing is
-// tested on every machine.
+// Pure C++ (no CUDA headers): the CPU test addon compiles it and exports it as a test hook, so sizing
+// is tested on every machine.
 // Legend: T packed rows, C hidden, Q = (H + 2 Hkv) D, HD = H D, H heads, I MLP width, U = 2I (Llama)
 // | I (GPT-2), L layers, r_l sum of LoRA ranks in layer l, R scored rows, NT targets, B prompts,
 // Vt LM-head tile width, e = 2 (bf16) | 4.

@@ -10,15 +10,6 @@ namespace glam::cuda {
 
 namespace {
 
-struct Arena {
-  size_t at = 0;
-  size_t take(size_t bytes) {
-    const size_t o = at;
-    at += (bytes + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign;
-    return o;
-  }
-};
-
 int64_t lm_tile_width(int64_t V, int64_t R) {
   if (R <= 0) return std::min<int64_t>(V, 256);
   int64_t vt = int64_t(kLogitTileBytes / (4 * size_t(R))) / 256 * 256;
@@ -31,10 +22,7 @@ int64_t lm_tile_width(int64_t V, int64_t R) {
 WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16) {
   GLAM_CHECK(s.T >= 0 && s.B >= 0 && s.R >= 0 && s.NT >= 0 && s.ntiles >= 0 && s.value_width >= 0, "InvalidArgument",
              "workspace shape counts must be non-negative");
-  const size_t e = bf16 ? 2 : 4, f = 4;
-  const size_t T = size_t(s.T), C = size_t(cfg.hidden), Q = size_t(cfg.qkv_dim()), HD = size_t(cfg.heads * cfg.head_dim);
-  const size_t I = size_t(cfg.inter), U = cfg.family == Family::Llama ? 2 * I : I;
-  const size_t R = size_t(s.R), NT = size_t(s.NT), B = size_t(s.B);
+  const auto [e, f, T, C, Q, HD, H, I, U, R, NT, B] = plan_dims(cfg, s.T, s.R, s.NT, s.B, bf16);
   WorkspacePlan p;
   p.Vt = lm_tile_width(cfg.vocab, s.R);
   Arena a;
@@ -68,30 +56,30 @@ WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bo
   return p;
 }
 
-int64_t max_tokens_fitting(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16, size_t available) {
-  if (s.T <= 0) return 0;
-  auto scaled = [&](int64_t t) {
-    WorkspaceShape q = s;
-    const double f = double(t) / double(s.T);
-    q.T = t;
-    q.B = std::max<int64_t>(1, int64_t(double(s.B) * f));
-    q.R = std::max<int64_t>(1, int64_t(double(s.R) * f));
-    q.NT = std::max<int64_t>(1, int64_t(double(s.NT) * f));
-    q.ntiles = std::max<int64_t>(1, int64_t(double(s.ntiles) * f));
-    return q;
-  };
-  if (plan_workspace(cfg, scaled(1), bf16).total > available) return 0;
-  int64_t lo = 1, hi = std::max<int64_t>(s.T, 1);
-  while (plan_workspace(cfg, scaled(hi), bf16).total <= available && hi < (int64_t(1) << 31)) {
+PlanDims plan_dims(const ModelConfig& cfg, int64_t T, int64_t R, int64_t NT, int64_t B, bool bf16) {
+  const size_t I = size_t(cfg.inter);
+  return PlanDims{bf16 ? size_t(2) : size_t(4), 4, size_t(T), size_t(cfg.hidden), size_t(cfg.qkv_dim()),
+                  size_t(cfg.heads * cfg.head_dim), size_t(cfg.heads), I, cfg.family == Family::Llama ? 2 * I : I,
+                  size_t(R), size_t(NT), size_t(B)};
+}
+
+int64_t largest_fitting(const std::function<size_t(int64_t)>& need, int64_t start, size_t available) {
+  if (start <= 0 || need(1) > available) return 0;
+  int64_t lo = 1, hi = std::max<int64_t>(start, 1);
+  while (need(hi) <= available && hi < (int64_t(1) << 31)) {
     lo = hi;
     hi *= 2;
   }
   while (hi - lo > 1) {  // invariant: lo fits, hi does not (or is past the range)
     const int64_t mid = lo + (hi - lo) / 2;
-    if (plan_workspace(cfg, scaled(mid), bf16).total <= available) lo = mid;
+    if (need(mid) <= available) lo = mid;
     else hi = mid;
   }
   return lo;
+}
+
+int64_t max_tokens_fitting(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16, size_t available) {
+  return largest_fitting([&](int64_t t) { return plan_workspace(cfg, scaled_to(s, t), bf16).total; }, s.T, available);
 }
 
 void check_fits(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16, size_t available) {

@@ -1,6 +1,6 @@
 // WorkspacePlan: the GPU scoring pass's activation arena for one batch shape — every buffer's byte
 // offset in one device allocation, sized from the batch's token count — and the "does it fit" check.
-// Pure C++ (no CUDA headers): the CPU addon compiles it too and exports it as a test hook, so sizing
+// Pure C++ (no CUDA headers): the CPU test addon compiles it too and exports it as a hook, so sizing
 // and the too-big error are tested on every machine.
 // Legend: T packed rows, C hidden, Q = (H + 2 Hkv) D, HD = H D, I MLP width, U = 2I (Llama) | I
 // (GPT-2), R scored rows, NT targets, B prompts, V vocabulary, Vt LM-head tile width, e = 2 (bf16) | 4.
@@ -8,8 +8,10 @@
 // inputs are e bytes. The LM head's logits tile (R, Vt) is bounded by kLogitTileBytes, so the
 // vocabulary never makes the arena grow with R x V.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,44 @@ constexpr size_t kLogitTileBytes = size_t(256) << 20;  // the LM head's (R, Vt) 
 constexpr size_t kWorkspaceAlign = 256;                // every buffer starts on 256 bytes (cuBLASLt's best alignment)
 
 WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16);
+
+// --- what this plan and the training plan (train_plan.h) are both built from ---
+
+// Offsets of consecutive buffers in one allocation, each starting on kWorkspaceAlign bytes.
+struct Arena {
+  size_t at = 0;  // bytes taken so far
+  size_t take(size_t bytes) {
+    const size_t o = at;
+    at += (bytes + kWorkspaceAlign - 1) / kWorkspaceAlign * kWorkspaceAlign;
+    return o;
+  }
+};
+
+// The legend's sizes as size_t for byte counts; f = 4 (fp32), H heads.
+struct PlanDims {
+  size_t e, f, T, C, Q, HD, H, I, U, R, NT, B;
+};
+PlanDims plan_dims(const ModelConfig& cfg, int64_t T, int64_t R, int64_t NT, int64_t B, bool bf16);
+
+// A count of a shape scaled by k (a token count over the shape's), at least 1.
+inline int64_t scaled_count(int64_t n, double k) { return std::max<int64_t>(1, int64_t(double(n) * k)); }
+
+// The same batch at t tokens: T = t, the shape's other counts in proportion (at least 1).
+template <class Shape>
+Shape scaled_to(const Shape& s, int64_t t) {
+  Shape q = s;
+  const double k = double(t) / double(s.T);
+  q.T = t;
+  q.B = scaled_count(s.B, k);
+  q.R = scaled_count(s.R, k);
+  q.NT = scaled_count(s.NT, k);
+  q.ntiles = scaled_count(s.ntiles, k);
+  return q;
+}
+
+// The largest t in [1, 2^31) with need(t) <= available, need growing with t: doubling from `start`
+// (the shape's own T), then bisection; 0 when start <= 0 or t = 1 does not fit.
+int64_t largest_fitting(const std::function<size_t(int64_t)>& need, int64_t start, size_t available);
 
 // Throws GlamError BatchTooLarge when the plan needs more than `available` bytes, saying how many
 // tokens (and prompts, at this batch's tokens per prompt) would fit. available: free GPU memory

@@ -78,16 +78,23 @@ inline ValueHead value_head_arg(const Napi::Object& o, int64_t C) {
   return h;
 }
 
-// The packed batch of a JS batch object { tokens, promptStart, promptLen, candStart, candLen, candPrompt }.
-inline PackedBatch batch_arg(const Napi::CallbackInfo& info, size_t i) {
-  Napi::Object bo = obj_arg(info, i, "batch");
+// A packed batch's layout { promptStart, promptLen, candStart, candLen, candPrompt }, tokens left
+// empty (the kernel test hooks take the layout alone).
+inline PackedBatch layout_arg(const Napi::Object& bo) {
   PackedBatch b;
-  b.tokens = i32(bo, "tokens");
   b.prompt_start = i32(bo, "promptStart");
   b.prompt_len = i32(bo, "promptLen");
   b.cand_start = i32(bo, "candStart");
   b.cand_len = i32(bo, "candLen");
   b.cand_prompt = i32(bo, "candPrompt");
+  return b;
+}
+
+// The packed batch of a JS batch object { tokens, promptStart, promptLen, candStart, candLen, candPrompt }.
+inline PackedBatch batch_arg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Object bo = obj_arg(info, i, "batch");
+  PackedBatch b = layout_arg(bo);
+  b.tokens = i32(bo, "tokens");
   return b;
 }
 

@@ -3,16 +3,12 @@
 //   backend: 'cuda'
 //   deviceCount() -> { count, reason }   0 and a reason without a driver or GPU (require() still works)
 //   loadModel(config, tensors, { precision, device }) -> Promise<NativeModel>
-//   ops: kernel test hooks (cuda_ops_exports.cpp); plan: host planning hooks (napi/plan_exports.cpp)
+// The kernel test hooks live in the test addon glam_cuda_test.node (native/napi_cuda_test), never here:
+// test/native/cuda-addon.test.ts asserts this export list.
 #include <napi.h>
 
 #include "cuda/cuda_engine.h"
 #include "napi_cuda/cuda_model_wrap.h"
-
-namespace glam::napi {
-void register_plan_exports(Napi::Env env, Napi::Object exports);
-void register_cuda_op_exports(Napi::Env env, Napi::Object exports);
-}  // namespace glam::napi
 
 namespace {
 
@@ -41,8 +37,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", glam::napi::CudaModelWrap::Init(env));
   exports.Set("deviceCount", Napi::Function::New(env, DeviceCount));
   exports.Set("loadModel", Napi::Function::New(env, glam::napi::CudaLoadModel));
-  glam::napi::register_cuda_op_exports(env, exports);
-  glam::napi::register_plan_exports(env, exports);
   return exports;
 }
 

@@ -7,13 +7,13 @@ import { describe, expect, test } from 'vitest';
 
 import * as bw from './reference-backward.js';
 import type { Layout } from './reference.js';
-import { bf16Round, gpu, maxRelErr, rand, randInt, suite, TOL } from './gpu.js';
+import { bf16Round, kernels, maxRelErr, rand, randInt, suite, TOL } from './gpu.js';
 
 let seed = 5000;
 const next = () => ++seed;
 
-describe.skipIf(!gpu.ok)(suite('CUDA backward kernel parity'), () => {
-  const ops = gpu.addon?.ops as NonNullable<typeof gpu.addon>['ops'];
+describe.skipIf(!kernels.ok)(suite('CUDA backward kernel parity', kernels), () => {
+  const ops = kernels.ops!; // undefined while the suite is skipped
 
   test('embedding scatter-add with repeated ids and positions', () => {
     const T = 300, C = 96, V = 17, P = 40;

@@ -1,10 +1,13 @@
 // Shared setup of the GPU tests: whether a usable GPU is here (the CUDA addon built, loaded and
 // reporting at least one device) and, if not, the reason every GPU suite prints in its name; the
-// parity metric; seeded random inputs.
+// kernel hooks of the CUDA test addon (lib/native/test-hooks.ts) for the kernel suites; the parity
+// metric; seeded random inputs.
 // Metric: elementwise relative error with a floor, |got - want| / max(|want|, 1e-2 * max|want|),
 // so elements near zero are judged against the tensor's scale; any non-finite element is an
 // infinite error (NaN never passes, and outputs are NaN-poisoned before each kernel run).
 import { cudaAddon, type CudaAddon } from '../../lib/native/binding.js';
+import { cudaTestHooks, type CudaOps } from '../../lib/native/test-hooks.js';
+import { rng } from '../io/helpers.js';
 
 const loaded = cudaAddon();
 const devices = loaded.addon?.deviceCount();
@@ -14,9 +17,15 @@ export const gpu: { ok: boolean; reason: string; addon?: CudaAddon; name?: strin
     ? { ok: true, reason: '', addon: loaded.addon, name: devices.name }
     : { ok: false, reason: loaded.addon ? `no CUDA device (${devices?.reason ?? 'unknown'})` : loaded.reason };
 
-/** A suite title that carries the skip reason when there is no GPU. */
-export function suite(title: string): string {
-  return gpu.ok ? `${title} on ${gpu.name ?? 'GPU'}` : `${title} — skipped: ${gpu.reason}`;
+const hooks = gpu.ok ? cudaTestHooks() : undefined;
+
+/** The kernel hooks, where there is a GPU and the CUDA test addon loads; else why not. */
+export const kernels: { ok: boolean; reason: string; ops?: CudaOps } =
+  hooks?.hooks ? { ok: true, reason: '', ops: hooks.hooks.ops } : { ok: false, reason: hooks?.reason ?? gpu.reason };
+
+/** A suite title that carries the skip reason when there is no GPU (or, with `need` kernels, no kernel hooks). */
+export function suite(title: string, need: { ok: boolean; reason: string } = gpu): string {
+  return need.ok ? `${title} on ${gpu.name ?? 'GPU'}` : `${title} — skipped: ${need.reason}`;
 }
 
 export const TOL = { fp32: 1e-4, bf16: 2e-2 } as const;
@@ -35,18 +44,10 @@ export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): numb
   return worst;
 }
 
-/** Seeded uniform [-a, a) values (mulberry32). */
+/** Seeded uniform [-a, a) values (mulberry32, test/io/helpers.ts). */
 export function rand(n: number, seed: number, a = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; ++i) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * a;
-  }
-  return out;
+  const next = rng(seed);
+  return Float32Array.from({ length: n }, () => (next() * 2 - 1) * a);
 }
 
 export function randInt(n: number, seed: number, below: number): Int32Array {

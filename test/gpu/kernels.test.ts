@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 
 import * as ref from './reference.js';
-import { bf16Round, gpu, maxRelErr, rand, randInt, suite, TOL } from './gpu.js';
+import { bf16Round, kernels, maxRelErr, rand, randInt, suite, TOL } from './gpu.js';
 
 const PRECISIONS = ['fp32', 'bf16'] as const;
 let seed = 1000;
@@ -31,8 +31,8 @@ function layout(promptLens: number[], candLens: number[][]): ref.Layout & { T: n
   };
 }
 
-describe.skipIf(!gpu.ok)(suite('CUDA kernel parity'), () => {
-  const ops = gpu.addon?.ops as NonNullable<typeof gpu.addon>["ops"]; // undefined while the suite is skipped
+describe.skipIf(!kernels.ok)(suite('CUDA kernel parity', kernels), () => {
+  const ops = kernels.ops!; // undefined while the suite is skipped
 
   describe.each(PRECISIONS)('%s', (precision) => {
     const tol = TOL[precision];

@@ -5,9 +5,7 @@
 // Convention (the engines'): parameter gradients are what a backward ACCUMULATES (returned alone
 // here), input gradients are returned whole.
 // Legend: T rows, C hidden, H heads, Hkv kv heads, D head size, V vocabulary, R scored rows, NT targets.
-import type { Layout } from './reference.js';
-
-type Arr = ArrayLike<number>;
+import { erf, visibleKeys, type Arr, type Layout } from './reference.js';
 
 export function embeddingBackward(dx: Arr, ids: Int32Array, pos: Int32Array, V: number, maxPos: number, C: number): { dtable: Float64Array; dpos: Float64Array } {
   const dtable = new Float64Array(V * C), dpos = new Float64Array(maxPos * C);
@@ -82,43 +80,9 @@ export function geluBackward(dact: Arr, u: Arr, tanh: boolean): Float64Array {
       const a = Math.sqrt(2 / Math.PI), th = Math.tanh(a * (x + 0.044715 * x ** 3));
       return dact[k]! * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * a * (1 + 3 * 0.044715 * x * x));
     }
-    const cdf = 0.5 * (1 + erfApprox(x / Math.SQRT2));
+    const cdf = 0.5 * (1 + erf(x / Math.SQRT2));
     return dact[k]! * (cdf + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI));
   });
-}
-
-function erfApprox(x: number): number {
-  if (Math.abs(x) >= 5) return Math.sign(x);
-  let sum = 0, term = x;
-  for (let n = 0; n < 200; ++n) {
-    sum += term / (2 * n + 1);
-    term *= (-x * x) / (n + 1);
-    if (Math.abs(term) < 1e-17) break;
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
-}
-
-/** Each query row's visible keys (packed rows) and every row's position, as the engines mask them. */
-export function visibleKeys(L: Layout, T: number): { pos: Int32Array; queries: { row: number; keys: number[] }[] } {
-  const pos = new Int32Array(T);
-  const queries: { row: number; keys: number[] }[] = [];
-  for (let b = 0; b < L.promptStart.length; ++b) {
-    const ps = L.promptStart[b]!, P = L.promptLen[b]!;
-    for (let i = 0; i < P; ++i) {
-      pos[ps + i] = i;
-      queries.push({ row: ps + i, keys: Array.from({ length: i + 1 }, (_, j) => ps + j) });
-    }
-  }
-  for (let k = 0; k < L.candStart.length; ++k) {
-    const b = L.candPrompt[k]!, ps = L.promptStart[b]!, P = L.promptLen[b]!, cs = L.candStart[k]!;
-    for (let j = 0; j < L.candLen[k]!; ++j) {
-      pos[cs + j] = P + j;
-      const keys = Array.from({ length: P }, (_, i) => ps + i);
-      for (let jj = 0; jj <= j; ++jj) keys.push(cs + jj);
-      queries.push({ row: cs + j, keys });
-    }
-  }
-  return { pos, queries };
 }
 
 /** d qkv of sum(dout . attention(qkv)), everything recomputed in double (no saved statistics). */

@@ -1,8 +1,12 @@
 // Plain double-precision references for the CUDA kernels (test/gpu/kernels.test.ts): written from
 // the definitions (Hugging Face's modules), independent of both engines.
 // Legend: T rows, C hidden, H heads, Hkv kv heads, D head size, V vocabulary, R scored rows.
+import type { Layout } from '../../lib/native/test-hooks.js';
 
-export function embedding(ids: Int32Array, pos: Int32Array, table: Float32Array, posTable: Float32Array | undefined, C: number): Float64Array {
+/** Inputs: fp32 from the tests, or float64 where the finite-difference checks perturb them. */
+export type Arr = ArrayLike<number>;
+
+export function embedding(ids: Int32Array, pos: Int32Array, table: Arr, posTable: Arr | undefined, C: number): Float64Array {
   const out = new Float64Array(ids.length * C);
   ids.forEach((id, t) => {
     for (let c = 0; c < C; ++c) out[t * C + c] = table[id * C + c]! + (posTable ? posTable[pos[t]! * C + c]! : 0);
@@ -11,8 +15,8 @@ export function embedding(ids: Int32Array, pos: Int32Array, table: Float32Array,
 }
 
 /** Fused residual add + norm (see native/ops/cuda/cuda_ops.h): returns h and x afterwards. */
-export function norm(kind: 'rms' | 'layer', x: Float32Array, y: Float32Array | undefined, rows: Int32Array | undefined,
-  w: Float32Array, b: Float32Array | undefined, n: number, C: number, eps: number): { h: Float64Array; x: Float64Array } {
+export function norm(kind: 'rms' | 'layer', x: Arr, y: Arr | undefined, rows: Int32Array | undefined,
+  w: Arr, b: Arr | undefined, n: number, C: number, eps: number): { h: Float64Array; x: Float64Array } {
   const xo = Float64Array.from(x);
   const h = new Float64Array(n * C);
   for (let i = 0; i < n; ++i) {
@@ -31,7 +35,7 @@ export function norm(kind: 'rms' | 'layer', x: Float32Array, y: Float32Array | u
   return { h, x: xo };
 }
 
-export function rope(x: Float32Array, stride: number, T: number, nheads: number, D: number, pos: Int32Array, invFreq: Float32Array): Float64Array {
+export function rope(x: Arr, stride: number, T: number, nheads: number, D: number, pos: Int32Array, invFreq: Arr): Float64Array {
   const out = Float64Array.from(x);
   const half = D / 2;
   for (let t = 0; t < T; ++t) {
@@ -48,7 +52,7 @@ export function rope(x: Float32Array, stride: number, T: number, nheads: number,
   return out;
 }
 
-export function swiglu(gu: Float32Array, T: number, I: number): Float64Array {
+export function swiglu(gu: Arr, T: number, I: number): Float64Array {
   const out = new Float64Array(T * I);
   for (let t = 0; t < T; ++t) for (let i = 0; i < I; ++i) {
     const g = gu[t * 2 * I + i]!, u = gu[t * 2 * I + I + i]!;
@@ -57,7 +61,8 @@ export function swiglu(gu: Float32Array, T: number, I: number): Float64Array {
   return out;
 }
 
-function erf(x: number): number {
+/** erf by its Taylor series (exact to double rounding for |x| < 5, where it is ±1 to 1e-11 beyond). */
+export function erf(x: number): number {
   if (Math.abs(x) >= 5) return Math.sign(x);
   let sum = 0, term = x;
   for (let n = 0; n < 200; ++n) { // Taylor: erf x = 2/sqrt(pi) sum (-1)^n x^(2n+1) / (n! (2n+1))
@@ -68,20 +73,16 @@ function erf(x: number): number {
   return (2 / Math.sqrt(Math.PI)) * sum;
 }
 
-export function gelu(u: Float32Array, tanh: boolean): Float64Array {
+export function gelu(u: Arr, tanh: boolean): Float64Array {
   return Float64Array.from(u, (x) => tanh
     ? 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)))
     : 0.5 * x * (1 + erf(x / Math.SQRT2)));
 }
 
-export interface Layout {
-  promptStart: Int32Array; promptLen: Int32Array; candStart: Int32Array; candLen: Int32Array; candPrompt: Int32Array;
-}
+export type { Layout };
 
-/** Shared-prefix attention row by row: each query's visible keys, one softmax in double. */
-export function attention(qkv: Float32Array, L: Layout, T: number, H: number, Hkv: number, D: number, window: number): { out: Float64Array; lse: Float64Array } {
-  const Q = (H + 2 * Hkv) * D;
-  const out = new Float64Array(T * H * D), lse = new Float64Array(T * H);
+/** Each query row's visible keys (packed rows) and every row's position, as the engines mask them. */
+export function visibleKeys(L: Layout, T: number): { pos: Int32Array; queries: { row: number; keys: number[] }[] } {
   const pos = new Int32Array(T);
   const queries: { row: number; keys: number[] }[] = [];
   for (let b = 0; b < L.promptStart.length; ++b) {
@@ -100,6 +101,14 @@ export function attention(qkv: Float32Array, L: Layout, T: number, H: number, Hk
       queries.push({ row: cs + j, keys });
     }
   }
+  return { pos, queries };
+}
+
+/** Shared-prefix attention row by row: each query's visible keys, one softmax in double. */
+export function attention(qkv: Arr, L: Layout, T: number, H: number, Hkv: number, D: number, window: number): { out: Float64Array; lse: Float64Array } {
+  const Q = (H + 2 * Hkv) * D;
+  const out = new Float64Array(T * H * D), lse = new Float64Array(T * H);
+  const { pos, queries } = visibleKeys(L, T);
   const scale = 1 / Math.sqrt(D);
   for (const { row, keys } of queries) {
     for (let h = 0; h < H; ++h) {
@@ -125,7 +134,7 @@ export function attention(qkv: Float32Array, L: Layout, T: number, H: number, Hk
 }
 
 /** Log-sum-exp of each row of h E^T over the whole vocabulary, and the targets' logits. */
-export function lmHead(h: Float32Array, E: Float32Array, R: number, V: number, C: number, trow: Int32Array, tid: Int32Array): { lse: Float64Array; targetLogit: Float64Array } {
+export function lmHead(h: Arr, E: Arr, R: number, V: number, C: number, trow: Int32Array, tid: Int32Array): { lse: Float64Array; targetLogit: Float64Array } {
   const logit = (r: number, v: number) => {
     let s = 0;
     for (let c = 0; c < C; ++c) s += h[r * C + c]! * E[v * C + c]!;
@@ -140,7 +149,7 @@ export function lmHead(h: Float32Array, E: Float32Array, R: number, V: number, C
   return { lse, targetLogit: Float64Array.from(trow, (r, t) => logit(r, tid[t]!)) };
 }
 
-export function valueHead(h: Float32Array, B: number, sizes: number[], W: Float32Array[], bias: Float32Array[]): Float64Array {
+export function valueHead(h: Arr, B: number, sizes: number[], W: Arr[], bias: Arr[]): Float64Array {
   let cur = Float64Array.from(h);
   for (let i = 0; i < W.length; ++i) {
     const inn = sizes[i]!, out = sizes[i + 1]!;
@@ -155,7 +164,7 @@ export function valueHead(h: Float32Array, B: number, sizes: number[], W: Float3
   return cur;
 }
 
-export function gemmNt(X: Float32Array, W: Float32Array, bias: Float32Array | undefined, M: number, N: number, K: number): Float64Array {
+export function gemmNt(X: Arr, W: Arr, bias: Arr | undefined, M: number, N: number, K: number): Float64Array {
   const Y = new Float64Array(M * N);
   for (let m = 0; m < M; ++m) for (let n = 0; n < N; ++n) {
     let s = bias ? bias[n]! : 0;

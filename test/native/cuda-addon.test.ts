@@ -22,18 +22,14 @@ describe('CUDA addon build', () => {
     expect(cudaAddonPath()).toMatch(/build-cuda[/\\]Release[/\\]glam_cuda\.node$/);
   });
 
-  test.runIf(cuda.addon !== undefined)('the loaded addon exposes the whole declared surface', () => {
+  test.runIf(cuda.addon !== undefined)('the loaded addon exposes the whole declared surface and no test hooks', () => {
     const a = cuda.addon!;
     const d = a.deviceCount();
     expect(Number.isInteger(d.count) && d.count >= 0).toBe(true);
     if (d.count === 0) expect(d.reason.length).toBeGreaterThan(0);
     expect(typeof a.loadModel).toBe('function');
-    expect(Object.keys(a.ops).sort()).toEqual(
-      ['attention', 'embedding', 'gelu', 'gemm', 'gemmRate', 'layernorm', 'lmHead', 'rmsnorm', 'rope', 'swiglu', 'valueHead',
-        'adamw', 'attentionBackward', 'embeddingBackward', 'geluBackward', 'lmHeadBackward', 'normBackward', 'ropeBackward',
-        'swigluBackward', 'valueHeadBackward'].sort(),
-    );
-    expect(Object.keys(a.plan).sort()).toEqual(['batch', 'checkFits', 'maxTokens', 'maxTrainTokens', 'optimizerState', 'train', 'workspace']);
+    // the kernel hooks live in glam_cuda_test.node (test/native/test-hooks.test.ts)
+    expect(Object.keys(a).sort()).toEqual(['NativeModel', 'backend', 'deviceCount', 'loadModel']);
   });
 });
 

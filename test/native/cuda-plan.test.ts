@@ -1,30 +1,17 @@
-// The CUDA backend's host planning, tested on every machine through the CPU addon's plan hooks
-// (native/napi/plan_exports.cpp): the activation workspace's size as a function of the batch's
+// The CUDA backend's host planning, tested on every machine through the CPU test addon's plan hooks
+// (native/napi_test/plan_exports.cpp): the activation workspace's size as a function of the batch's
 // token count, the "batch too big" error, and the batch plan (scored rows, targets, attention tiles)
 // against independent re-derivations here.
 import { describe, expect, test } from 'vitest';
 
+import { GlamError } from '../../lib/errors.js';
 import type { ModelConfig } from '../../lib/io/model-config.js';
-import { callNativeSync, cpuAddon, type WorkspaceShape } from '../../lib/native/binding.js';
+import { cpuTestHooks, type WorkspaceShape } from '../../lib/native/test-hooks.js';
 import { packBatch } from '../../lib/policy/batch.js';
 import { errorCode } from '../glam-error.js';
+import { align, gpt2, qwen } from './plan-models.js';
 
-const plan = cpuAddon().plan;
-
-/** Qwen2-0.5B's shape (random weights in the benchmark). */
-const qwen: ModelConfig = {
-  architecture: 'Qwen2ForCausalLM', family: 'llama', vocabSize: 151936, hiddenSize: 896, intermediateSize: 4864,
-  numLayers: 24, numHeads: 14, numKvHeads: 2, headDim: 64, maxPositions: 32768, normEps: 1e-6, ropeTheta: 1e6,
-  ropeScaling: null, qkvBias: true, oBias: false, mlpBias: false, tieWordEmbeddings: true, hiddenAct: 'silu',
-  slidingWindow: null, bosTokenId: null, eosTokenId: null, raw: {},
-};
-const gpt2: ModelConfig = {
-  ...qwen, architecture: 'GPT2LMHeadModel', family: 'gpt2', vocabSize: 50257, hiddenSize: 768, intermediateSize: 3072,
-  numLayers: 12, numHeads: 12, numKvHeads: 12, headDim: 64, maxPositions: 1024, normEps: 1e-5, ropeTheta: 0,
-  qkvBias: true, oBias: true, mlpBias: true, hiddenAct: 'gelu_tanh',
-};
-
-const align = (n: number) => Math.ceil(n / 256) * 256;
+const { plan } = cpuTestHooks();
 
 /** The arena size re-derived from workspace_plan.h's buffer list. */
 function expectedBytes(c: ModelConfig, s: WorkspaceShape, e: number, Vt: number): number {
@@ -85,8 +72,9 @@ describe('workspace sizing', () => {
     try {
       plan.checkFits(qwen, s, 'bf16', Math.floor(need / 4));
     } catch (e) {
-      msg = (e as Error).message;
-      expect(msg).toMatch(/^BatchTooLarge: /);
+      expect(e).toBeInstanceOf(GlamError);
+      expect((e as GlamError).code).toBe('BatchTooLarge');
+      msg = (e as GlamError).message;
     }
     expect(msg).toMatch(/this batch of 20480 tokens \(64 prompts\) needs \d+ MiB of GPU activations/);
     const m = /about (\d+) tokens fit \(about (\d+) prompts/.exec(msg);
@@ -114,8 +102,8 @@ describe('workspace sizing', () => {
   });
 
   test('bad shapes and precisions are InvalidArgument', async () => {
-    expect(await errorCode(() => callNativeSync(() => plan.workspace(qwen, { T: -1, B: 1, R: 1, NT: 1, ntiles: 1 }, 'bf16')))).toBe('InvalidArgument');
-    expect(await errorCode(() => callNativeSync(() => plan.workspace(qwen, { T: 1, B: 1, R: 1, NT: 1, ntiles: 1 }, 'fp16' as never)))).toBe('InvalidArgument');
+    expect(await errorCode(() => plan.workspace(qwen, { T: -1, B: 1, R: 1, NT: 1, ntiles: 1 }, 'bf16'))).toBe('InvalidArgument');
+    expect(await errorCode(() => plan.workspace(qwen, { T: 1, B: 1, R: 1, NT: 1, ntiles: 1 }, 'fp16' as never))).toBe('InvalidArgument');
   });
 });
 
@@ -232,7 +220,7 @@ describe('batch plan', () => {
 
   test('a malformed batch is rejected by the same validation as the CPU engine', async () => {
     const bad = { ...batch, tokens: batch.tokens.map((t, i) => (i === 0 ? qwen.vocabSize : t)) };
-    expect(await errorCode(() => callNativeSync(() => plan.batch(qwen, bad)))).toBe('TokenOutOfRange');
-    expect(await errorCode(() => callNativeSync(() => plan.batch(qwen, { ...batch, candPrompt: new Int32Array([0, 0, 0]) })))).toBe('BatchInvalid');
+    expect(await errorCode(() => plan.batch(qwen, bad))).toBe('TokenOutOfRange');
+    expect(await errorCode(() => plan.batch(qwen, { ...batch, candPrompt: new Int32Array([0, 0, 0]) }))).toBe('BatchInvalid');
   });
 });

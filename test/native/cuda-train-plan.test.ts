@@ -1,5 +1,5 @@
 // The GPU training pass's memory plan (native/cuda/train_plan.h), tested on every machine through the
-// CPU addon's plan hooks (native/napi/plan_exports.cpp: plan.train, plan.optimizerState,
+// CPU test addon's plan hooks (native/napi_test/plan_exports.cpp: plan.train, plan.optimizerState,
 // plan.maxTrainTokens): the activations kept from forward to backward ("bytes per trained token") for
 // full fine-tuning and LoRA at the GPT-2-small and Qwen2-0.5B shapes, the backward scratch, the
 // optimizer state, and the largest batch that fits a given memory — each against a formula re-derived
@@ -9,25 +9,12 @@
 import { describe, expect, test } from 'vitest';
 
 import type { ModelConfig } from '../../lib/io/model-config.js';
-import { callNativeSync, cpuAddon, type Precision, type TrainShape } from '../../lib/native/binding.js';
+import type { Precision } from '../../lib/native/binding.js';
+import { cpuTestHooks, type TrainShape } from '../../lib/native/test-hooks.js';
 import { errorCode } from '../glam-error.js';
+import { align, gpt2, qwen } from './plan-models.js';
 
-const plan = cpuAddon().plan;
-
-/** Qwen2-0.5B's shape (as in the benchmark). */
-const qwen: ModelConfig = {
-  architecture: 'Qwen2ForCausalLM', family: 'llama', vocabSize: 151936, hiddenSize: 896, intermediateSize: 4864,
-  numLayers: 24, numHeads: 14, numKvHeads: 2, headDim: 64, maxPositions: 32768, normEps: 1e-6, ropeTheta: 1e6,
-  ropeScaling: null, qkvBias: true, oBias: false, mlpBias: false, tieWordEmbeddings: true, hiddenAct: 'silu',
-  slidingWindow: null, bosTokenId: null, eosTokenId: null, raw: {},
-};
-const gpt2: ModelConfig = {
-  ...qwen, architecture: 'GPT2LMHeadModel', family: 'gpt2', vocabSize: 50257, hiddenSize: 768, intermediateSize: 3072,
-  numLayers: 12, numHeads: 12, numKvHeads: 12, headDim: 64, maxPositions: 1024, normEps: 1e-5, ropeTheta: 0,
-  qkvBias: true, oBias: true, mlpBias: true, hiddenAct: 'gelu_tanh',
-};
-
-const align = (n: number) => Math.ceil(n / 256) * 256;
+const { plan } = cpuTestHooks();
 const sum = (xs: number[]) => xs.reduce((a, n) => a + align(n), 0);
 
 /** LoRA on q, k, v, o, and the MLP's matrices at rank r: the per-layer rank sum (one term per adapted matrix). */
@@ -178,10 +165,10 @@ describe('training memory plan', () => {
 
   test('bad shapes and precisions are InvalidArgument', async () => {
     const s = shapeOf(gpt2, 2, 8, 2, 2);
-    expect(await errorCode(() => callNativeSync(() => plan.train(gpt2, { ...s, nkv: -1 }, 'bf16')))).toBe('InvalidArgument');
-    expect(await errorCode(() => callNativeSync(() => plan.train(gpt2, { ...s, loraRank: [1.5] }, 'bf16')))).toBe('InvalidArgument');
-    expect(await errorCode(() => callNativeSync(() => plan.train(gpt2, s, 'fp16' as Precision)))).toBe('InvalidArgument');
-    expect(await errorCode(() => callNativeSync(() => plan.optimizerState(-1, 0, 'bf16')))).toBe('InvalidArgument');
-    expect(await errorCode(() => callNativeSync(() => plan.maxTrainTokens(gpt2, s, 'bf16', -5)))).toBe('InvalidArgument');
+    expect(await errorCode(() => plan.train(gpt2, { ...s, nkv: -1 }, 'bf16'))).toBe('InvalidArgument');
+    expect(await errorCode(() => plan.train(gpt2, { ...s, loraRank: [1.5] }, 'bf16'))).toBe('InvalidArgument');
+    expect(await errorCode(() => plan.train(gpt2, s, 'fp16' as Precision))).toBe('InvalidArgument');
+    expect(await errorCode(() => plan.optimizerState(-1, 0, 'bf16'))).toBe('InvalidArgument');
+    expect(await errorCode(() => plan.maxTrainTokens(gpt2, s, 'bf16', -5))).toBe('InvalidArgument');
   });
 });

@@ -1,45 +1,17 @@
 // Parity of the CPU backend's GEMM (native/ops/cpu/gemm.cpp) with its double-accumulating
-// reference, through the addon's ops.gemm test hook (native/napi/ops_exports.cpp).
+// reference, through the CPU test addon's ops.gemm hook (native/napi_test/ops_exports.cpp, declared in
+// lib/native/test-hooks.ts).
 // Tolerance: per element, |y - ref| <= 1e-5 * (sum_k |x||w| + |bias| + |Y0|), the scale of fp32
 // accumulation error; sum|x||w| comes from the reference run on |X| and |W|.
 // Subtle: results must be bitwise identical with 1 and 2 threads (each element is one FMA chain).
-// GLAM_CPU_ADDON may point at another build of the addon (default: build/Release/glam_cpu.node).
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
-
+// GLAM_CPU_TEST_ADDON may point at another build of the test addon (default: build/Release/glam_cpu_test.node).
 import { describe, expect, it } from 'vitest';
 
-type Kind = 'nt' | 'nn' | 'tn';
-interface GemmOpts {
-  bias?: Float32Array;
-  threads?: number;
-  reference?: boolean;
-  accumulateInto?: Float32Array;
-  out?: Float32Array;
-  ldx?: number;
-  ldw?: number;
-  ldy?: number;
-}
-interface Ops {
-  gemm(kind: Kind, X: Float32Array, W: Float32Array, M: number, N: number, K: number, opts?: GemmOpts): Float32Array;
-  openblasSgemm?: (kind: Kind, X: Float32Array, W: Float32Array, M: number, N: number, K: number, opts?: GemmOpts) => Float32Array | null;
-}
+import { cpuTestHooks, type CpuOps, type GemmKind as Kind } from '../../lib/native/test-hooks.js';
+import { expectInvalid } from '../glam-error.js';
+import { rng } from '../io/helpers.js';
 
-const require = createRequire(import.meta.url);
-const addon = (process.env.GLAM_CPU_ADDON
-  ? require(resolve(process.env.GLAM_CPU_ADDON))
-  : require('../../build/Release/glam_cpu.node')) as { ops?: Ops };
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { ops } = cpuTestHooks();
 
 function randomArray(n: number, next: () => number): Float32Array {
   const a = new Float32Array(n);
@@ -60,7 +32,7 @@ interface Case {
 }
 
 /** Runs one case with 1 and 2 threads and checks both against the reference. */
-function check(ops: Ops, c: Case, seed: number): void {
+function check(ops: CpuOps, c: Case, seed: number): void {
   const next = rng(seed);
   const { kind, M, N, K } = c;
   const [px, pw, py] = c.pad ?? [0, 0, 0];
@@ -116,13 +88,6 @@ const KINDS: Kind[] = ['nt', 'nn', 'tn'];
 const AWKWARD = [1, 2, 3, 4, 5, 7, 11, 12, 13, 16, 17, 31, 32, 33, 47, 63, 65, 97, 129];
 
 describe('ops.gemm parity', () => {
-  it('the addon exports the op hooks (native/napi/ops_exports.cpp wired into addon.cpp)', () => {
-    expect(addon.ops, 'exports.ops is missing: addon.cpp must call register_op_exports').toBeDefined();
-    expect(typeof addon.ops!.gemm).toBe('function');
-  });
-
-  const ops = addon.ops!;
-
   for (const kind of KINDS) {
     it(`${kind}: random awkward shapes, bias / accumulate / leading dimensions`, () => {
       const next = rng(kind.charCodeAt(0) * 7 + kind.charCodeAt(1));
@@ -176,55 +141,42 @@ describe('ops.gemm parity', () => {
 });
 
 describe('ops.gemm argument checks', () => {
-  const ops = addon.ops!;
   const X = new Float32Array(6), W = new Float32Array(12);
-  const bad = (f: () => unknown, pattern: RegExp = /^InvalidArgument: /): void => {
-    let err: unknown;
-    try {
-      f();
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/^InvalidArgument: /);
-    expect((err as Error).message).toMatch(pattern);
-    expect((err as { code?: string }).code).toBe('InvalidArgument');
-  };
 
   it('a valid call works (X [2,3], W [4,3])', () => {
     expect(ops.gemm('nt', X, W, 2, 4, 3)).toHaveLength(8);
   });
   it('bad lengths throw InvalidArgument, never crash', () => {
-    bad(() => ops.gemm('nt', X, W, 2, 4, 4), /X has length 6/);
-    bad(() => ops.gemm('nt', X, new Float32Array(11), 2, 4, 3), /W has length 11/);
-    bad(() => ops.gemm('nt', new Float32Array(1e6), W, 100000, 4, 3), /X has length/);
-    bad(() => ops.gemm('nt', X, W, 2, 4, 3, { bias: new Float32Array(3) }), /bias has length 3/);
-    bad(() => ops.gemm('nt', X, W, 2, 4, 3, { accumulateInto: new Float32Array(7) }), /accumulateInto has length 7/);
-    bad(() => ops.gemm('nt', X, W, 2, 4, 3, { out: new Float32Array(9) }), /out has length 9/);
-    bad(() => ops.gemm('nn', X, new Float32Array(11), 2, 4, 3), /W has length 11, expected 3x4 = 12/);
-    bad(() => ops.gemm('tn', new Float32Array(5), new Float32Array(12), 2, 4, 3), /X has length 5, expected 3x2 = 6/);
-    bad(() => ops.gemm('nt', X, W, 2, 4, 3, { ldx: 2 }), /ldx/);
-    bad(() => ops.gemm('nt', X, W, 2, 4, 3, { ldx: 4 }), /X has length 6, needs at least 7/);
+    expectInvalid(() => ops.gemm('nt', X, W, 2, 4, 4), /X has length 6/);
+    expectInvalid(() => ops.gemm('nt', X, new Float32Array(11), 2, 4, 3), /W has length 11/);
+    expectInvalid(() => ops.gemm('nt', new Float32Array(1e6), W, 100000, 4, 3), /X has length/);
+    expectInvalid(() => ops.gemm('nt', X, W, 2, 4, 3, { bias: new Float32Array(3) }), /bias has length 3/);
+    expectInvalid(() => ops.gemm('nt', X, W, 2, 4, 3, { accumulateInto: new Float32Array(7) }), /accumulateInto has length 7/);
+    expectInvalid(() => ops.gemm('nt', X, W, 2, 4, 3, { out: new Float32Array(9) }), /out has length 9/);
+    expectInvalid(() => ops.gemm('nn', X, new Float32Array(11), 2, 4, 3), /W has length 11, expected 3x4 = 12/);
+    expectInvalid(() => ops.gemm('tn', new Float32Array(5), new Float32Array(12), 2, 4, 3), /X has length 5, expected 3x2 = 6/);
+    expectInvalid(() => ops.gemm('nt', X, W, 2, 4, 3, { ldx: 2 }), /ldx/);
+    expectInvalid(() => ops.gemm('nt', X, W, 2, 4, 3, { ldx: 4 }), /X has length 6, needs at least 7/);
   });
   it('bad types and values throw InvalidArgument', () => {
-    const anyOps = ops as unknown as { gemm: (...a: unknown[]) => unknown };
-    bad(() => anyOps.gemm('nt', new Float64Array(6), W, 2, 4, 3), /X must be a Float32Array/);
-    bad(() => anyOps.gemm('nt', [0, 0, 0, 0, 0, 0], W, 2, 4, 3), /X must be a Float32Array/);
-    bad(() => anyOps.gemm('xt', X, W, 2, 4, 3), /kind/);
-    bad(() => anyOps.gemm('nt', X, W, -2, 4, 3), /M must be/);
-    bad(() => anyOps.gemm('nt', X, W, 2, 4.5, 3), /N must be/);
-    bad(() => anyOps.gemm('nt', X, W, 2, 4, Number.NaN), /K must be/);
-    bad(() => anyOps.gemm('nt', X, W, 2, 4, '3'), /K must be/);
-    bad(() => anyOps.gemm('nt', X, W, 2, 4), /at least 6 arguments/);
-    bad(() => anyOps.gemm('nt', X, W, 2, 4, 3, 5), /opts must be an object/);
-    bad(() => anyOps.gemm('nt', X, W, 2, 4, 3, { threads: 0 }), /threads/);
-    bad(() => anyOps.gemm('nt', X, W, 2, 4, 3, { threads: 1.5 }), /threads/);
-    bad(() => anyOps.gemm('nn', X, new Float32Array(12), 2, 4, 3, { bias: new Float32Array(4) }), /bias is only supported/);
-    bad(() => anyOps.gemm('nt', X, W, 2, 4, 3, { reference: 1 }), /reference must be a boolean/);
-    bad(() => anyOps.gemm('nt', X, W, 2, 4, 3, { out: new Float32Array(8), accumulateInto: new Float32Array(8) }), /not both/);
+    const gemm = (...a: unknown[]): unknown => Reflect.apply(ops.gemm, undefined, a); // calls with the wrong types
+    expectInvalid(() => gemm('nt', new Float64Array(6), W, 2, 4, 3), /X must be a Float32Array/);
+    expectInvalid(() => gemm('nt', [0, 0, 0, 0, 0, 0], W, 2, 4, 3), /X must be a Float32Array/);
+    expectInvalid(() => gemm('xt', X, W, 2, 4, 3), /kind/);
+    expectInvalid(() => gemm('nt', X, W, -2, 4, 3), /M must be/);
+    expectInvalid(() => gemm('nt', X, W, 2, 4.5, 3), /N must be/);
+    expectInvalid(() => gemm('nt', X, W, 2, 4, Number.NaN), /K must be/);
+    expectInvalid(() => gemm('nt', X, W, 2, 4, '3'), /K must be/);
+    expectInvalid(() => gemm('nt', X, W, 2, 4), /at least 6 arguments/);
+    expectInvalid(() => gemm('nt', X, W, 2, 4, 3, 5), /opts must be an object/);
+    expectInvalid(() => gemm('nt', X, W, 2, 4, 3, { threads: 0 }), /threads/);
+    expectInvalid(() => gemm('nt', X, W, 2, 4, 3, { threads: 1.5 }), /threads/);
+    expectInvalid(() => gemm('nn', X, new Float32Array(12), 2, 4, 3, { bias: new Float32Array(4) }), /bias is only supported/);
+    expectInvalid(() => gemm('nt', X, W, 2, 4, 3, { reference: 1 }), /reference must be a boolean/);
+    expectInvalid(() => gemm('nt', X, W, 2, 4, 3, { out: new Float32Array(8), accumulateInto: new Float32Array(8) }), /not both/);
   });
   it('an output sharing memory with an input is refused', () => {
     const buf = new Float32Array(20);
-    bad(() => ops.gemm('nt', buf.subarray(0, 6), W, 2, 4, 3, { accumulateInto: buf.subarray(4, 12) }), /share memory/);
+    expectInvalid(() => ops.gemm('nt', buf.subarray(0, 6), W, 2, 4, 3, { accumulateInto: buf.subarray(4, 12) }), /share memory/);
   });
 });

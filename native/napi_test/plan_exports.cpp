@@ -1,5 +1,6 @@
-// Planning hooks of the CUDA backend, exported by BOTH addons as exports.plan so the GPU pass's
-// host-side bookkeeping is tested on every machine (test/native/cuda-plan.test.ts):
+// Planning hooks of the CUDA backend, exported by the CPU test addon (glam_cpu_test.node) as
+// exports.plan so the GPU pass's host-side bookkeeping is tested on every machine
+// (test/native/cuda-plan.test.ts, cuda-train-plan.test.ts):
 //   plan.workspace(config, shape, precision) -> { total, Vt, offsets: {name: bytes} }
 //     shape: { T, B, R, NT, ntiles, valueWidth? }; precision: 'bf16' | 'fp32'
 //   plan.checkFits(config, shape, precision, availableBytes) -> undefined, or throws BatchTooLarge
@@ -22,19 +23,28 @@
 #include "cuda/workspace_plan.h"
 #include "napi/coded_error.h"
 #include "napi/convert.h"
+#include "napi/tensor_args.h"
 
 namespace glam::napi {
 
 namespace {
 
+// A count: a non-negative integer (below 2^53, so exact as a double).
+int64_t whole(double v, const std::string& what) {
+  GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument", what + " must be a non-negative integer");
+  return int64_t(v);
+}
+
+// { name: bytes } of a plan's buffer offsets.
+Napi::Object offsets_object(Napi::Env env, std::initializer_list<std::pair<const char*, size_t>> named) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [k, v] : named) o.Set(k, double(v));
+  return o;
+}
+
 cuda::WorkspaceShape shape_arg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Object o = obj_arg(info, i, "shape");
-  auto count = [&](const char* k, bool required) {
-    const double v = num(o, k, 0, required);
-    GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument",
-               std::string("shape.") + k + " must be a non-negative integer");
-    return int64_t(v);
-  };
+  auto count = [&](const char* k, bool required) { return whole(num(o, k, 0, required), std::string("shape.") + k); };
   cuda::WorkspaceShape s;
   s.T = count("T", true);
   s.B = count("B", true);
@@ -68,15 +78,12 @@ Napi::Value Workspace(const Napi::CallbackInfo& info) {
   o.Set("total", double(p.total));
   o.Set("Vt", double(p.Vt));
   o.Set("metaBytes", double(p.meta_bytes));
-  Napi::Object off = Napi::Object::New(env);
-  const std::pair<const char*, size_t> named[] = {
-      {"x", p.x},     {"y", p.y},         {"h", p.h},           {"qkv", p.qkv},         {"att", p.att},
-      {"up", p.up},   {"act", p.act},     {"hn", p.hn},         {"hn32", p.hn32},       {"logits", p.logits},
-      {"runMax", p.run_max}, {"runSum", p.run_sum}, {"lse", p.lse}, {"tlogit", p.tlogit}, {"vhA", p.vh_a},
-      {"vhB", p.vh_b}, {"values", p.values}, {"ids", p.ids},   {"pos", p.pos},         {"rows", p.rows},
-      {"trow", p.trow}, {"tid", p.tid},   {"tiles", p.tiles},   {"arows", p.arows}};
-  for (const auto& [k, v] : named) off.Set(k, double(v));
-  o.Set("offsets", off);
+  o.Set("offsets", offsets_object(env, {{"x", p.x}, {"y", p.y}, {"h", p.h}, {"qkv", p.qkv}, {"att", p.att}, {"up", p.up},
+                                         {"act", p.act}, {"hn", p.hn}, {"hn32", p.hn32}, {"logits", p.logits},
+                                         {"runMax", p.run_max}, {"runSum", p.run_sum}, {"lse", p.lse},
+                                         {"tlogit", p.tlogit}, {"vhA", p.vh_a}, {"vhB", p.vh_b}, {"values", p.values},
+                                         {"ids", p.ids}, {"pos", p.pos}, {"rows", p.rows}, {"trow", p.trow},
+                                         {"tid", p.tid}, {"tiles", p.tiles}, {"arows", p.arows}}));
   return o;
   GLAM_NAPI_CATCH(env)
 }
@@ -102,15 +109,7 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GLAM_NAPI_TRY
   const ModelConfig cfg = model_config(obj_arg(info, 0, "config"));
-  Napi::Object bo = obj_arg(info, 1, "batch");
-  PackedBatch b;
-  b.tokens = i32(bo, "tokens");
-  b.prompt_start = i32(bo, "promptStart");
-  b.prompt_len = i32(bo, "promptLen");
-  b.cand_start = i32(bo, "candStart");
-  b.cand_len = i32(bo, "candLen");
-  b.cand_prompt = i32(bo, "candPrompt");
-  const cuda::BatchPlan p = cuda::plan_batch(cfg, b);
+  const cuda::BatchPlan p = cuda::plan_batch(cfg, batch_arg(info, 1));
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [k, v] : {std::pair<const char*, int64_t>{"T", p.T}, {"B", p.B}, {"N", p.N}, {"R", p.R}, {"NT", p.NT}})
     o.Set(k, double(v));
@@ -137,13 +136,9 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
   GLAM_NAPI_CATCH(env)
 }
 
-// The training plan's shape (native/cuda/train_plan.h); counts validated like shape_arg's.
+// The training plan's shape (native/cuda/train_plan.h): shape_arg's counts, nkv and the LoRA / value-head lists.
 cuda::TrainShape train_shape_arg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Object o = obj_arg(info, i, "shape");
-  auto whole = [](double v, const std::string& what) {
-    GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument", what + " must be a non-negative integer");
-    return int64_t(v);
-  };
   auto count = [&](const char* k, bool required) { return whole(num(o, k, 0, required), std::string("shape.") + k); };
   auto list = [&](const char* k) {
     std::vector<int64_t> out;
@@ -158,12 +153,13 @@ cuda::TrainShape train_shape_arg(const Napi::CallbackInfo& info, size_t i) {
     }
     return out;
   };
+  const cuda::WorkspaceShape w = shape_arg(info, i);  // the counts both shapes have
   cuda::TrainShape s;
-  s.T = count("T", true);
-  s.B = count("B", true);
-  s.R = count("R", true);
-  s.NT = count("NT", true);
-  s.ntiles = count("ntiles", true);
+  s.T = w.T;
+  s.B = w.B;
+  s.R = w.R;
+  s.NT = w.NT;
+  s.ntiles = w.ntiles;
   s.nkv = count("nkv", true);
   s.lora_rank = list("loraRank");
   s.lora_rmax = count("loraRmax", false);
@@ -187,22 +183,16 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
   Napi::Array layers = Napi::Array::New(env, p.layers.size());
   for (size_t l = 0; l < p.layers.size(); ++l) {
     const cuda::LayerCacheOffsets& c = p.layers[l];
-    Napi::Object lo = Napi::Object::New(env);
-    const std::pair<const char*, size_t> named[] = {{"x1", c.x1}, {"x2", c.x2}, {"qkv", c.qkv}, {"att", c.att},
-                                                    {"lse", c.lse}, {"up", c.up}, {"loraT", c.lora_t}};
-    for (const auto& [k, v] : named) lo.Set(k, double(v));
-    layers.Set(uint32_t(l), lo);
+    layers.Set(uint32_t(l), offsets_object(env, {{"x1", c.x1}, {"x2", c.x2}, {"qkv", c.qkv}, {"att", c.att},
+                                                 {"lse", c.lse}, {"up", c.up}, {"loraT", c.lora_t}}));
   }
   o.Set("layers", layers);
-  Napi::Object off = Napi::Object::New(env);
-  const std::pair<const char*, size_t> named[] = {
-      {"xf", p.xf},     {"hn", p.hn},       {"hn32", p.hn32}, {"lse", p.lse},     {"meta", p.meta},
-      {"dx", p.dx},     {"dh", p.dh},       {"h", p.h},       {"act", p.act},     {"dact", p.dact},
-      {"dup", p.dup},   {"ge", p.ge},       {"datt", p.datt}, {"dqkv", p.dqkv},   {"di", p.di},
-      {"dt", p.dt},     {"dte", p.dte},     {"dhn", p.dhn},   {"tile", p.tile},   {"gtile", p.gtile},
-      {"gRow", p.g_row}, {"rowTg", p.row_tg}, {"dv", p.dv},   {"vdA", p.vd_a},    {"vdB", p.vd_b}};
-  for (const auto& [k, v] : named) off.Set(k, double(v));
-  o.Set("offsets", off);
+  o.Set("offsets", offsets_object(env, {{"xf", p.xf}, {"hn", p.hn}, {"hn32", p.hn32}, {"lse", p.lse}, {"meta", p.meta},
+                                         {"dx", p.dx}, {"dh", p.dh}, {"h", p.h}, {"act", p.act}, {"dact", p.dact},
+                                         {"dup", p.dup}, {"ge", p.ge}, {"datt", p.datt}, {"dqkv", p.dqkv},
+                                         {"di", p.di}, {"dt", p.dt}, {"dte", p.dte}, {"dhn", p.dhn},
+                                         {"tile", p.tile}, {"gtile", p.gtile}, {"gRow", p.g_row},
+                                         {"rowTg", p.row_tg}, {"dv", p.dv}, {"vdA", p.vd_a}, {"vdB", p.vd_b}}));
   return o;
   GLAM_NAPI_CATCH(env)
 }
@@ -212,10 +202,7 @@ Napi::Value OptimizerState(const Napi::CallbackInfo& info) {
   GLAM_NAPI_TRY
   auto count = [&](size_t i, const char* what) {
     GLAM_CHECK(info.Length() > i && info[i].IsNumber(), "InvalidArgument", std::string(what) + " must be a number");
-    const double v = info[i].As<Napi::Number>().DoubleValue();
-    GLAM_CHECK(v >= 0 && v < 9.0e15 && v == double(int64_t(v)), "InvalidArgument",
-               std::string(what) + " must be a non-negative integer");
-    return int64_t(v);
+    return whole(info[i].As<Napi::Number>().DoubleValue(), what);
   };
   const cuda::StateBytes b =
       cuda::optimizer_state_bytes(count(0, "matrixParams"), count(1, "fp32Params"), bf16_arg(info, 2));

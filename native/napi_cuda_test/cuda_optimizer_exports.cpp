@@ -1,4 +1,4 @@
-// Kernel test hooks of the CUDA addon for the value head's backward and the optimizer (see
+// Kernel test hooks of the CUDA test addon for the value head's backward and the optimizer (see
 // cuda_backward_exports.cpp for the conventions):
 //   valueHeadBackward({h, B, sizes, weights, biases, dv}) -> { dh, dW: Float32Array[], db: Float32Array[] }
 //   adamw({w: Float32Array[], grads: Float32Array[][] (step, tensor), lr, beta1, beta2, eps, weightDecay,
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cuda/device_optimizer.h"
-#include "napi_cuda/hook_helpers.h"
+#include "napi_cuda_test/hook_helpers.h"
 #include "ops/cuda/cuda_ops.h"
 
 namespace glam::napi {
@@ -40,22 +40,13 @@ Napi::Array down_list(Napi::Env env, const std::vector<DeviceBuffer>& bs, const 
 HOOK(ValueHeadBackward) {
   BEGIN
   const int64_t B = dim(o, "B");
-  Napi::Value sv = o.Get("sizes");
-  GLAM_CHECK(sv.IsArray(), "InvalidArgument", "sizes must be an array");
-  std::vector<int64_t> sizes;
-  for (uint32_t i = 0; i < sv.As<Napi::Array>().Length(); ++i)
-    sizes.push_back(int64_t(sv.As<Napi::Array>().Get(i).As<Napi::Number>().DoubleValue()));
-  const auto Wv = f32_list(o.Get("weights"), "weights"), bv = f32_list(o.Get("biases"), "biases");
+  const ValueHead vh = value_head_of(o);
+  const std::vector<int64_t>& sizes = vh.sizes;
+  const std::vector<std::vector<float>>& Wv = vh.weight;
+  const std::vector<std::vector<float>>& bv = vh.bias;
   const int L = int(Wv.size());
-  GLAM_CHECK(L >= 1 && sizes.size() == size_t(L + 1) && bv.size() == size_t(L) && sizes.back() == 1, "InvalidArgument",
-             "value head needs sizes (layers + 1, ending in 1), weights and biases per layer");
   int64_t widest = 1;
-  for (int i = 0; i < L; ++i) {
-    GLAM_CHECK(sizes[size_t(i)] > 0 && int64_t(Wv[size_t(i)].size()) == sizes[size_t(i + 1)] * sizes[size_t(i)] &&
-                   int64_t(bv[size_t(i)].size()) == sizes[size_t(i + 1)],
-               "InvalidArgument", "value head layer " + std::to_string(i) + " has the wrong size");
-    widest = std::max(widest, sizes[size_t(i + 1)]);
-  }
+  for (int i = 0; i < L; ++i) widest = std::max(widest, sizes[size_t(i + 1)]);
   std::vector<DeviceBuffer> W, b, dW, db, acts;
   std::vector<const float*> Wp, bp, ap;
   std::vector<float*> dWp, dbp;
@@ -63,10 +54,8 @@ HOOK(ValueHeadBackward) {
   for (int i = 0; i < L; ++i) {
     W.push_back(up(Wv[size_t(i)], DType::F32));
     b.push_back(up(bv[size_t(i)], DType::F32));
-    dW.push_back(DeviceBuffer(Wv[size_t(i)].size() * 4));
-    db.push_back(DeviceBuffer(bv[size_t(i)].size() * 4));
-    CUDA_CHECK(cudaMemset(dW.back().get(), 0, dW.back().size()));
-    CUDA_CHECK(cudaMemset(db.back().get(), 0, db.back().size()));
+    dW.push_back(zeros(int64_t(Wv[size_t(i)].size())));
+    db.push_back(zeros(int64_t(bv[size_t(i)].size())));
     Wp.push_back(W.back().as<float>());
     bp.push_back(b.back().as<float>());
     dWp.push_back(dW.back().as<float>());

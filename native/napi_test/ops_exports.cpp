@@ -1,6 +1,6 @@
-// Op-level test hooks on the CPU addon: exports.ops = { gemm, openblasSgemm, cpuPeakGflops }.
-// They back test/native/gemm.test.ts (parity against the references) and bench/gemm.ts; the
-// engine itself never goes through them. lib/native/binding.ts declares them.
+// Op-level test hooks of the CPU test addon (glam_cpu_test.node): exports.ops = { gemm, openblasSgemm,
+// cpuPeakGflops }. They back test/native/gemm.test.ts (parity against the references) and
+// bench/gemm.ts; the engine itself never goes through them. lib/native/test-hooks.ts declares them.
 //
 //   gemm(kind: 'nt'|'nn'|'tn', X: Float32Array, W: Float32Array, M, N, K, opts?) -> Float32Array
 //     nt: Y[M,N] = X[M,K]·W[N,K]^T (+ bias)   nn: Y = X[M,K]·W[K,N]   tn: Y = X[K,M]^T·W[K,N]
@@ -14,7 +14,7 @@
 //     run time, never linked, so the addon neither needs nor ships it (benchmark comparison only).
 //   cpuPeakGflops(threads?) -> number: an FMA-only register loop on `threads` threads, the
 //     machine's attainable fp32 peak right now, to put GEMM GFLOP/s in proportion.
-// Subtle: every malformed argument throws a JS Error "InvalidArgument: ..." (code InvalidArgument)
+// Subtle: every malformed argument throws a coded error (napi/coded_error.h, code InvalidArgument)
 // before any native memory is touched; nothing here may crash Node.
 // Subtle: pools are cached per thread count and each is used by one call at a time (a mutex), since
 // ThreadPool::run must not be entered concurrently (Node worker threads share this module).
@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "napi/coded_error.h"
 #include "ops/cpu/gemm.h"
 #include "runtime/thread_pool.h"
 
@@ -39,25 +40,14 @@
 #include <immintrin.h>
 #endif
 
+namespace glam::napi {
+
 namespace {
 
 constexpr int kMaxThreads = 256;
 constexpr double kMaxDim = 2147483647.0;  // 2^31 - 1
 
-[[noreturn]] void invalid(const std::string& msg) { throw glam::GlamError("InvalidArgument", msg); }
-
-Napi::Error to_js_error(Napi::Env env, const std::exception& ex) {
-  std::string code = "Internal", msg = ex.what();
-  if (auto* g = dynamic_cast<const glam::GlamError*>(&ex)) {
-    code = g->code;
-    msg = std::string(g->what()).substr(g->code.size() + 2);
-  } else if (dynamic_cast<const std::bad_alloc*>(&ex)) {
-    msg = "out of memory";
-  }
-  Napi::Error e = Napi::Error::New(env, code + ": " + msg);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
+[[noreturn]] void invalid(const std::string& msg) { fail("InvalidArgument", msg); }
 
 struct PoolSlot {
   std::mutex mu;
@@ -78,6 +68,16 @@ PoolSlot& pool_slot(int threads) {
 int default_threads() {
   const unsigned h = std::thread::hardware_concurrency();
   return h == 0 ? 1 : int(std::min<unsigned>(h, kMaxThreads));
+}
+
+// A thread count in [1, kMaxThreads]; absent: all cores.
+int threads_arg(const Napi::Value& t) {
+  if (t.IsEmpty() || t.IsUndefined()) return default_threads();
+  if (!t.IsNumber()) invalid("threads must be a number");
+  const double d = t.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || std::floor(d) != d || d < 1 || d > kMaxThreads)
+    invalid("threads must be an integer in [1, " + std::to_string(kMaxThreads) + "]");
+  return int(d);
 }
 
 int64_t get_dim(const Napi::Value& v, const char* name) {
@@ -187,16 +187,7 @@ GemmCall parse_gemm(const Napi::CallbackInfo& info, bool allow_bias, bool allow_
   const int64_t wr = c.kind == Kind::NT ? c.N : c.K, wc = c.kind == Kind::NT ? c.K : c.N;
   const int64_t ldx_opt = get_ld(opts, "ldx", xc), ldw_opt = get_ld(opts, "ldw", wc);
   const int64_t ldy_opt = get_ld(opts, "ldy", c.N);
-  if (has("threads")) {
-    const Napi::Value t = opts->Get("threads");
-    if (!t.IsNumber()) invalid("threads must be a number");
-    const double d = t.As<Napi::Number>().DoubleValue();
-    if (!std::isfinite(d) || std::floor(d) != d || d < 1 || d > kMaxThreads)
-      invalid("threads must be an integer in [1, " + std::to_string(kMaxThreads) + "]");
-    c.threads = int(d);
-  } else {
-    c.threads = default_threads();
-  }
+  c.threads = threads_arg(has("threads") ? opts->Get("threads") : Napi::Value());
   if (has("reference")) {
     if (!allow_reference) invalid("reference is not an option here");
     const Napi::Value r = opts->Get("reference");
@@ -249,7 +240,7 @@ GemmCall parse_gemm(const Napi::CallbackInfo& info, bool allow_bias, bool allow_
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  GLAM_NAPI_TRY
     GemmCall c = parse_gemm(info, true, true);
     PoolSlot& slot = pool_slot(c.reference ? 1 : c.threads);
     std::lock_guard<std::mutex> lk(slot.mu);
@@ -270,11 +261,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
         break;
     }
     return c.result;
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& ex) {
-    throw to_js_error(env, ex);
-  }
+  GLAM_NAPI_CATCH(env)
 }
 
 // --- OpenBLAS, loaded at run time --------------------------------------------------------------
@@ -310,7 +297,7 @@ OpenBlas* openblas() {
 
 Napi::Value OpenblasSgemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  GLAM_NAPI_TRY
     OpenBlas* ob = openblas();
     if (!ob) return env.Null();
     GemmCall c = parse_gemm(info, false, false);
@@ -331,11 +318,7 @@ Napi::Value OpenblasSgemm(const Napi::CallbackInfo& info) {
     ob->sgemm(kCblasRowMajor, ta, tb, int(c.M), int(c.N), int(c.K), 1.0f, c.X.data, int(c.X.ld), c.W.data, int(c.W.ld),
               c.accumulate ? 1.0f : 0.0f, c.Y, int(c.ldy));
     return c.result;
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& ex) {
-    throw to_js_error(env, ex);
-  }
+  GLAM_NAPI_CATCH(env)
 }
 
 // --- Peak ----------------------------------------------------------------------------------------
@@ -383,15 +366,8 @@ double fma_loop(int64_t iters) {
 
 Napi::Value CpuPeakGflops(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
-    int threads = default_threads();
-    if (info.Length() > 0 && !info[0].IsUndefined()) {
-      if (!info[0].IsNumber()) invalid("threads must be a number");
-      const double d = info[0].As<Napi::Number>().DoubleValue();
-      if (!std::isfinite(d) || std::floor(d) != d || d < 1 || d > kMaxThreads)
-        invalid("threads must be an integer in [1, " + std::to_string(kMaxThreads) + "]");
-      threads = int(d);
-    }
+  GLAM_NAPI_TRY
+    const int threads = threads_arg(info.Length() > 0 ? info[0] : Napi::Value());
     PoolSlot& slot = pool_slot(threads);
     std::lock_guard<std::mutex> lk(slot.mu);
     const int64_t iters = 20'000'000;  // ~0.1 s per thread at ~100 GFLOP/s
@@ -406,11 +382,7 @@ Napi::Value CpuPeakGflops(const Napi::CallbackInfo& info) {
       best = std::max(best, total / dt / 1e9);
     }
     return Napi::Number::New(env, best);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& ex) {
-    throw to_js_error(env, ex);
-  }
+  GLAM_NAPI_CATCH(env)
 }
 
 }  // namespace
@@ -422,3 +394,5 @@ void register_op_exports(Napi::Env env, Napi::Object exports) {
   ops.Set("cpuPeakGflops", Napi::Function::New(env, CpuPeakGflops, "cpuPeakGflops"));
   exports.Set("ops", ops);
 }
+
+}  // namespace glam::napi

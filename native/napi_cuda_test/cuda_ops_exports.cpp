@@ -1,8 +1,8 @@
-// Kernel test hooks of the CUDA addon: exports.ops, one synchronous call per kernel, for the GPU
-// parity tests (test/gpu/kernels.test.ts) and the GEMM rate of bench/gpu.ts. Each hook uploads its
-// Float32Array / Int32Array inputs (converted to bf16 where the kernel reads bf16 in that precision),
-// POISONS every output with NaN bits (0xFF bytes: NaN in fp32 and bf16) so unwritten elements fail,
-// runs the kernel, synchronises and returns fp32 copies.
+// Kernel test hooks of the CUDA test addon (glam_cuda_test.node): exports.ops, one synchronous call
+// per kernel, for the GPU parity tests (test/gpu/kernels.test.ts) and the GEMM rate of bench/gpu.ts.
+// Each hook uploads its Float32Array / Int32Array inputs (converted to bf16 where the kernel reads
+// bf16 in that precision), POISONS every output with NaN bits (0xFF bytes: NaN in fp32 and bf16) so
+// unwritten elements fail, runs the kernel, synchronises and returns fp32 copies.
 //   embedding({ids, pos, table, posTable?, C, precision}) -> Float32Array (T*C)
 //   rmsnorm / layernorm({x, y?, rows?, w, b?, n, C, eps, precision}) -> { h (n*C), x (x afterwards) }
 //   rope({x, stride, T, nheads, D, pos, invFreq}) -> Float32Array
@@ -20,14 +20,8 @@
 #include <cmath>
 #include <vector>
 
-#include "cuda/batch_plan.h"
-#include "cuda/device_buffer.h"
-#include "cuda/device_weights.h"
-#include "napi/coded_error.h"
-#include "napi/convert.h"
+#include "napi_cuda_test/hook_helpers.h"
 #include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/gemm.h"
-#include "napi_cuda/hook_helpers.h"
 
 namespace glam::napi {
 
@@ -61,23 +55,18 @@ HOOK(Embedding) {
 Napi::Value norm_hook(const Napi::CallbackInfo& info, bool layer) {
   BEGIN
   const DType t = precision(o);
-  const int64_t n = dim(o, "n"), C = dim(o, "C");
-  GLAM_CHECK(C > 0, "InvalidArgument", "C must be positive");
-  std::vector<float> xv = f32(o.Get("x"), "x");
-  const int64_t nx = int64_t(xv.size()) / C;
-  GLAM_CHECK(nx * C == int64_t(xv.size()), "InvalidArgument", "x length must be a multiple of C");
-  const bool hr = has(o, "rows"), hy = has(o, "y");
-  GLAM_CHECK(hr || n == nx, "InvalidArgument", "without rows, n must be the number of rows of x");
-  DeviceBuffer x = up(xv, DType::F32), y = hy ? up(f32_of(o, "y", nx * C), DType::F32) : DeviceBuffer();
-  DeviceBuffer rows = hr ? up_raw(i32_of(o, "rows", n, nx)) : DeviceBuffer();
-  DeviceBuffer w = up(f32_of(o, "w", C), DType::F32), b = layer ? up(f32_of(o, "b", C), DType::F32) : DeviceBuffer();
+  const NormArgs a = norm_args(o);
+  const int64_t n = a.n, C = a.C, nx = a.nx;
+  DeviceBuffer x = up(a.x, DType::F32), y = has(o, "y") ? up(f32_of(o, "y", nx * C), DType::F32) : DeviceBuffer();
+  DeviceBuffer rows = a.has_rows ? up_raw(a.rows) : DeviceBuffer();
+  DeviceBuffer w = up(a.w, DType::F32), b = layer ? up(f32_of(o, "b", C), DType::F32) : DeviceBuffer();
   DeviceBuffer h = poisoned(n * C, t);
-  const float eps = float(num(o, "eps", 1e-5));
   if (layer)
     cuda::layernorm_forward(h.get(), t, x.as<float>(), y.as<float>(), rows.as<int32_t>(), w.as<float>(), b.as<float>(),
-                            n, C, eps, nullptr);
+                            n, C, a.eps, nullptr);
   else
-    cuda::rmsnorm_forward(h.get(), t, x.as<float>(), y.as<float>(), rows.as<int32_t>(), w.as<float>(), n, C, eps, nullptr);
+    cuda::rmsnorm_forward(h.get(), t, x.as<float>(), y.as<float>(), rows.as<int32_t>(), w.as<float>(), n, C, a.eps,
+                          nullptr);
   Napi::Object r = Napi::Object::New(env);
   r.Set("h", down(env, h, n * C, t));
   r.Set("x", down(env, x, nx * C, DType::F32));
@@ -87,16 +76,7 @@ Napi::Value norm_hook(const Napi::CallbackInfo& info, bool layer) {
 HOOK(RmsNorm) { return norm_hook(info, false); }
 HOOK(LayerNorm) { return norm_hook(info, true); }
 
-HOOK(Rope) {
-  BEGIN
-  const int64_t stride = dim(o, "stride"), T = dim(o, "T"), nh = dim(o, "nheads"), D = dim(o, "D");
-  GLAM_CHECK(D % 2 == 0 && nh * D <= stride, "InvalidArgument", "rope needs an even D and nheads * D <= stride");
-  DeviceBuffer x = up(f32_of(o, "x", T * stride), DType::F32);
-  DeviceBuffer pos = up_raw(i32_of(o, "pos", T, 1 << 30)), inv = up(f32_of(o, "invFreq", D / 2), DType::F32);
-  cuda::rope_forward(x.as<float>(), stride, T, nh, D, pos.as<int32_t>(), inv.as<float>(), nullptr);
-  return down(env, x, T * stride, DType::F32);
-  END
-}
+HOOK(Rope) { return rope_hook(info, "x", cuda::rope_forward); }
 
 HOOK(Swiglu) {
   BEGIN
@@ -122,35 +102,17 @@ HOOK(Gelu) {
 HOOK(Attention) {
   BEGIN
   const DType t = precision(o);
-  ModelConfig cfg;
-  cfg.heads = dim(o, "H");
-  cfg.kv_heads = dim(o, "Hkv");
-  cfg.head_dim = dim(o, "D");
-  GLAM_CHECK(cfg.heads > 0 && cfg.kv_heads > 0 && cfg.heads % cfg.kv_heads == 0 && cfg.head_dim > 0 &&
-                 cfg.head_dim <= cuda::kAttnMaxHeadDim,
-             "InvalidArgument", "attention needs H a multiple of Hkv and 0 < D <= 256");
-  cfg.vocab = 1;
-  cfg.max_pos = int64_t(1) << 30;
-  PackedBatch b;
-  b.prompt_start = i32(o, "promptStart");
-  b.prompt_len = i32(o, "promptLen");
-  b.cand_start = i32(o, "candStart");
-  b.cand_len = i32(o, "candLen");
-  b.cand_prompt = i32(o, "candPrompt");
-  const int64_t Q = cfg.qkv_dim(), HD = cfg.heads * cfg.head_dim;
-  std::vector<float> qkv = f32(o.Get("qkv"), "qkv");
-  const int64_t T = int64_t(qkv.size()) / Q;
-  GLAM_CHECK(T * Q == int64_t(qkv.size()), "InvalidArgument", "qkv length must be a multiple of (H + 2 Hkv) D");
-  b.tokens.assign(size_t(T), 0);
-  const cuda::BatchPlan p = cuda::plan_batch(cfg, b);  // validates the layout (every row owned once)
-  DeviceBuffer q = up(qkv, DType::F32), pos = up_raw(p.pos), tiles = up_raw(p.tiles), arows = up_raw(p.arows);
-  DeviceBuffer out = poisoned(T * HD, t), lse = poisoned(T * cfg.heads, DType::F32);
+  const AttentionArgs a = attention_args(o);
+  const auto& p = a.plan;  // the engine's batch plan (attention tiles, rows)
+  const int64_t T = a.T, H = a.cfg.heads, HD = H * a.cfg.head_dim;
+  DeviceBuffer q = up(a.qkv, DType::F32), pos = up_raw(p.pos), tiles = up_raw(p.tiles), arows = up_raw(p.arows);
+  DeviceBuffer out = poisoned(T * HD, t), lse = poisoned(T * H, DType::F32);
   cuda::attention_forward(out.get(), t, lse.as<float>(), q.as<float>(), pos.as<int32_t>(), tiles.as<cuda::AttnTile>(),
-                          int64_t(p.tiles.size()), arows.as<cuda::AttnRow>(), cfg.heads, cfg.kv_heads, cfg.head_dim,
-                          int64_t(num(o, "window", 0)), p.rows_per_tile, nullptr);
+                          int64_t(p.tiles.size()), arows.as<cuda::AttnRow>(), H, a.cfg.kv_heads, a.cfg.head_dim,
+                          a.window, p.rows_per_tile, nullptr);
   Napi::Object r = Napi::Object::New(env);
   r.Set("out", down(env, out, T * HD, t));
-  r.Set("lse", down(env, lse, T * cfg.heads, DType::F32));
+  r.Set("lse", down(env, lse, T * H, DType::F32));
   return r;
   END
 }
@@ -158,12 +120,10 @@ HOOK(Attention) {
 HOOK(LmHead) {
   BEGIN
   const DType t = precision(o);
-  const int64_t R = dim(o, "R"), V = dim(o, "V"), C = dim(o, "C");
-  GLAM_CHECK(R > 0 && V > 0 && C > 0, "InvalidArgument", "R, V and C must be positive");
-  const int64_t NT = int64_t(i32(o, "targetRow").size());
+  const LmHeadArgs a = lm_head_args(o);
+  const int64_t R = a.R, V = a.V, C = a.C, NT = a.NT, Vt = a.Vt;
   DeviceBuffer h = up(f32_of(o, "h", R * C), t), E = up(f32_of(o, "E", V * C), t);
-  DeviceBuffer trow = up_raw(i32_of(o, "targetRow", NT, R)), tid = up_raw(i32_of(o, "targetId", NT, V));
-  const int64_t Vt = has(o, "tileWidth") ? std::max<int64_t>(1, dim(o, "tileWidth")) : std::min<int64_t>(V, 4096);
+  DeviceBuffer trow = up_raw(a.trow), tid = up_raw(a.tid);
   DeviceBuffer tile = poisoned(R * Vt, DType::F32), rm = poisoned(R, DType::F32), rs = poisoned(R, DType::F32);
   DeviceBuffer lse = poisoned(R, DType::F32), tl = poisoned(NT, DType::F32);
   cuda::lm_head_lse_forward(lse.as<float>(), tl.as<float>(), h.get(), E.get(), t, R, V, C, trow.as<int32_t>(),
@@ -178,23 +138,14 @@ HOOK(LmHead) {
 HOOK(ValueHeadHook) {
   BEGIN
   const int64_t B = dim(o, "B");
-  Napi::Value sv = o.Get("sizes"), wv = o.Get("weights"), bv = o.Get("biases");
-  GLAM_CHECK(sv.IsArray() && wv.IsArray() && bv.IsArray(), "InvalidArgument", "sizes, weights and biases must be arrays");
-  Napi::Array sa = sv.As<Napi::Array>(), wa = wv.As<Napi::Array>(), ba = bv.As<Napi::Array>();
-  std::vector<int64_t> sizes;
-  for (uint32_t i = 0; i < sa.Length(); ++i) sizes.push_back(int64_t(sa.Get(i).As<Napi::Number>().DoubleValue()));
-  GLAM_CHECK(sizes.size() >= 2 && wa.Length() == sizes.size() - 1 && ba.Length() == wa.Length() && sizes.back() == 1,
-             "InvalidArgument", "value head: sizes C, hidden..., 1 with one weight and bias per layer");
+  const ValueHead vh = value_head_of(o);
+  const std::vector<int64_t>& sizes = vh.sizes;
   std::vector<DeviceBuffer> W, bias;
   std::vector<const float*> Wp, bp;
   int64_t width = 1;
-  for (uint32_t i = 0; i < wa.Length(); ++i) {
-    GLAM_CHECK(sizes[i] > 0 && sizes[i + 1] > 0, "InvalidArgument", "value head sizes must be positive");
-    std::vector<float> w = f32(wa.Get(i), "weight"), bb = f32(ba.Get(i), "bias");
-    GLAM_CHECK(int64_t(w.size()) == sizes[i] * sizes[i + 1] && int64_t(bb.size()) == sizes[i + 1], "InvalidArgument",
-               "value head layer " + std::to_string(i) + " has the wrong size");
-    W.push_back(up(w, DType::F32));
-    bias.push_back(up(bb, DType::F32));
+  for (size_t i = 0; i < vh.weight.size(); ++i) {
+    W.push_back(up(vh.weight[i], DType::F32));
+    bias.push_back(up(vh.bias[i], DType::F32));
     Wp.push_back(W.back().as<float>());
     bp.push_back(bias.back().as<float>());
     width = std::max(width, sizes[i + 1]);

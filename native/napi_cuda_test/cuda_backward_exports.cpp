@@ -1,4 +1,4 @@
-// Kernel test hooks of the CUDA addon for the backward kernels and the optimizer: exports.ops.*, one
+// Kernel test hooks of the CUDA test addon for the backward kernels and the optimizer: exports.ops.*, one
 // synchronous call per kernel, for test/gpu/backward-kernels.test.ts. Inputs are uploaded (bf16
 // where the kernel reads bf16 in that precision); WRITTEN outputs are NaN-poisoned first, ACCUMULATED
 // ones (parameter gradients, norm dx) start at zero, so each returns exactly one backward's gradient.
@@ -14,11 +14,10 @@
 //     -> { w, m, v, copy?: Float32Array[], norms: number[] }  (steps t = 1..grads.length)
 #include <napi.h>
 
-#include <cmath>
+#include <algorithm>
 #include <vector>
 
-#include "cuda/batch_plan.h"
-#include "napi_cuda/hook_helpers.h"
+#include "napi_cuda_test/hook_helpers.h"
 #include "ops/cuda/cuda_ops.h"
 
 namespace glam::napi {
@@ -28,12 +27,6 @@ namespace {
 using namespace hooks;
 using cuda::DeviceBuffer;
 using cuda::DType;
-
-DeviceBuffer zeros(int64_t n) {
-  DeviceBuffer b(size_t(n) * 4);
-  if (n) CUDA_CHECK(cudaMemset(b.get(), 0, b.size()));
-  return b;
-}
 
 HOOK(EmbeddingBackward) {
   BEGIN
@@ -54,27 +47,20 @@ HOOK(EmbeddingBackward) {
 HOOK(NormBackward) {
   BEGIN
   const bool layer = o.Get("kind").IsString() && o.Get("kind").As<Napi::String>().Utf8Value() == "layer";
-  const int64_t n = dim(o, "n"), C = dim(o, "C");
-  GLAM_CHECK(C > 0, "InvalidArgument", "C must be positive");
-  std::vector<float> xv = f32(o.Get("x"), "x");
-  const int64_t nx = int64_t(xv.size()) / C;
-  GLAM_CHECK(nx * C == int64_t(xv.size()), "InvalidArgument", "x length must be a multiple of C");
-  const bool hr = has(o, "rows");
-  GLAM_CHECK(hr || n == nx, "InvalidArgument", "without rows, n must be the number of rows of x");
-  std::vector<int32_t> rv = hr ? i32_of(o, "rows", n, nx) : std::vector<int32_t>{};
-  std::vector<int32_t> sorted = rv;
+  const NormArgs a = norm_args(o);
+  const int64_t n = a.n, C = a.C, nx = a.nx;
+  std::vector<int32_t> sorted = a.rows;
   std::sort(sorted.begin(), sorted.end());
   GLAM_CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(), "InvalidArgument", "rows must be distinct");
-  DeviceBuffer x = up(xv, DType::F32), dh = up(f32_of(o, "dh", n * C), DType::F32), w = up(f32_of(o, "w", C), DType::F32);
-  DeviceBuffer rows = hr ? up_raw(rv) : DeviceBuffer();
+  DeviceBuffer x = up(a.x, DType::F32), dh = up(f32_of(o, "dh", n * C), DType::F32), w = up(a.w, DType::F32);
+  DeviceBuffer rows = a.has_rows ? up_raw(a.rows) : DeviceBuffer();
   DeviceBuffer dx = zeros(nx * C), dw = zeros(C), db = zeros(C);
-  const float eps = float(num(o, "eps", 1e-5));
   if (layer)
     cuda::layernorm_backward(dx.as<float>(), dw.as<float>(), db.as<float>(), dh.as<float>(), x.as<float>(),
-                             rows.as<int32_t>(), w.as<float>(), n, C, eps, nullptr);
+                             rows.as<int32_t>(), w.as<float>(), n, C, a.eps, nullptr);
   else
     cuda::rmsnorm_backward(dx.as<float>(), dw.as<float>(), dh.as<float>(), x.as<float>(), rows.as<int32_t>(),
-                           w.as<float>(), n, C, eps, nullptr);
+                           w.as<float>(), n, C, a.eps, nullptr);
   Napi::Object r = Napi::Object::New(env);
   r.Set("dx", down(env, dx, nx * C, DType::F32));
   r.Set("dw", down(env, dw, C, DType::F32));
@@ -83,16 +69,7 @@ HOOK(NormBackward) {
   END
 }
 
-HOOK(RopeBackward) {
-  BEGIN
-  const int64_t stride = dim(o, "stride"), T = dim(o, "T"), nh = dim(o, "nheads"), D = dim(o, "D");
-  GLAM_CHECK(D % 2 == 0 && nh * D <= stride, "InvalidArgument", "rope needs an even D and nheads * D <= stride");
-  DeviceBuffer x = up(f32_of(o, "dx", T * stride), DType::F32);
-  DeviceBuffer pos = up_raw(i32_of(o, "pos", T, 1 << 30)), inv = up(f32_of(o, "invFreq", D / 2), DType::F32);
-  cuda::rope_backward(x.as<float>(), stride, T, nh, D, pos.as<int32_t>(), inv.as<float>(), nullptr);
-  return down(env, x, T * stride, DType::F32);
-  END
-}
+HOOK(RopeBackward) { return rope_hook(info, "dx", cuda::rope_backward); }
 
 HOOK(SwigluBackward) {
   BEGIN
@@ -117,39 +94,20 @@ HOOK(GeluBackward) {
 HOOK(AttentionBackward) {
   BEGIN
   const DType t = precision(o);
-  ModelConfig cfg;
-  cfg.heads = dim(o, "H");
-  cfg.kv_heads = dim(o, "Hkv");
-  cfg.head_dim = dim(o, "D");
-  GLAM_CHECK(cfg.heads > 0 && cfg.kv_heads > 0 && cfg.heads % cfg.kv_heads == 0 && cfg.head_dim > 0 &&
-                 cfg.head_dim <= cuda::kAttnMaxHeadDim,
-             "InvalidArgument", "attention needs H a multiple of Hkv and 0 < D <= 256");
-  cfg.vocab = 1;
-  cfg.max_pos = int64_t(1) << 30;
-  PackedBatch b;
-  b.prompt_start = i32(o, "promptStart");
-  b.prompt_len = i32(o, "promptLen");
-  b.cand_start = i32(o, "candStart");
-  b.cand_len = i32(o, "candLen");
-  b.cand_prompt = i32(o, "candPrompt");
-  const int64_t H = cfg.heads, Q = cfg.qkv_dim(), HD = H * cfg.head_dim;
-  std::vector<float> qkv = f32(o.Get("qkv"), "qkv");
-  const int64_t T = int64_t(qkv.size()) / Q;
-  GLAM_CHECK(T * Q == int64_t(qkv.size()), "InvalidArgument", "qkv length must be a multiple of (H + 2 Hkv) D");
-  b.tokens.assign(size_t(T), 0);
-  const cuda::BatchPlan p = cuda::plan_batch(cfg, b);
-  DeviceBuffer q = up(qkv, DType::F32), pos = up_raw(p.pos), tiles = up_raw(p.tiles), arows = up_raw(p.arows);
+  const AttentionArgs a = attention_args(o);
+  const auto& p = a.plan;  // the engine's batch plan (attention tiles, rows)
+  const int64_t T = a.T, H = a.cfg.heads, Hkv = a.cfg.kv_heads, D = a.cfg.head_dim, Q = a.cfg.qkv_dim(), HD = H * D;
+  DeviceBuffer q = up(a.qkv, DType::F32), pos = up_raw(p.pos), tiles = up_raw(p.tiles), arows = up_raw(p.arows);
   DeviceBuffer kvt = up_raw(p.kv_tiles), dout = up(f32_of(o, "dout", T * HD), DType::F32);
   DeviceBuffer out = poisoned(T * HD, t), lse = poisoned(T * H, DType::F32), di = poisoned(T * H, DType::F32);
   DeviceBuffer dqkv = poisoned(T * Q, DType::F32);
-  const int64_t window = int64_t(num(o, "window", 0));
   cuda::attention_forward(out.get(), t, lse.as<float>(), q.as<float>(), pos.as<int32_t>(), tiles.as<cuda::AttnTile>(),
-                          int64_t(p.tiles.size()), arows.as<cuda::AttnRow>(), H, cfg.kv_heads, cfg.head_dim, window,
-                          p.rows_per_tile, nullptr);
+                          int64_t(p.tiles.size()), arows.as<cuda::AttnRow>(), H, Hkv, D, a.window, p.rows_per_tile,
+                          nullptr);
   cuda::attention_backward(dqkv.as<float>(), di.as<float>(), dout.as<float>(), out.get(), t, q.as<float>(),
                            lse.as<float>(), pos.as<int32_t>(), tiles.as<cuda::AttnTile>(), int64_t(p.tiles.size()),
-                           kvt.as<cuda::AttnKvTile>(), int64_t(p.kv_tiles.size()), arows.as<cuda::AttnRow>(), T, H,
-                           cfg.kv_heads, cfg.head_dim, window, p.rows_per_tile, nullptr);
+                           kvt.as<cuda::AttnKvTile>(), int64_t(p.kv_tiles.size()), arows.as<cuda::AttnRow>(), T, H, Hkv,
+                           D, a.window, p.rows_per_tile, nullptr);
   return down(env, dqkv, T * Q, DType::F32);
   END
 }
@@ -157,12 +115,11 @@ HOOK(AttentionBackward) {
 HOOK(LmHeadBackward) {
   BEGIN
   const DType t = precision(o);
-  const int64_t R = dim(o, "R"), V = dim(o, "V"), C = dim(o, "C");
-  GLAM_CHECK(R > 0 && V > 0 && C > 0, "InvalidArgument", "R, V and C must be positive");
-  const int64_t NT = int64_t(i32(o, "targetRow").size());
-  std::vector<int32_t> trow = i32_of(o, "targetRow", NT, R), tid = i32_of(o, "targetId", NT, V);
+  const LmHeadArgs a = lm_head_args(o);
+  const int64_t R = a.R, V = a.V, C = a.C, NT = a.NT, Vt = a.Vt;
+  const std::vector<int32_t>& trow = a.trow;
+  const std::vector<int32_t>& tid = a.tid;
   std::vector<float> g = f32_of(o, "g", NT);
-  const int64_t Vt = has(o, "tileWidth") ? std::max<int64_t>(1, dim(o, "tileWidth")) : std::min<int64_t>(V, 4096);
   // the per-row CSR the engine builds (batch_plan.cpp)
   std::vector<int32_t> off(size_t(R + 1), 0), rtid(static_cast<size_t>(NT));
   std::vector<float> rtg(static_cast<size_t>(NT)), G(static_cast<size_t>(R), 0.0f);
