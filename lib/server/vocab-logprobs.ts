@@ -1,5 +1,5 @@
 // Full-vocabulary log-probabilities from the engine's final-norm hidden states: the LM head (the
-// model's own lm_head weight, or the tied embedding) applied by the engine's GEMM, then a
+// model's own lm_head weight, or the tied embedding) applied here with double accumulation, then a
 // log-softmax in double. The fused scorer never forms a vocabulary row (it gathers only the target
 // tokens), so top-N alternatives (OpenAI `logprobs`) are computed here from `hidden` instead.
 // Subtle: exact, not an approximation: hidden is the state the engine's head reads (checked against
@@ -7,8 +7,10 @@
 // once (a copy of the model's parameters: a pause of the event loop on a large model) and again after
 // a training step (mutating()); LoRA never adapts the head. Rows are done in
 // chunks, yielding to the event loop between chunks, so a long prompt does not stall other requests.
+// The product is a plain loop rather than the engine's GEMM: the production addon exports no op-level
+// GEMM (those are test hooks, glam_cpu_test.node), and R rows x V x C multiply-adds per request are
+// small next to the P^2/2 prefix tokens the hidden states cost.
 // Legend: R rows, C hidden, V vocabulary.
-import { cpuAddon } from '../native/binding.js';
 import type { Policy } from '../policy/policy.js';
 import { GlamError } from '../errors.js';
 
@@ -59,10 +61,7 @@ export class VocabLogprobs {
     const CHUNK = Math.max(1, Math.floor(CHUNK_MACS / (V * C)));
     for (let r0 = 0; r0 < hidden.length; r0 += CHUNK) {
       const rows = hidden.slice(r0, r0 + CHUNK);
-      const X = new Float32Array(rows.length * C);
-      rows.forEach((h, i) => X.set(h, i * C));
-      const logits = cpuAddon().ops.gemm('nt', X, W, rows.length, V, C, { threads: this.#policy.threads }); // (R, V)
-      for (let i = 0; i < rows.length; ++i) out.push(rowTop(logits.subarray(i * V, (i + 1) * V), n, also[r0 + i] ?? -1));
+      for (let i = 0; i < rows.length; ++i) out.push(rowTop(headRow(rows[i]!, W, V, C), n, also[r0 + i] ?? -1));
       if (r0 + CHUNK < hidden.length) await new Promise((r) => setImmediate(r));
     }
     return out;
@@ -78,8 +77,20 @@ export class VocabLogprobs {
   }
 }
 
+/** One row's logits (V): W (V, C) times h (C), accumulated in double. */
+function headRow(h: Float32Array, W: Float32Array, V: number, C: number): Float64Array {
+  const logits = new Float64Array(V);
+  for (let v = 0; v < V; ++v) {
+    let acc = 0;
+    const o = v * C;
+    for (let c = 0; c < C; ++c) acc += W[o + c]! * h[c]!;
+    logits[v] = acc;
+  }
+  return logits;
+}
+
 /** Log-softmax of one logits row (V) in double; the n largest and the log-prob of `also`. */
-function rowTop(logits: Float32Array, n: number, also: number): RowTop {
+function rowTop(logits: Float64Array, n: number, also: number): RowTop {
   let m = -Infinity;
   for (let v = 0; v < logits.length; ++v) if (logits[v]! > m) m = logits[v]!;
   let z = 0;
