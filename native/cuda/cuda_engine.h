@@ -18,7 +18,7 @@
 #include <memory>
 #include <vector>
 
-#include "cuda/batch_plan.h"
+#include "model/batch_plan.h"
 #include "cuda/device_buffer.h"
 #include "cuda/device_weights.h"
 #include "cuda/workspace_plan.h"

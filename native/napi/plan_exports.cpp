@@ -17,7 +17,7 @@
 // Pure C++: nothing here touches CUDA.
 #include <napi.h>
 
-#include "cuda/batch_plan.h"
+#include "model/batch_plan.h"
 #include "cuda/train_plan.h"
 #include "cuda/workspace_plan.h"
 #include "napi/coded_error.h"
@@ -110,7 +110,7 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
   b.cand_start = i32(bo, "candStart");
   b.cand_len = i32(bo, "candLen");
   b.cand_prompt = i32(bo, "candPrompt");
-  const cuda::BatchPlan p = cuda::plan_batch(cfg, b);
+  const BatchPlan p = plan_batch(cfg, b);
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [k, v] : {std::pair<const char*, int64_t>{"T", p.T}, {"B", p.B}, {"N", p.N}, {"R", p.R}, {"NT", p.NT}})
     o.Set(k, double(v));

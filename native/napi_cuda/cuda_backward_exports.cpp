@@ -17,7 +17,7 @@
 #include <cmath>
 #include <vector>
 
-#include "cuda/batch_plan.h"
+#include "model/batch_plan.h"
 #include "napi_cuda/hook_helpers.h"
 #include "ops/cuda/cuda_ops.h"
 
@@ -137,7 +137,7 @@ HOOK(AttentionBackward) {
   const int64_t T = int64_t(qkv.size()) / Q;
   GLAM_CHECK(T * Q == int64_t(qkv.size()), "InvalidArgument", "qkv length must be a multiple of (H + 2 Hkv) D");
   b.tokens.assign(size_t(T), 0);
-  const cuda::BatchPlan p = cuda::plan_batch(cfg, b);
+  const BatchPlan p = plan_batch(cfg, b);
   DeviceBuffer q = up(qkv, DType::F32), pos = up_raw(p.pos), tiles = up_raw(p.tiles), arows = up_raw(p.arows);
   DeviceBuffer kvt = up_raw(p.kv_tiles), dout = up(f32_of(o, "dout", T * HD), DType::F32);
   DeviceBuffer out = poisoned(T * HD, t), lse = poisoned(T * H, DType::F32), di = poisoned(T * H, DType::F32);

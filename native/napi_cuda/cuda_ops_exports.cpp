@@ -20,7 +20,7 @@
 #include <cmath>
 #include <vector>
 
-#include "cuda/batch_plan.h"
+#include "model/batch_plan.h"
 #include "cuda/device_buffer.h"
 #include "cuda/device_weights.h"
 #include "napi/coded_error.h"
@@ -142,7 +142,7 @@ HOOK(Attention) {
   const int64_t T = int64_t(qkv.size()) / Q;
   GLAM_CHECK(T * Q == int64_t(qkv.size()), "InvalidArgument", "qkv length must be a multiple of (H + 2 Hkv) D");
   b.tokens.assign(size_t(T), 0);
-  const cuda::BatchPlan p = cuda::plan_batch(cfg, b);  // validates the layout (every row owned once)
+  const BatchPlan p = plan_batch(cfg, b);  // validates the layout (every row owned once)
   DeviceBuffer q = up(qkv, DType::F32), pos = up_raw(p.pos), tiles = up_raw(p.tiles), arows = up_raw(p.arows);
   DeviceBuffer out = poisoned(T * HD, t), lse = poisoned(T * cfg.heads, DType::F32);
   cuda::attention_forward(out.get(), t, lse.as<float>(), q.as<float>(), pos.as<int32_t>(), tiles.as<cuda::AttnTile>(),
