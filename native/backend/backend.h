@@ -2,8 +2,8 @@
 // (native/ops/cpu: CpuBackend, native/ops/cuda: CudaBackend). The model writes each architecture's
 // forward and backward once as calls on this interface; a backend never learns which architecture
 // it runs (it sees norms, linears, attention over row groups, activations, the LM head).
-// defines: DType, NormKind, ActKind, NormParams, AdapterParams, LinearParams, AttentionGroup,
-//          AttentionSpec, Buffer, Backend.
+// defines: NormKind, ActKind, NormParams, AdapterParams, LinearParams, AttentionGroup, AttentionRows,
+//          AttentionSpec, Buffer, Backend (DType: backend/dtype.h).
 // Conventions (both backends, see ops/cpu/cpu_ops.h and ops/cuda/cuda_ops.h): every pointer lives in
 // the backend's memory; the residual stream, q|k|v, GEMM outputs and statistics are fp32; tensors
 // typed `void*` (norm outputs, the attention output, the MLP activation, weight matrices) are in the
@@ -18,10 +18,11 @@
 #include <memory>
 #include <vector>
 
+#include "backend/dtype.h"
+#include "ops/cuda/attention_layout.h"  // the CUDA kernels' row lists: plain C++
+
 namespace glam {
 
-enum class DType { F32, BF16 };
-inline size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
 enum class NormKind { Rms, Layer };
 enum class ActKind { SwiGlu, GeluTanh, GeluErf };
 
@@ -64,6 +65,17 @@ struct AttentionGroup {
   std::vector<int64_t> cand_start, cand_len;
 };
 
+// The rows attention runs over, planned once on the host (model/batch_plan.cpp) in the form each
+// backend reads: groups for the CPU kernels, row/tile work lists for the CUDA kernels.
+struct AttentionRows {
+  std::vector<AttentionGroup> groups;
+  std::vector<cuda::AttnRow> arows;        // (T) query rows grouped by prompt: prompt rows, then candidate rows
+  std::vector<cuda::AttnTile> tiles;       // attention tiles over arows
+  std::vector<cuda::AttnKvTile> kv_tiles;  // the backward's dK/dV chunks (one per 32 prompt keys of a group)
+  int rows_per_tile = 0;
+  bool reference = false;  // the naive plan: the plain per-row kernels (the oracle)
+};
+
 // What an attention call computes beyond the decoder's causal shared-prefix self-attention. The
 // encoder-decoder variants (T5) set the fields below; a backend that lacks one throws
 // UnsupportedArchitecture rather than computing something else.
@@ -94,10 +106,10 @@ class Backend {
   // dst <- src (bytes), both in backend memory
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
 
-  // The rows the next attention calls run over (until the next call): groups in packed-row order,
-  // pos (T) in backend memory. reference: the plain per-row kernels (the naive plan's oracle path).
-  virtual void set_attention(const std::vector<AttentionGroup>& groups, const int32_t* pos, int64_t T,
-                             bool reference) = 0;
+  // The rows the next attention calls run over (until the next call), pos (T) in backend memory.
+  // The rows must outlive those calls; a backend that reads device copies of them (CUDA) has them
+  // bound by its engine beforehand, so this call never copies (it may run inside a graph capture).
+  virtual void set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) = 0;
 
   // x[T,C] (fp32) = table[ids[t], :] (+ pos_table[pos[t], :] when given: learned positions)
   virtual void embedding_forward(float* x, const int32_t* ids, const int32_t* pos, int64_t T, const void* table,
@@ -106,8 +118,8 @@ class Backend {
   virtual void embedding_backward(float* dtable, int64_t V, float* dpos_table, int64_t maxPos, const float* dx,
                                   const int32_t* ids, const int32_t* pos, int64_t T, int64_t C) = 0;
 
-  // h[n,C] (compute type) = norm(x[r]) with r = rows ? rows[i] : i (a gather of scored rows).
-  virtual void norm_forward(NormKind k, void* h, const float* x, const int32_t* rows, int64_t n, int64_t C, float eps,
+  // h[n,C] (type ht: the compute type, or fp32) = norm(x[r]) with r = rows ? rows[i] : i (a gather).
+  virtual void norm_forward(NormKind k, void* h, DType ht, const float* x, const int32_t* rows, int64_t n, int64_t C, float eps,
                             const NormParams& p) = 0;
   // dx[r] += d norm / dx . dh[i] (rows distinct); p.dw, p.db +=.
   virtual void norm_backward(NormKind k, float* dx, const float* dh, const float* x, const int32_t* rows, int64_t n,

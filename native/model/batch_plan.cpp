@@ -91,7 +91,7 @@ BatchPlan plan_naive(const ModelConfig& cfg, const PackedBatch& batch) {
   batch.validate(cfg, pos_check);  // the original batch's errors, not the rewritten one's
   std::vector<int32_t> first;
   BatchPlan p = plan_batch(cfg, naive_batch(batch, first));
-  p.naive = true;
+  p.reference = true;
   p.value_row = first;  // scored row b' < B' is naive prompt b''s last row
   for (AttentionGroup& g : p.groups) {  // one full causal sequence per prompt + candidate
     g.prefix_len += g.cand_len.empty() ? 0 : g.cand_len[0];

@@ -17,26 +17,18 @@
 #include "backend/backend.h"
 #include "model/model_config.h"
 #include "model/packed_batch.h"
-#include "ops/cuda/attention_layout.h"
 
 namespace glam {
 
-struct BatchPlan {
+struct BatchPlan : AttentionRows {  // the attention rows: groups (CPU), arows/tiles/kv_tiles (CUDA)
   int64_t T = 0, B = 0, N = 0, R = 0, NT = 0;  // B, N: prompts and candidates of the planned layout
-  bool naive = false;                // each prompt + candidate as its own full sequence (the oracle)
   std::vector<int32_t> ids, pos;     // (T) token ids and positions
   std::vector<int32_t> rows;         // (R) scored rows
   std::vector<int32_t> trow, tid;    // (NT) each target's scored row (index into rows) and token id
   std::vector<int64_t> tok_off;      // (N + 1) candidate k's targets are [tok_off[k], tok_off[k+1])
   std::vector<int32_t> value_row;    // (batch B) index into rows of the row that carries prompt b's value
-  std::vector<AttentionGroup> groups;  // attention rows per group (CPU backend)
-  // the CUDA kernels' work lists (ops/cuda/attention_layout.h)
-  std::vector<cuda::AttnRow> arows;        // (T) query rows grouped by prompt: prompt rows, then candidate rows
-  std::vector<cuda::AttnTile> tiles;       // attention tiles over arows
-  std::vector<cuda::AttnKvTile> kv_tiles;  // the backward's dK/dV chunks (one per 32 prompt keys of a group)
   std::vector<int32_t> row_off;      // (R + 1) targets of scored row r: row_tgt[row_off[r] .. row_off[r+1])
   std::vector<int32_t> row_tgt;      // (NT) target indices grouped by scored row (the LM-head backward)
-  int rows_per_tile = 0;
 
   // What a captured CUDA graph depends on: two batches with the same signature launch the same
   // kernels with the same grid sizes (the per-row data lives in device buffers uploaded per call).

@@ -37,6 +37,7 @@ void Decoder::block(const DecoderParams& p, int64_t l, float* x, const int32_t* 
   const int64_t C = cfg_.hidden, H = cfg_.heads, Hkv = cfg_.kv_heads, D = cfg_.head_dim, I = cfg_.inter;
   const int64_t Q = cfg_.qkv_dim(), U = up_rows(cfg_);
   const float eps = cfg_.norm_eps;
+  const DType ct = be_.compute_type();
   const LinearParams &wqkv = lw.lin[int(LinearRole::Qkv)], &wo = lw.lin[int(LinearRole::O)],
                      &wup = lw.lin[int(LinearRole::Up)], &wdown = lw.lin[int(LinearRole::Down)];
   // A training forward writes q|k|v, the attention output and the MLP pre-activation straight into
@@ -56,22 +57,23 @@ void Decoder::block(const DecoderParams& p, int64_t l, float* x, const int32_t* 
   AttentionSpec spec;
   spec.window = cfg_.sliding_window;
   // attention: x += o_proj(attn(rope(qkv(norm1(x)))))
-  be_.norm_forward(fam_.norm, h, x, nullptr, T, C, eps, lw.norm1);
+  be_.norm_forward(fam_.norm, h, ct, x, nullptr, T, C, eps, lw.norm1);
   be_.linear_forward(qkv, h, T, C, Q, wqkv, false, keep[int(LinearRole::Qkv)]);
   if (fam_.pos == PosKind::Rope) be_.rope_forward(qkv, Q, T, H + Hkv, D, pos, p.inv_freq);  // q, k heads adjacent
   be_.attention_forward(att, lse, qkv, H, Hkv, D, spec);
   be_.linear_forward(x, att, T, H * D, C, wo, true, keep[int(LinearRole::O)]);
   if (lc) be_.copy(made(lc->x_mid)->ensure(size_t(T * C) * 4), x, size_t(T * C) * 4);
   // MLP: x += down(act(up(norm2(x))))
-  be_.norm_forward(fam_.norm, h, x, nullptr, T, C, eps, lw.norm2);
+  be_.norm_forward(fam_.norm, h, ct, x, nullptr, T, C, eps, lw.norm2);
   be_.linear_forward(up, h, T, C, U, wup, false, keep[int(LinearRole::Up)]);
   void* act = made(act_)->ensure(size_t(T * I) * esz_);
   be_.act_forward(mlp_act(cfg_), act, up, T, I);
   be_.linear_forward(x, act, T, I, C, wdown, true, keep[int(LinearRole::Down)]);
 }
 
-void Decoder::final_norm(const DecoderParams& p, void* out, const float* x, const int32_t* rows, int64_t n) {
-  be_.norm_forward(fam_.norm, out, x, rows, n, cfg_.hidden, cfg_.norm_eps, p.final_norm);
+void Decoder::final_norm(const DecoderParams& p, void* out, const float* x, const int32_t* rows, int64_t n, bool fp32) {
+  be_.norm_forward(fam_.norm, out, fp32 ? DType::F32 : be_.compute_type(), x, rows, n, cfg_.hidden, cfg_.norm_eps,
+                   p.final_norm);
 }
 
 void Decoder::final_norm_backward(const DecoderParams& p, float* dx, const float* dout, const float* x,
@@ -94,6 +96,7 @@ void Decoder::block_backward(const DecoderParams& p, int64_t l, float* dx, const
   const int64_t Q = cfg_.qkv_dim(), U = up_rows(cfg_);
   const float eps = cfg_.norm_eps;
   const ActKind ak = mlp_act(cfg_);
+  const DType ct = be_.compute_type();
   const LinearParams &wqkv = lw.lin[int(LinearRole::Qkv)], &wo = lw.lin[int(LinearRole::O)],
                      &wup = lw.lin[int(LinearRole::Up)], &wdown = lw.lin[int(LinearRole::Down)];
   auto saved = [&](LinearRole r) { return lc.t[int(r)] ? lc.t[int(r)]->as<float>() : nullptr; };
@@ -110,7 +113,7 @@ void Decoder::block_backward(const DecoderParams& p, int64_t l, float* dx, const
   AttentionSpec spec;
   spec.window = cfg_.sliding_window;
   // --- MLP branch: x_out = x_mid + down(act(up(norm2(x_mid))))
-  be_.norm_forward(fam_.norm, h, x_mid, nullptr, T, C, eps, lw.norm2);
+  be_.norm_forward(fam_.norm, h, ct, x_mid, nullptr, T, C, eps, lw.norm2);
   be_.act_forward(ak, act, up, T, I);
   be_.linear_backward(dact, false, dx, act, T, I, C, wdown, saved(LinearRole::Down));
   be_.act_backward(ak, dup, dact, up, T, I);
@@ -120,7 +123,7 @@ void Decoder::block_backward(const DecoderParams& p, int64_t l, float* dx, const
   be_.linear_backward(datt, false, dx, lc.att->data(), T, H * D, C, wo, saved(LinearRole::O));
   be_.attention_backward(dqkv, datt, lc.att->data(), qkv, lc.lse->as<float>(), H, Hkv, D, spec);
   if (fam_.pos == PosKind::Rope) be_.rope_backward(dqkv, Q, T, H + Hkv, D, pos, p.inv_freq);
-  be_.norm_forward(fam_.norm, h, x_in, nullptr, T, C, eps, lw.norm1);
+  be_.norm_forward(fam_.norm, h, ct, x_in, nullptr, T, C, eps, lw.norm1);
   // the first block's input gradient only feeds the embeddings: skipped when they are frozen
   const bool need_dx = l > 0 || p.d_embed || (fam_.pos == PosKind::Learned && p.d_pos_embed);
   be_.linear_backward(need_dx ? dh : nullptr, false, dqkv, h, T, C, Q, wqkv, saved(LinearRole::Qkv));

@@ -66,8 +66,8 @@ class Decoder {
   // backward needs.
   void forward(const DecoderParams& p, float* x, const int32_t* ids, const int32_t* pos, int64_t T,
                DecoderCache* cache = nullptr);
-  // out[n,C] (compute type) <- final_norm(x[rows[i], :])
-  void final_norm(const DecoderParams& p, void* out, const float* x, const int32_t* rows, int64_t n);
+  // out[n,C] (compute type, or fp32 when asked) <- final_norm(x[rows[i], :])
+  void final_norm(const DecoderParams& p, void* out, const float* x, const int32_t* rows, int64_t n, bool fp32 = false);
   // dx[rows[i], :] += final-norm backward of dout[n,C]; its parameter gradients into p.final_norm.
   void final_norm_backward(const DecoderParams& p, float* dx, const float* dout, const float* x, const int32_t* rows,
                            int64_t n);

@@ -12,7 +12,7 @@ namespace {
 void run_plan(Transformer& model, const BatchPlan& p, std::vector<float>& x, std::vector<float>& hn,
               DecoderCache* cache) {
   const int64_t C = model.config().hidden;
-  model.backend().set_attention(p.groups, p.pos.data(), p.T, p.naive);
+  model.backend().set_attention(p, p.pos.data(), p.T);
   const DecoderParams params = model.params();
   x.resize(size_t(p.T * C));
   model.decoder().forward(params, x.data(), p.ids.data(), p.pos.data(), p.T, cache);
@@ -87,7 +87,7 @@ void train_backward(Transformer& model, const ValueHead& head, Weights& g, Value
   }
   std::vector<float> dx(h.x.size(), 0.0f);
   model.decoder().final_norm_backward(params, dx.data(), dhn.data(), h.x.data(), p.rows.data(), p.R);
-  model.backend().set_attention(p.groups, p.pos.data(), p.T, p.naive);
+  model.backend().set_attention(p, p.pos.data(), p.T);
   model.decoder().backward(params, dx.data(), h.fc, p.ids.data(), p.pos.data());
 }
 

@@ -41,10 +41,9 @@ void CpuBackend::copy(void* dst, const void* src, size_t bytes) {
   if (bytes) std::memcpy(dst, src, bytes);
 }
 
-void CpuBackend::set_attention(const std::vector<AttentionGroup>& groups, const int32_t* pos, int64_t, bool reference) {
-  groups_ = &groups;
+void CpuBackend::set_attention(const AttentionRows& rows, const int32_t* pos, int64_t) {
+  rows_ = &rows;
   pos_ = pos;
-  reference_ = reference;
 }
 
 void CpuBackend::embedding_forward(float* x, const int32_t* ids, const int32_t* pos, int64_t T, const void* table,
@@ -57,8 +56,8 @@ void CpuBackend::embedding_backward(float* dtable, int64_t V, float* dpos_table,
   cpu::embedding_backward(dtable, V, dpos_table, maxPos, dx, ids, pos, T, C, pool_);
 }
 
-void CpuBackend::norm_forward(NormKind k, void* h, const float* x, const int32_t* rows, int64_t n, int64_t C, float eps,
-                              const NormParams& p) {
+void CpuBackend::norm_forward(NormKind k, void* h, DType, const float* x, const int32_t* rows, int64_t n, int64_t C,
+                              float eps, const NormParams& p) {
   std::vector<float> gathered;
   if (rows) {
     gathered.resize(size_t(n * C));
@@ -128,14 +127,14 @@ void CpuBackend::act_backward(ActKind k, float* du, const float* dact, const flo
 void CpuBackend::attention_forward(void* out, float* lse, const float* qkv, int64_t H, int64_t Hkv, int64_t D,
                                    const AttentionSpec& spec) {
   check_spec(spec);
-  (reference_ ? attention_forward_reference : cpu::attention_forward)(f(out), qkv, pos_, *groups_, H, Hkv, D,
+  (rows_->reference ? attention_forward_reference : cpu::attention_forward)(f(out), qkv, pos_, rows_->groups, H, Hkv, D,
                                                                      spec.window, pool_, lse);
 }
 
 void CpuBackend::attention_backward(float* dqkv, const float* dout, const void* out, const float* qkv, const float* lse,
                                     int64_t H, int64_t Hkv, int64_t D, const AttentionSpec& spec) {
   check_spec(spec);
-  (reference_ ? attention_backward_reference : cpu::attention_backward)(dqkv, dout, f(out), qkv, lse, pos_, *groups_,
+  (rows_->reference ? attention_backward_reference : cpu::attention_backward)(dqkv, dout, f(out), qkv, lse, pos_, rows_->groups,
                                                                        H, Hkv, D, spec.window, pool_);
 }
 

@@ -2,7 +2,7 @@
 // gemm.h) and one thread pool. Memory is host memory: a Buffer is a std::vector<float> that keeps
 // its capacity, so a workspace grown once is reused without page faults.
 // Subtle: every op runs on the pool with a fixed per-element order (see cpu_ops.h), so results do
-// not depend on the thread count; set_attention keeps a pointer to the caller's groups, which must
+// not depend on the thread count; set_attention keeps a pointer to the caller's rows, which must
 // outlive the attention calls that follow.
 #pragma once
 #include "backend/backend.h"
@@ -18,12 +18,12 @@ class CpuBackend final : public Backend {
   DType compute_type() const override { return DType::F32; }
   std::unique_ptr<Buffer> buffer() override;
   void copy(void* dst, const void* src, size_t bytes) override;
-  void set_attention(const std::vector<AttentionGroup>& groups, const int32_t* pos, int64_t T, bool reference) override;
+  void set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) override;
   void embedding_forward(float* x, const int32_t* ids, const int32_t* pos, int64_t T, const void* table,
                          const void* pos_table, int64_t C) override;
   void embedding_backward(float* dtable, int64_t V, float* dpos_table, int64_t maxPos, const float* dx,
                           const int32_t* ids, const int32_t* pos, int64_t T, int64_t C) override;
-  void norm_forward(NormKind k, void* h, const float* x, const int32_t* rows, int64_t n, int64_t C, float eps,
+  void norm_forward(NormKind k, void* h, DType ht, const float* x, const int32_t* rows, int64_t n, int64_t C, float eps,
                     const NormParams& p) override;
   void norm_backward(NormKind k, float* dx, const float* dh, const float* x, const int32_t* rows, int64_t n, int64_t C,
                      float eps, const NormParams& p) override;
@@ -49,9 +49,8 @@ class CpuBackend final : public Backend {
 
  private:
   ThreadPool pool_;
-  const std::vector<AttentionGroup>* groups_ = nullptr;
+  const AttentionRows* rows_ = nullptr;
   const int32_t* pos_ = nullptr;
-  bool reference_ = false;
 };
 
 }  // namespace glam::cpu
