@@ -1,7 +1,9 @@
 # The CUDA addon, glam_cuda.node (included by CMakeLists.txt when GLAM_CUDA=ON).
 # Sources: native/ops/cuda (kernels, cuBLASLt GEMM), native/cuda (device weights, workspace, the
-# scoring pass, CUDA graphs), native/napi_cuda (module init, model wrapper, kernel test hooks), and
-# the host-only model code it shares with the CPU addon (weights loading, packed-batch validation).
+# scoring pass, CUDA graphs), native/napi_cuda (module init, the CUDA engine's loader, kernel test
+# hooks), the shared N-API model wrapper and workers (native/napi/model_wrap.cpp, model_train.cpp), and
+# the host-only model code it shares with the CPU addon (the decoder over the Backend interface,
+# the family table, weights loading, the batch plan, packed-batch validation).
 # Subtle: cudart is linked statically and cuBLASLt through an rpath to the toolkit's library
 # directory, and libcuda is never linked (cudart opens it at run time), so require() succeeds on a
 # machine without a GPU or driver and the addon can report 0 devices. cuBLASLt may live apart from
@@ -36,8 +38,14 @@ file(GLOB GLAM_CUDA_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/native/napi_cuda/*.cpp)
 add_library(glam_cuda SHARED ${GLAM_CUDA_SOURCES}
   ${CMAKE_SOURCE_DIR}/native/model/weights.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/family.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/decoder.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/batch_plan.cpp
   ${CMAKE_SOURCE_DIR}/native/model/packed_batch.cpp
   ${CMAKE_SOURCE_DIR}/native/model/trainable_set.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/engine.cpp
+  ${CMAKE_SOURCE_DIR}/native/napi/model_wrap.cpp
+  ${CMAKE_SOURCE_DIR}/native/napi/model_train.cpp
   ${CMAKE_SOURCE_DIR}/native/napi/plan_exports.cpp
   ${CMAKE_JS_SRC})
 set_target_properties(glam_cuda PROPERTIES PREFIX "" SUFFIX ".node"

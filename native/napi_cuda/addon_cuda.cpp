@@ -2,12 +2,13 @@
 // lib/native/binding.ts (the one file that loads .node files), beside the CPU addon's.
 //   backend: 'cuda'
 //   deviceCount() -> { count, reason }   0 and a reason without a driver or GPU (require() still works)
-//   loadModel(config, tensors, { precision, device }) -> Promise<NativeModel>
+//   loadModel(config, tensors, { precision, device }) -> Promise<NativeModel> (the shared wrapper,
+//   napi/model_wrap.h, over the CUDA engine: load_cuda.cpp)
 //   ops: kernel test hooks (cuda_ops_exports.cpp); plan: host planning hooks (napi/plan_exports.cpp)
 #include <napi.h>
 
 #include "cuda/cuda_engine.h"
-#include "napi_cuda/cuda_model_wrap.h"
+#include "napi/model_wrap.h"
 
 namespace glam::napi {
 void register_plan_exports(Napi::Env env, Napi::Object exports);
@@ -38,9 +39,9 @@ Napi::Value DeviceCount(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backend", Napi::String::New(env, "cuda"));
-  exports.Set("NativeModel", glam::napi::CudaModelWrap::Init(env));
+  exports.Set("NativeModel", glam::napi::ModelWrap::Init(env));
   exports.Set("deviceCount", Napi::Function::New(env, DeviceCount));
-  exports.Set("loadModel", Napi::Function::New(env, glam::napi::CudaLoadModel));
+  exports.Set("loadModel", Napi::Function::New(env, glam::napi::LoadModel));
   glam::napi::register_cuda_op_exports(env, exports);
   glam::napi::register_plan_exports(env, exports);
   return exports;
