@@ -23,10 +23,7 @@ namespace {
 constexpr size_t kFreeMargin = size_t(256) << 20;  // left free for cuBLASLt, graphs and the driver
 constexpr size_t kMaxGraphs = 16;
 
-// Scoped device selection for the calling thread (N-API workers run on libuv's pool).
-struct OnDevice {
-  explicit OnDevice(int d) { CUDA_CHECK(cudaSetDevice(d)); }
-};
+}  // namespace
 
 // The Decoder's views of the device weights (inference: no gradients).
 DecoderParams decoder_params(const DeviceWeights& w) {
@@ -54,8 +51,6 @@ DecoderParams decoder_params(const DeviceWeights& w) {
   return p;
 }
 
-}  // namespace
-
 int device_count(std::string& err) {
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
@@ -68,7 +63,8 @@ int device_count(std::string& err) {
   return n;
 }
 
-CudaEngine::CudaEngine(ModelConfig cfg, const Weights& w, DType dt, int device) : cfg_(std::move(cfg)), device_(device) {
+CudaEngine::CudaEngine(ModelConfig cfg, Weights w, DType dt, int device)
+    : cfg_(std::move(cfg)), host_(std::move(w)), device_(device) {
   std::string why;
   const int n = device_count(why);
   GLAM_CHECK(n > 0, "DeviceUnavailable", "no CUDA device is available (" + why + "); load with device: 'cpu'");
@@ -81,7 +77,7 @@ CudaEngine::CudaEngine(ModelConfig cfg, const Weights& w, DType dt, int device) 
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   try {
     gemm_ = std::make_unique<Gemm>();
-    w_ = upload_weights(w, dt);
+    w_ = upload_weights(host_, dt);
     be_ = std::make_unique<CudaBackend>(dt, *gemm_, stream_);
     dec_ = std::make_unique<Decoder>(cfg_, *be_);
     params_ = decoder_params(w_);
@@ -97,6 +93,7 @@ CudaEngine::~CudaEngine() {
   cudaSetDevice(device_);
   if (stream_) cudaStreamSynchronize(stream_);
   drop_graphs();
+  train_.reset();  // its buffers free before the stream goes
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -107,25 +104,6 @@ std::vector<std::pair<std::string, InfoValue>> CudaEngine::info() const {
   return {{"threads", n(1)}, {"backend", str("cuda")}, {"device", n(i.device)}, {"precision", str(dtype_name(w_.dt))},
           {"weightBytes", n(double(i.weight_bytes))}, {"workspaceBytes", n(double(i.workspace_bytes))},
           {"graphs", n(double(i.graphs))}, {"graphReplays", n(double(i.graph_replays))}};
-}
-
-namespace {
-[[noreturn]] void no_training() {
-  fail("NotImplemented", "training on the CUDA backend is not wired yet; load the policy with device: 'cpu' to train");
-}
-}  // namespace
-
-void CudaEngine::enable_training(const TrainOptions&, const ValueHead&) { no_training(); }
-std::unique_ptr<TrainPass> CudaEngine::forward_train(const PackedBatch&, const ValueHead&, ScoreResult&) { no_training(); }
-void CudaEngine::backward(TrainPass&, const ValueHead&, const float*, const float*) { no_training(); }
-double CudaEngine::step(const AdamWOptions&, ValueHead&) { no_training(); }
-void CudaEngine::zero_grad() { no_training(); }
-std::map<std::string, HfTensor> CudaEngine::export_tensors(const std::string&, const std::string&, ValueHead&) {
-  no_training();
-}
-void CudaEngine::import_tensors(const std::string&, const std::string&, const std::map<std::string, HfTensor>&,
-                                ValueHead&) {
-  no_training();
 }
 
 EngineInfo CudaEngine::engine_info() const {

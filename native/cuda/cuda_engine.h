@@ -22,6 +22,7 @@
 
 #include "model/batch_plan.h"
 #include "cuda/device_buffer.h"
+#include "cuda/device_train_state.h"
 #include "cuda/device_weights.h"
 #include "cuda/workspace_plan.h"
 #include "model/decoder.h"
@@ -37,6 +38,14 @@ struct ValueHead;
 
 namespace glam::cuda {
 
+// Scoped device selection for the calling thread (N-API workers run on libuv's pool).
+struct OnDevice {
+  explicit OnDevice(int d) { CUDA_CHECK(cudaSetDevice(d)); }
+};
+
+// The Decoder's views of the device weights (inference: no gradients).
+DecoderParams decoder_params(const DeviceWeights& w);
+
 struct EngineInfo {
   int device = 0;
   size_t weight_bytes = 0, workspace_bytes = 0;
@@ -45,7 +54,8 @@ struct EngineInfo {
 
 class CudaEngine final : public Engine {
  public:
-  CudaEngine(ModelConfig cfg, const Weights& w, DType dt, int device);
+  // w: the fp32 host weights, kept for training (the fp32 masters of bf16 matrices start from them)
+  CudaEngine(ModelConfig cfg, Weights w, DType dt, int device);
   ~CudaEngine() override;
   CudaEngine(const CudaEngine&) = delete;
   CudaEngine& operator=(const CudaEngine&) = delete;
@@ -58,17 +68,19 @@ class CudaEngine final : public Engine {
   // Uploads GLAM's value head (fp32; an empty head gives values of 0).
   void set_value_head(const ValueHead& head);
   bool holds_value_head() const override { return true; }
-  void value_head_changed(const ValueHead& head) override { set_value_head(head); }
+  // After enable_training the optimizer's value-head slots point at the uploaded head: replacing it
+  // then is refused (InvalidArgument), as resuming imports the head's values instead.
+  void value_head_changed(const ValueHead& head) override;
   // naive: each prompt+candidate as its own full sequence (the oracle plan, see plan_naive).
   ScoreResult score(const PackedBatch& batch, bool naive, bool want_hidden);
   ScoreResult score(const PackedBatch& batch, const ValueHead&, bool naive, bool want_hidden) override {
     return score(batch, naive, want_hidden);  // the uploaded head
   }
 
-  // Training on the GPU is not wired to the shared model code yet: every entry point but
-  // train_status throws NotImplemented (train with device: 'cpu').
+  // Training (cuda_training.cpp): the same Decoder forward/backward over the CUDA backend, fp32
+  // gradients and AdamW with fp32 masters behind bf16 compute copies (cuda/device_train_state.h).
   void enable_training(const TrainOptions& opts, const ValueHead& head) override;
-  bool training() const override { return false; }
+  bool training() const override { return train_ != nullptr; }
   std::unique_ptr<TrainPass> forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) override;
   void backward(TrainPass& pass, const ValueHead& head, const float* dl, const float* dv) override;
   double step(const AdamWOptions& o, ValueHead& head) override;
@@ -77,7 +89,7 @@ class CudaEngine final : public Engine {
                                                  ValueHead& head) override;
   void import_tensors(const std::string& what, const std::string& scope, const std::map<std::string, HfTensor>& src,
                       ValueHead& head) override;
-  TrainStatus train_status(int64_t) override { return {}; }
+  TrainStatus train_status(int64_t set_step) override;
 
  private:
   ScoreResult score_plan(const BatchPlan& plan, bool want_hidden);
@@ -87,7 +99,12 @@ class CudaEngine final : public Engine {
   void run_pass(const BatchPlan& plan);
   void drop_graphs();
 
+  DecoderParams train_params() const;  // params_ with the training state's gradients and adapters
+  void bind_pass(const char* meta, const BatchPlan& p);
+  DeviceTrainState& train();
+
   ModelConfig cfg_;
+  Weights host_;  // fp32 host weights
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<Gemm> gemm_;
@@ -108,6 +125,10 @@ class CudaEngine final : public Engine {
   std::map<std::vector<int64_t>, int> seen_;
   bool use_graphs_ = true;
   int64_t replays_ = 0;
+  // training
+  std::unique_ptr<DeviceTrainState> train_;
+  std::vector<LayerCache> spare_layers_;              // the last consumed pass's layer caches
+  std::unique_ptr<Buffer> bw_dx_, bw_dhn_, bw_dh_, bw_io_;  // backward scratch: (T,C), (R,C), (B,C), dlogprob|dv
 };
 
 // Devices cudart can see (0 without a driver or GPU); err receives the reason when 0.

@@ -3,6 +3,8 @@
 // gradients); leading dimensions are row strides, so LoRA's column slices need no copies.
 #include "ops/cuda/cuda_backend.h"
 
+#include <vector>
+
 #include "cuda/device_buffer.h"
 #include "ops/cuda/cuda_ops.h"
 
@@ -32,7 +34,7 @@ class CudaBuffer final : public Buffer {
 
 const char* at(const void* p, int64_t elems, DType t) { return static_cast<const char*>(p) + elems * int64_t(dtype_size(t)); }
 
-enum Slot { kGrad = 0, kGradSlice, kLoraT, kLoraTe, kLoraDt, kAttnDi };
+enum Slot { kGrad = 0, kGradSlice, kLoraT, kLoraTe, kLoraDt, kAttnDi, kLmRows, kLmGrad };
 
 }  // namespace
 
@@ -179,11 +181,41 @@ void CudaBackend::lm_head_forward(float* lse, float* target_logit, const void* h
                       bind_.run_max, bind_.run_sum, gemm_, s_);
 }
 
-void CudaBackend::lm_head_backward(float*, float*, const float*, const void*, int64_t, const void*, int64_t, int64_t,
-                                   const float*, const int32_t*, const int32_t*, int64_t) {
-  // The CUDA kernel reads the targets grouped by row (the plan's row_off / row_tgt with per-row sums
-  // of d logprob), which the training pass on the GPU (not wired yet) uploads.
-  fail("NotImplemented", "the LM-head backward on the GPU is not wired yet; train with device: 'cpu'");
+void CudaBackend::lm_head_backward(float* dh, float* dE, const float* dlogprob, const void* h, int64_t R, const void* E,
+                                   int64_t V, int64_t C, const float* lse, const int32_t* target_row,
+                                   const int32_t* target_id, int64_t NT) {
+  GLAM_CHECK(bind_.lm_tile && bind_.Vt > 0, "InvalidArgument", "the LM head needs its tile scratch bound");
+  const size_t nt = static_cast<size_t>(NT);
+  std::vector<int32_t> trow(nt), tid(nt);
+  std::vector<float> g(nt);
+  if (NT) {
+    CUDA_CHECK(cudaMemcpyAsync(trow.data(), target_row, size_t(NT) * 4, cudaMemcpyDeviceToHost, s_));
+    CUDA_CHECK(cudaMemcpyAsync(tid.data(), target_id, size_t(NT) * 4, cudaMemcpyDeviceToHost, s_));
+    CUDA_CHECK(cudaMemcpyAsync(g.data(), dlogprob, size_t(NT) * 4, cudaMemcpyDeviceToHost, s_));
+  }
+  CUDA_CHECK(cudaStreamSynchronize(s_));
+  // CSR by scored row, stable: [row_off (R+1) | row_tid (NT) int32 | row_tg (NT) | G (R) fp32]
+  std::vector<int32_t> ints(size_t(R + 1 + NT), 0);
+  std::vector<float> floats(size_t(NT + R), 0.0f);
+  int32_t* row_off = ints.data();
+  for (int64_t t = 0; t < NT; ++t) ++row_off[trow[size_t(t)] + 1];
+  for (int64_t r = 0; r < R; ++r) row_off[r + 1] += row_off[r];
+  std::vector<int32_t> fill(row_off, row_off + R);
+  for (int64_t t = 0; t < NT; ++t) {
+    const int32_t i = fill[size_t(trow[size_t(t)])]++;
+    ints[size_t(R + 1 + i)] = tid[size_t(t)];
+    floats[size_t(i)] = g[size_t(t)];
+    floats[size_t(NT + trow[size_t(t)])] += g[size_t(t)];
+  }
+  char* d = static_cast<char*>(scratch(kLmRows, ints.size() * 4 + floats.size() * 4));
+  CUDA_CHECK(cudaMemcpyAsync(d, ints.data(), ints.size() * 4, cudaMemcpyHostToDevice, s_));
+  CUDA_CHECK(cudaMemcpyAsync(d + ints.size() * 4, floats.data(), floats.size() * 4, cudaMemcpyHostToDevice, s_));
+  const int32_t* d_off = reinterpret_cast<const int32_t*>(d);
+  const float* d_tg = reinterpret_cast<const float*>(d + ints.size() * 4);
+  void* gtile = scratch(kLmGrad, size_t(R * bind_.Vt) * dtype_size(dt_));
+  lm_head_lse_backward(dh, dE, h, E, dt_, R, V, C, lse, d_tg + NT, d_off, d_off + R + 1, d_tg, bind_.lm_tile, gtile,
+                       bind_.Vt, gemm_, s_);
+  CUDA_CHECK(cudaStreamSynchronize(s_));  // the host vectors above are pageable
 }
 
 }  // namespace glam::cuda

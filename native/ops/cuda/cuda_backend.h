@@ -12,6 +12,9 @@
 // - bf16 mode: GEMM inputs are bf16 and gradients are fp32, so every backward GEMM that reads a
 //   gradient reads a bf16 cast of it (as autocast does); fp32 mode casts nothing.
 // - LoRA: keep_t holds each adapter's s X A^T in the compute type, (T, r) per adapter.
+// - lm_head_backward: the kernel reads the targets grouped by scored row with per-row sums of the
+//   gradient (CSR); they are built on the host from the NT targets (a small download and upload), so
+//   that call synchronises the stream (backward passes are never captured).
 // Legend: T rows, in/out features, r adapter rank, R scored rows, Vt LM-head tile width.
 #pragma once
 #include <cuda_runtime.h>
@@ -84,7 +87,7 @@ class CudaBackend final : public Backend {
   int64_t T_ = 0, ntiles_ = 0, nkv_ = 0;
   int rows_per_tile_ = 0;
   int64_t generation_ = 0;
-  std::unique_ptr<Buffer> scratch_[6];
+  std::unique_ptr<Buffer> scratch_[8];
 };
 
 }  // namespace glam::cuda
