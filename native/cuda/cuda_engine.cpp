@@ -185,6 +185,9 @@ void CudaEngine::enqueue_pass(const BatchPlan& p) {
   b.run_sum = ws_.as<float>(wp_.run_sum);
   be_->bind(b);
   be_->set_attention(p, pos, p.T);
+  const DecoderWorkspace dw{ws_.as<void>(wp_.h), ws_.as<float>(wp_.qkv), ws_.as<void>(wp_.att), ws_.as<float>(wp_.up),
+                            ws_.as<void>(wp_.act)};
+  dec_->use_workspace(&dw);
   dec_->forward(params_, x, ids, pos, p.T);
   dec_->final_norm(params_, ws_.as<void>(wp_.hn), x, rows, p.R);
   dec_->final_norm(params_, ws_.as<void>(wp_.hn32), x, rows, p.B, /*fp32=*/true);

@@ -153,6 +153,9 @@ void CudaEngine::bind_pass(const char* meta, const BatchPlan& p) {
   b.run_sum = ws_.as<float>(wp_.run_sum);
   be_->bind(b);
   be_->set_attention(p, reinterpret_cast<const int32_t*>(meta + m.pos), p.T);
+  const DecoderWorkspace dw{ws_.as<void>(wp_.h), ws_.as<float>(wp_.qkv), ws_.as<void>(wp_.att), ws_.as<float>(wp_.up),
+                            ws_.as<void>(wp_.act)};
+  dec_->use_workspace(&dw);
 }
 
 std::unique_ptr<TrainPass> CudaEngine::forward_train(const PackedBatch& batch, const ValueHead&, ScoreResult& r) {

@@ -42,10 +42,11 @@ void Decoder::block(const DecoderParams& p, int64_t l, float* x, const int32_t* 
                      &wup = lw.lin[int(LinearRole::Up)], &wdown = lw.lin[int(LinearRole::Down)];
   // A training forward writes q|k|v, the attention output and the MLP pre-activation straight into
   // the layer's cache (no copies); inference uses the shared workspace.
-  void* h = made(h_)->ensure(size_t(T * C) * esz_);
-  float* qkv = static_cast<float*>(made(lc ? lc->qkv : qkv_)->ensure(size_t(T * Q) * 4));
-  void* att = made(lc ? lc->att : att_)->ensure(size_t(T * H * D) * esz_);
-  float* up = static_cast<float*>(made(lc ? lc->up : up_)->ensure(size_t(T * U) * 4));
+  const bool ext = ext_.h != nullptr;
+  void* h = ext ? ext_.h : made(h_)->ensure(size_t(T * C) * esz_);
+  float* qkv = !lc && ext ? ext_.qkv : static_cast<float*>(made(lc ? lc->qkv : qkv_)->ensure(size_t(T * Q) * 4));
+  void* att = !lc && ext ? ext_.att : made(lc ? lc->att : att_)->ensure(size_t(T * H * D) * esz_);
+  float* up = !lc && ext ? ext_.up : static_cast<float*>(made(lc ? lc->up : up_)->ensure(size_t(T * U) * 4));
   float* lse = nullptr;
   float* keep[kLinearRoles] = {};
   if (lc) {
@@ -66,7 +67,7 @@ void Decoder::block(const DecoderParams& p, int64_t l, float* x, const int32_t* 
   // MLP: x += down(act(up(norm2(x))))
   be_.norm_forward(fam_.norm, h, ct, x, nullptr, T, C, eps, lw.norm2);
   be_.linear_forward(up, h, T, C, U, wup, false, keep[int(LinearRole::Up)]);
-  void* act = made(act_)->ensure(size_t(T * I) * esz_);
+  void* act = ext ? ext_.act : made(act_)->ensure(size_t(T * I) * esz_);
   be_.act_forward(mlp_act(cfg_), act, up, T, I);
   be_.linear_forward(x, act, T, I, C, wdown, true, keep[int(LinearRole::Down)]);
 }

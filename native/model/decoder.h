@@ -57,9 +57,21 @@ struct DecoderCache {
   size_t bytes() const;
 };
 
+// Caller-owned forward workspace (an engine's arena, so a captured CUDA graph sees fixed addresses):
+// h (T,C) e, qkv (T,Q), att (T,HD) e, up (T,U), act (T,I) e, sized for the next forward's T.
+struct DecoderWorkspace {
+  void* h = nullptr;
+  float* qkv = nullptr;
+  void* att = nullptr;
+  float* up = nullptr;
+  void* act = nullptr;
+};
+
 class Decoder {
  public:
   Decoder(const ModelConfig& cfg, Backend& be);
+  // Forwards use ws (null: the decoder's own buffers) for what they do not keep in a cache.
+  void use_workspace(const DecoderWorkspace* ws) { ext_ = ws ? *ws : DecoderWorkspace{}; }
 
   // x[T,C] <- the residual stream after the last block (before the final norm). ids, pos (T) in
   // backend memory; the attention rows must be set on the backend. With a cache, records what
@@ -84,8 +96,9 @@ class Decoder {
   const FamilySpec& fam_;
   Backend& be_;
   size_t esz_;  // bytes per compute-type element
-  // workspace: h (T,C) e, qkv (T,Q), att (T,HD) e, up (T,U), act (T,I) e
+  // workspace: h (T,C) e, qkv (T,Q), att (T,HD) e, up (T,U), act (T,I) e; or the caller's (ext_)
   std::unique_ptr<Buffer> h_, qkv_, att_, up_, act_;
+  DecoderWorkspace ext_;
   // backward scratch: h (T,C) e, dh (T,C), act (T,I) e, dact (T,I), dup (T,U), datt (T,HD), dqkv (T,Q)
   std::unique_ptr<Buffer> bw_h_, bw_dh_, bw_act_, bw_dact_, bw_dup_, bw_datt_, bw_dqkv_;
 };
