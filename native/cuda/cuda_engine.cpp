@@ -188,10 +188,12 @@ void CudaEngine::enqueue_pass(const BatchPlan& p) {
   const DecoderWorkspace dw{ws_.as<void>(wp_.h), ws_.as<float>(wp_.qkv), ws_.as<void>(wp_.att), ws_.as<float>(wp_.up),
                             ws_.as<void>(wp_.act)};
   dec_->use_workspace(&dw);
-  dec_->forward(params_, x, ids, pos, p.T);
-  dec_->final_norm(params_, ws_.as<void>(wp_.hn), x, rows, p.R);
-  dec_->final_norm(params_, ws_.as<void>(wp_.hn32), x, rows, p.B, /*fp32=*/true);
-  be_->lm_head_forward(ws_.as<float>(wp_.lse), ws_.as<float>(wp_.tlogit), ws_.as<void>(wp_.hn), p.R, params_.head,
+  // with training on, the views carry the LoRA adapters (their gradients are not touched here)
+  const DecoderParams prm = train_ ? train_params() : params_;
+  dec_->forward(prm, x, ids, pos, p.T);
+  dec_->final_norm(prm, ws_.as<void>(wp_.hn), x, rows, p.R);
+  dec_->final_norm(prm, ws_.as<void>(wp_.hn32), x, rows, p.B, /*fp32=*/true);
+  be_->lm_head_forward(ws_.as<float>(wp_.lse), ws_.as<float>(wp_.tlogit), ws_.as<void>(wp_.hn), p.R, prm.head,
                        c.vocab, c.hidden, ws_.as<int32_t>(wp_.trow), ws_.as<int32_t>(wp_.tid), p.NT);
   if (!vw_.empty()) {
     std::vector<const float*> W, bias;
