@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "model/family.h"
 #include "ops/cuda/attention_layout.h"
 
 namespace glam::cuda {
@@ -33,7 +34,7 @@ WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bo
              "workspace shape counts must be non-negative");
   const size_t e = bf16 ? 2 : 4, f = 4;
   const size_t T = size_t(s.T), C = size_t(cfg.hidden), Q = size_t(cfg.qkv_dim()), HD = size_t(cfg.heads * cfg.head_dim);
-  const size_t I = size_t(cfg.inter), U = cfg.family == Family::Llama ? 2 * I : I;
+  const size_t I = size_t(cfg.inter), U = size_t(up_rows(cfg));
   const size_t R = size_t(s.R), NT = size_t(s.NT), B = size_t(s.B);
   WorkspacePlan p;
   p.Vt = lm_tile_width(cfg.vocab, s.R);
