@@ -1,10 +1,11 @@
 # The CUDA addon, glam_cuda.node, and its test addon, glam_cuda_test.node (GLAM_TEST_HOOKS)
 # (included by CMakeLists.txt when GLAM_CUDA=ON).
 # Sources: native/ops/cuda (kernels, cuBLASLt GEMM), native/cuda (device weights, workspace, the
-# scoring pass, CUDA graphs) and the host-only model code shared with the CPU addon (weights
-# loading, packed-batch validation), compiled once (object library glam_cuda_core) for both; then
-# native/napi_cuda (module init, model wrapper) for the addon and native/napi_cuda_test (the kernel
-# test hooks) for the test addon.
+# scoring pass, CUDA graphs) and the host-only model code shared with the CPU addon (the decoder over
+# the Backend interface, the family table, weights loading, the batch plan, packed-batch validation),
+# compiled once (object library glam_cuda_core) for both; then native/napi_cuda (module init, the
+# CUDA engine's loader) with the shared N-API model wrapper and workers (native/napi/model_wrap.cpp,
+# model_train.cpp) for the addon, and native/napi_cuda_test (the kernel test hooks) for the test addon.
 # Subtle: cudart is linked statically and cuBLASLt through an rpath to the toolkit's library
 # directory, and libcuda is never linked (cudart opens it at run time), so require() succeeds on a
 # machine without a GPU or driver and the addon can report 0 devices. cuBLASLt may live apart from
@@ -38,8 +39,12 @@ file(GLOB GLAM_CUDA_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/native/cuda/*.cpp)
 add_library(glam_cuda_core OBJECT ${GLAM_CUDA_SOURCES}
   ${CMAKE_SOURCE_DIR}/native/model/weights.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/family.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/decoder.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/batch_plan.cpp
   ${CMAKE_SOURCE_DIR}/native/model/packed_batch.cpp
-  ${CMAKE_SOURCE_DIR}/native/model/trainable_set.cpp)
+  ${CMAKE_SOURCE_DIR}/native/model/trainable_set.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/engine.cpp)
 set_target_properties(glam_cuda_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
 find_package(Threads REQUIRED)
 
@@ -66,7 +71,8 @@ function(glam_cuda_addon target)
 endfunction()
 
 file(GLOB GLAM_CUDA_NAPI_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/native/napi_cuda/*.cpp)
-glam_cuda_addon(glam_cuda ${GLAM_CUDA_NAPI_SOURCES})
+glam_cuda_addon(glam_cuda ${GLAM_CUDA_NAPI_SOURCES}
+  ${CMAKE_SOURCE_DIR}/native/napi/model_wrap.cpp ${CMAKE_SOURCE_DIR}/native/napi/model_train.cpp)
 if(GLAM_TEST_HOOKS)
   file(GLOB GLAM_CUDA_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/native/napi_cuda_test/*.cpp)
   glam_cuda_addon(glam_cuda_test ${GLAM_CUDA_TEST_SOURCES})

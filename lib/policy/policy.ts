@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { GlamError } from '../errors.js';
 import { loadModelFiles } from '../io/model-files.js';
 import type { ModelConfig } from '../io/model-config.js';
-import { callNative, callNativeSync, cpuAddon, selectBackend, type Device, type NativeBatch, type NativeModel, type NativeScore, type NativeValueHead, type Precision } from '../native/binding.js';
+import { callNative, callNativeSync, selectBackend, type Device, type NativeBatch, type NativeModel, type NativeScore, type NativeValueHead, type Precision } from '../native/binding.js';
 import { resolveDevice, resolvePrecision } from './load-options.js';
 import { packBatch, tokenizeBatch, type Tokenization, type TokenizedBatch } from './batch.js';
 import { defaultModelDir } from './default-model.js';
@@ -123,11 +123,7 @@ export class Policy {
     const device = resolveDevice(opts.device);
     checkPrecisionOn(device, opts.precision);
     const precision = resolvePrecision(opts.precision);
-    let backend = selectBackend(device);
-    if (backend.kind === 'cuda' && record) { // training resumes on the CPU until the CUDA backward (part 2, issue 7)
-      if (device === 'cuda') throw new GlamError('NotImplemented', `${given} is a training checkpoint; training on the CUDA backend arrives with part 2 (issue 7): load it with device: 'cpu'`);
-      backend = { kind: 'cpu', addon: cpuAddon(), note: 'glam: running on the CPU: training checkpoints resume on the CPU until CUDA training (part 2).' };
-    }
+    const backend = selectBackend(device);
     if (backend.kind === 'cpu' && backend.note && !fallbackNoted) {
       fallbackNoted = true;
       console.error(backend.note);

@@ -1,18 +1,12 @@
 // The GPU scoring pass; see cuda_engine.h.
-// Pipeline (fused; one stream, capturable):
-//   x (T,C) = embed(ids) (+ wpe(pos))
-//   per layer l:   h = norm1(x += y_{l-1})           fused residual add + norm (no add for l = 0)
-//                  qkv = h Wqkv^T + b; rope(q, k)     cuBLASLt, fp32 out
-//                  att = shared-prefix attention(qkv)
-//                  y = att Wo^T + b
-//                  h = norm2(x += y)
-//                  up = h Wup^T + b; act = swiglu | gelu(up)
-//                  y = act Wdown^T + b
-//   hn (R,C) = final_norm(x + y)[rows]                gather of scored rows (x left as is)
-//   hn32 (B,C) = final_norm(x + y)[rows[0:B]] in fp32 (value head input, `hidden`)
+// Pipeline (one stream, capturable):
+//   x (T,C) = Decoder::forward (model/decoder.cpp) over the CUDA backend
+//   hn (R,C) = final_norm(x)[rows]                    gather of scored rows, compute type
+//   hn32 (B,C) = final_norm(x)[rows[0:B]] in fp32     value head input, `hidden`
 //   lse (R), tlogit (NT) = fused LM head over vocabulary tiles
 //   values (B) = value head(hn32)
-// then lse, tlogit, values (and hn32) come back; log p = tlogit - lse[trow]; sums in double.
+// then lse, tlogit, values (and hn32) come back; finish_scores forms log p = tlogit - lse[trow] and
+// the candidates' sums in double.
 #include "cuda/cuda_engine.h"
 
 #include <algorithm>
@@ -29,12 +23,33 @@ namespace {
 constexpr size_t kFreeMargin = size_t(256) << 20;  // left free for cuBLASLt, graphs and the driver
 constexpr size_t kMaxGraphs = 16;
 
-// Scoped device selection for the calling thread (N-API workers run on libuv's pool).
-struct OnDevice {
-  explicit OnDevice(int d) { CUDA_CHECK(cudaSetDevice(d)); }
-};
-
 }  // namespace
+
+// The Decoder's views of the device weights (inference: no gradients).
+DecoderParams decoder_params(const DeviceWeights& w) {
+  auto f = [](const DeviceBuffer& b) { return b.as<float>(); };
+  DecoderParams p;
+  p.embed = w.embed.get();
+  p.pos_embed = w.pos_embed.get();
+  p.head = w.head();
+  p.inv_freq = f(w.inv_freq);
+  p.final_norm = {f(w.final_w), f(w.final_b), nullptr, nullptr};
+  for (const DeviceLayer& l : w.layers) {
+    DecoderParams::Layer pl;
+    pl.norm1 = {f(l.norm1_w), f(l.norm1_b), nullptr, nullptr};
+    pl.norm2 = {f(l.norm2_w), f(l.norm2_b), nullptr, nullptr};
+    pl.lin[int(LinearRole::Qkv)].W = l.wqkv.get();
+    pl.lin[int(LinearRole::Qkv)].b = f(l.bqkv);
+    pl.lin[int(LinearRole::O)].W = l.wo.get();
+    pl.lin[int(LinearRole::O)].b = f(l.bo);
+    pl.lin[int(LinearRole::Up)].W = l.wup.get();
+    pl.lin[int(LinearRole::Up)].b = f(l.bup);
+    pl.lin[int(LinearRole::Down)].W = l.wdown.get();
+    pl.lin[int(LinearRole::Down)].b = f(l.bdown);
+    p.layers.push_back(std::move(pl));
+  }
+  return p;
+}
 
 int device_count(std::string& err) {
   int n = 0;
@@ -48,7 +63,8 @@ int device_count(std::string& err) {
   return n;
 }
 
-CudaEngine::CudaEngine(ModelConfig cfg, const Weights& w, DType dt, int device) : cfg_(std::move(cfg)), device_(device) {
+CudaEngine::CudaEngine(ModelConfig cfg, Weights w, DType dt, int device)
+    : cfg_(std::move(cfg)), host_(std::move(w)), device_(device) {
   std::string why;
   const int n = device_count(why);
   GLAM_CHECK(n > 0, "DeviceUnavailable", "no CUDA device is available (" + why + "); load with device: 'cpu'");
@@ -61,7 +77,10 @@ CudaEngine::CudaEngine(ModelConfig cfg, const Weights& w, DType dt, int device) 
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   try {
     gemm_ = std::make_unique<Gemm>();
-    w_ = upload_weights(w, dt);
+    w_ = upload_weights(host_, dt);
+    be_ = std::make_unique<CudaBackend>(dt, *gemm_, stream_);
+    dec_ = std::make_unique<Decoder>(cfg_, *be_);
+    params_ = decoder_params(w_);
   } catch (...) {
     cudaStreamDestroy(stream_);
     throw;
@@ -74,10 +93,20 @@ CudaEngine::~CudaEngine() {
   cudaSetDevice(device_);
   if (stream_) cudaStreamSynchronize(stream_);
   drop_graphs();
+  train_.reset();  // its buffers free before the stream goes
   if (stream_) cudaStreamDestroy(stream_);
 }
 
-EngineInfo CudaEngine::info() const {
+std::vector<std::pair<std::string, InfoValue>> CudaEngine::info() const {
+  const EngineInfo i = engine_info();
+  auto n = [](double v) { InfoValue x; x.num = v; return x; };
+  auto str = [](std::string v) { InfoValue x; x.str = std::move(v); x.is_str = true; return x; };
+  return {{"threads", n(1)}, {"backend", str("cuda")}, {"device", n(i.device)}, {"precision", str(dtype_name(w_.dt))},
+          {"weightBytes", n(double(i.weight_bytes))}, {"workspaceBytes", n(double(i.workspace_bytes))},
+          {"graphs", n(double(i.graphs))}, {"graphReplays", n(double(i.graph_replays))}};
+}
+
+EngineInfo CudaEngine::engine_info() const {
   EngineInfo i;
   i.device = device_;
   i.weight_bytes = w_.bytes;
@@ -143,56 +172,37 @@ void CudaEngine::upload_meta(const BatchPlan& p) {
 
 void CudaEngine::enqueue_pass(const BatchPlan& p) {
   const ModelConfig& c = cfg_;
-  const DType dt = w_.dt;
-  const bool llama = c.family == Family::Llama;
-  const int64_t T = p.T, C = c.hidden, H = c.heads, Hkv = c.kv_heads, D = c.head_dim, I = c.inter;
-  const int64_t Q = c.qkv_dim(), U = llama ? 2 * I : I;
   float* x = ws_.as<float>(wp_.x);
-  float* y = ws_.as<float>(wp_.y);
-  void* h = ws_.as<void>(wp_.h);
-  float* qkv = ws_.as<float>(wp_.qkv);
-  void* att = ws_.as<void>(wp_.att);
-  float* up = ws_.as<float>(wp_.up);
-  void* act = ws_.as<void>(wp_.act);
   const int32_t* ids = ws_.as<int32_t>(wp_.ids);
   const int32_t* pos = ws_.as<int32_t>(wp_.pos);
   const int32_t* rows = ws_.as<int32_t>(wp_.rows);
-  cudaStream_t s = stream_;
-  auto norm = [&](void* out, DType ot, const float* add, const int32_t* gather, int64_t n, const DeviceBuffer& w,
-                  const DeviceBuffer& b) {
-    if (llama) rmsnorm_forward(out, ot, x, add, gather, w.as<float>(), n, C, c.norm_eps, s);
-    else layernorm_forward(out, ot, x, add, gather, w.as<float>(), b.as<float>(), n, C, c.norm_eps, s);
-  };
-
-  embedding_forward(x, ids, pos, w_.embed.get(), llama ? nullptr : w_.pos_embed.get(), dt, T, C, s);
-  for (size_t l = 0; l < w_.layers.size(); ++l) {
-    const DeviceLayer& lw = w_.layers[l];
-    norm(h, dt, l == 0 ? nullptr : y, nullptr, T, lw.norm1_w, lw.norm1_b);
-    gemm_->nt(qkv, h, lw.wqkv.get(), lw.bqkv.as<float>(), T, Q, C, dt, false, s);
-    if (llama) rope_forward(qkv, Q, T, H + Hkv, D, pos, w_.inv_freq.as<float>(), s);
-    attention_forward(att, dt, nullptr, qkv, pos, ws_.as<AttnTile>(wp_.tiles), int64_t(p.tiles.size()),
-                      ws_.as<AttnRow>(wp_.arows), H, Hkv, D, c.sliding_window, p.rows_per_tile, s);
-    gemm_->nt(y, att, lw.wo.get(), lw.bo.as<float>(), T, C, H * D, dt, false, s);
-    norm(h, dt, y, nullptr, T, lw.norm2_w, lw.norm2_b);
-    gemm_->nt(up, h, lw.wup.get(), lw.bup.as<float>(), T, U, C, dt, false, s);
-    if (llama) swiglu_forward(act, dt, up, T, I, s);
-    else gelu_forward(act, dt, up, T * I, c.act == Act::GeluTanh, s);
-    gemm_->nt(y, act, lw.wdown.get(), lw.bdown.as<float>(), T, C, I, dt, false, s);
-  }
-  // final norm of the scored rows, with the last block's residual add folded into the gather
-  norm(ws_.as<void>(wp_.hn), dt, y, rows, p.R, w_.final_w, w_.final_b);
-  norm(ws_.as<void>(wp_.hn32), DType::F32, y, rows, p.B, w_.final_w, w_.final_b);
-  lm_head_lse_forward(ws_.as<float>(wp_.lse), ws_.as<float>(wp_.tlogit), ws_.as<void>(wp_.hn), w_.head(), dt, p.R,
-                      c.vocab, C, ws_.as<int32_t>(wp_.trow), ws_.as<int32_t>(wp_.tid), p.NT, ws_.as<float>(wp_.logits),
-                      wp_.Vt, ws_.as<float>(wp_.run_max), ws_.as<float>(wp_.run_sum), *gemm_, s);
+  PassBindings b;
+  b.arows = ws_.as<AttnRow>(wp_.arows);
+  b.tiles = ws_.as<AttnTile>(wp_.tiles);
+  b.lm_tile = ws_.as<float>(wp_.logits);
+  b.Vt = wp_.Vt;
+  b.run_max = ws_.as<float>(wp_.run_max);
+  b.run_sum = ws_.as<float>(wp_.run_sum);
+  be_->bind(b);
+  be_->set_attention(p, pos, p.T);
+  const DecoderWorkspace dw{ws_.as<void>(wp_.h), ws_.as<float>(wp_.qkv), ws_.as<void>(wp_.att), ws_.as<float>(wp_.up),
+                            ws_.as<void>(wp_.act)};
+  dec_->use_workspace(&dw);
+  // with training on, the views carry the LoRA adapters (their gradients are not touched here)
+  const DecoderParams prm = train_ ? train_params() : params_;
+  dec_->forward(prm, x, ids, pos, p.T);
+  dec_->final_norm(prm, ws_.as<void>(wp_.hn), x, rows, p.R);
+  dec_->final_norm(prm, ws_.as<void>(wp_.hn32), x, rows, p.B, /*fp32=*/true);
+  be_->lm_head_forward(ws_.as<float>(wp_.lse), ws_.as<float>(wp_.tlogit), ws_.as<void>(wp_.hn), p.R, prm.head,
+                       c.vocab, c.hidden, ws_.as<int32_t>(wp_.trow), ws_.as<int32_t>(wp_.tid), p.NT);
   if (!vw_.empty()) {
-    std::vector<const float*> W, b;
+    std::vector<const float*> W, bias;
     for (size_t i = 0; i < vw_.size(); ++i) {
       W.push_back(vw_[i].as<float>());
-      b.push_back(vb_[i].as<float>());
+      bias.push_back(vb_[i].as<float>());
     }
     value_head_forward(ws_.as<float>(wp_.values), ws_.as<float>(wp_.hn32), int(vw_.size()), vsizes_.data(), W.data(),
-                       b.data(), ws_.as<float>(wp_.vh_a), ws_.as<float>(wp_.vh_b), p.B, *gemm_, s);
+                       bias.data(), ws_.as<float>(wp_.vh_a), ws_.as<float>(wp_.vh_b), p.B, *gemm_, stream_);
   }
 }
 
@@ -205,7 +215,12 @@ void CudaEngine::run_pass(const BatchPlan& p) {
     return;
   }
   if (!use_graphs_ || ++seen_[sig] < 2) {  // first sight of this shape: eager (sets up plans and attributes)
+    const int64_t gen = be_->generation();
     enqueue_pass(p);
+    if (be_->generation() != gen) {  // a decoder buffer moved: graphs captured before hold its old address
+      for (auto& [k, exec] : graphs_) cudaGraphExecDestroy(exec);
+      graphs_.clear();
+    }
     return;
   }
   if (graphs_.size() >= kMaxGraphs) drop_graphs();
@@ -228,7 +243,7 @@ void CudaEngine::run_pass(const BatchPlan& p) {
   CUDA_CHECK(cudaGraphLaunch(exec, stream_));
 }
 
-CudaScore CudaEngine::score_fused(const BatchPlan& p, bool want_hidden) {
+ScoreResult CudaEngine::score_plan(const BatchPlan& p, bool want_hidden) {
   WorkspaceShape shape{p.T, p.B, p.R, p.NT, int64_t(p.tiles.size()), vwidth_};
   ensure_workspace(shape);
   upload_meta(p);
@@ -249,39 +264,23 @@ CudaScore CudaEngine::score_fused(const BatchPlan& p, bool want_hidden) {
   if (want_hidden)
     CUDA_CHECK(cudaMemcpyAsync(hidden, ws_.as<float>(wp_.hn32), size_t(p.B) * C * 4, cudaMemcpyDeviceToHost, stream_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
-  CudaScore r;
-  r.token_logprobs.resize(size_t(p.NT));
-  for (int64_t t = 0; t < p.NT; ++t) r.token_logprobs[size_t(t)] = tlogit[t] - lse[p.trow[size_t(t)]];
-  r.logprobs.resize(size_t(p.N));
-  for (int64_t k = 0; k < p.N; ++k) {
-    double sum = 0;
-    for (int64_t t = p.tok_off[size_t(k)]; t < p.tok_off[size_t(k + 1)]; ++t) sum += r.token_logprobs[size_t(t)];
-    r.logprobs[size_t(k)] = float(sum);
+  ScoreResult r;
+  finish_scores(r, p, lse, tlogit);
+  // prompt b's value and hidden state sit on value_row[b] (b itself, or its first naive sequence)
+  const size_t B = p.value_row.size();
+  r.values.assign(B, 0.0f);
+  if (want_hidden) r.hidden.resize(B * C);
+  for (size_t b = 0; b < B; ++b) {
+    const size_t v = size_t(p.value_row[b]);
+    if (!vw_.empty()) r.values[b] = values[v];
+    if (want_hidden) std::copy(hidden + v * C, hidden + (v + 1) * C, r.hidden.begin() + b * C);
   }
-  r.values.assign(size_t(p.B), 0.0f);
-  if (!vw_.empty()) std::memcpy(r.values.data(), values, size_t(p.B) * 4);
-  if (want_hidden) r.hidden.assign(hidden, hidden + size_t(p.B) * C);
   return r;
 }
 
-CudaScore CudaEngine::score(const PackedBatch& batch, bool naive, bool want_hidden) {
+ScoreResult CudaEngine::score(const PackedBatch& batch, bool naive, bool want_hidden) {
   OnDevice on(device_);
-  if (!naive) return score_fused(plan_batch(cfg_, batch), want_hidden);
-  std::vector<int32_t> pos_check;
-  batch.validate(cfg_, pos_check);  // the original batch's errors, not the rewritten one's
-  std::vector<int32_t> first;
-  const PackedBatch nb = naive_batch(batch, first);
-  CudaScore r = score_fused(plan_batch(cfg_, nb), want_hidden);
-  const size_t B = first.size(), C = size_t(cfg_.hidden);
-  std::vector<float> values(B), hidden(want_hidden ? B * C : 0);
-  for (size_t b = 0; b < B; ++b) {
-    values[b] = r.values[size_t(first[b])];
-    if (want_hidden)
-      std::copy(r.hidden.begin() + first[b] * C, r.hidden.begin() + (first[b] + 1) * C, hidden.begin() + b * C);
-  }
-  r.values = std::move(values);
-  r.hidden = std::move(hidden);
-  return r;
+  return score_plan(naive ? plan_naive(cfg_, batch) : plan_batch(cfg_, batch), want_hidden);
 }
 
 }  // namespace glam::cuda

@@ -1,14 +1,16 @@
-// CudaEngine: one model on one GPU — weights uploaded once, an activation workspace sized from each
-// batch's token count (grown, then reused), a cuBLASLt GEMM context, one stream, and CUDA graphs of
-// the whole scoring pass for batch shapes that repeat. The same scoring contract as the CPU engine
-// (native/model/scorer.h): candidates' log-probs (sum of token log-probs), token log-probs, values
-// from each prompt's last row after the final norm, optionally that hidden state.
+// CudaEngine: one model on one GPU — weights uploaded once, the shared model code (model/decoder.h)
+// over the CUDA backend (ops/cuda/cuda_backend.h), a metadata/head workspace sized from each batch
+// (grown, then reused), a cuBLASLt GEMM context, one stream, and CUDA graphs of the whole scoring
+// pass for batch shapes that repeat. The same scoring contract as the CPU engine (model/scorer.h,
+// one BatchPlan and one ScoreResult): candidates' log-probs (sum of token log-probs), token
+// log-probs, values from each prompt's last row after the final norm, optionally that hidden state.
 // Legend: B prompts, N candidates, NT target tokens, R scored rows, T packed rows, C hidden.
 // Subtle: a shape's first batch runs eagerly (cuBLASLt plans and kernel attributes are set up then,
 // outside any capture); when the same shape signature (batch_plan.h) comes again, the pass is
 // captured once and replayed from then on. The per-call metadata (ids, positions, rows, attention
 // tiles) is copied into fixed workspace addresses before the launch, so one graph serves every batch
-// of that signature. Growing the workspace or changing the value head drops the graphs.
+// of that signature. Growing the workspace or a decoder buffer (the backend's generation) or
+// changing the value head drops the graphs.
 // Not thread-safe: the N-API wrapper runs one operation per engine at a time.
 #pragma once
 #include <cuda_runtime.h>
@@ -18,12 +20,16 @@
 #include <memory>
 #include <vector>
 
-#include "cuda/batch_plan.h"
+#include "model/batch_plan.h"
 #include "cuda/device_buffer.h"
+#include "cuda/device_train_state.h"
 #include "cuda/device_weights.h"
 #include "cuda/workspace_plan.h"
+#include "model/decoder.h"
+#include "model/engine.h"
 #include "model/model_config.h"
 #include "model/packed_batch.h"
+#include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/gemm.h"
 
 namespace glam {
@@ -32,12 +38,13 @@ struct ValueHead;
 
 namespace glam::cuda {
 
-struct CudaScore {
-  std::vector<float> logprobs;        // (N)
-  std::vector<float> token_logprobs;  // (NT), candidate after candidate
-  std::vector<float> values;          // (B)
-  std::vector<float> hidden;          // (B, C) when asked
+// Scoped device selection for the calling thread (N-API workers run on libuv's pool).
+struct OnDevice {
+  explicit OnDevice(int d) { CUDA_CHECK(cudaSetDevice(d)); }
 };
+
+// The Decoder's views of the device weights (inference: no gradients).
+DecoderParams decoder_params(const DeviceWeights& w);
 
 struct EngineInfo {
   int device = 0;
@@ -45,35 +52,66 @@ struct EngineInfo {
   int64_t graphs = 0, graph_replays = 0;
 };
 
-class CudaEngine {
+class CudaEngine final : public Engine {
  public:
-  CudaEngine(ModelConfig cfg, const Weights& w, DType dt, int device);
-  ~CudaEngine();
+  // w: the fp32 host weights, kept for training (the fp32 masters of bf16 matrices start from them)
+  CudaEngine(ModelConfig cfg, Weights w, DType dt, int device);
+  ~CudaEngine() override;
   CudaEngine(const CudaEngine&) = delete;
   CudaEngine& operator=(const CudaEngine&) = delete;
 
-  const ModelConfig& config() const { return cfg_; }
+  const ModelConfig& config() const override { return cfg_; }
   DType dtype() const { return w_.dt; }
-  EngineInfo info() const;
+  EngineInfo engine_info() const;
+  std::vector<std::pair<std::string, InfoValue>> info() const override;
 
   // Uploads GLAM's value head (fp32; an empty head gives values of 0).
   void set_value_head(const ValueHead& head);
-  // naive: each prompt+candidate as its own full sequence (the oracle layout, see naive_batch).
-  CudaScore score(const PackedBatch& batch, bool naive, bool want_hidden);
+  bool holds_value_head() const override { return true; }
+  // After enable_training the optimizer's value-head slots point at the uploaded head: replacing it
+  // then is refused (InvalidArgument), as resuming imports the head's values instead.
+  void value_head_changed(const ValueHead& head) override;
+  // naive: each prompt+candidate as its own full sequence (the oracle plan, see plan_naive).
+  ScoreResult score(const PackedBatch& batch, bool naive, bool want_hidden);
+  ScoreResult score(const PackedBatch& batch, const ValueHead&, bool naive, bool want_hidden) override {
+    return score(batch, naive, want_hidden);  // the uploaded head
+  }
+
+  // Training (cuda_training.cpp): the same Decoder forward/backward over the CUDA backend, fp32
+  // gradients and AdamW with fp32 masters behind bf16 compute copies (cuda/device_train_state.h).
+  void enable_training(const TrainOptions& opts, const ValueHead& head) override;
+  bool training() const override { return train_ != nullptr; }
+  std::unique_ptr<TrainPass> forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) override;
+  void backward(TrainPass& pass, const ValueHead& head, const float* dl, const float* dv) override;
+  double step(const AdamWOptions& o, ValueHead& head) override;
+  void zero_grad() override;
+  std::map<std::string, HfTensor> export_tensors(const std::string& what, const std::string& scope,
+                                                 ValueHead& head) override;
+  void import_tensors(const std::string& what, const std::string& scope, const std::map<std::string, HfTensor>& src,
+                      ValueHead& head) override;
+  TrainStatus train_status(int64_t set_step) override;
 
  private:
-  CudaScore score_fused(const BatchPlan& plan, bool want_hidden);
+  ScoreResult score_plan(const BatchPlan& plan, bool want_hidden);
   void ensure_workspace(const WorkspaceShape& shape);
   void upload_meta(const BatchPlan& plan);
   void enqueue_pass(const BatchPlan& plan);
   void run_pass(const BatchPlan& plan);
   void drop_graphs();
 
+  DecoderParams train_params() const;  // params_ with the training state's gradients and adapters
+  void bind_pass(const char* meta, const BatchPlan& p);
+  DeviceTrainState& train();
+
   ModelConfig cfg_;
+  Weights host_;  // fp32 host weights
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<Gemm> gemm_;
   DeviceWeights w_;
+  std::unique_ptr<CudaBackend> be_;
+  std::unique_ptr<Decoder> dec_;
+  DecoderParams params_;  // views of w_
   // value head (fp32): layer i weight (sizes[i+1], sizes[i]) and bias (sizes[i+1])
   std::vector<int64_t> vsizes_;
   std::vector<DeviceBuffer> vw_, vb_;
@@ -87,6 +125,10 @@ class CudaEngine {
   std::map<std::vector<int64_t>, int> seen_;
   bool use_graphs_ = true;
   int64_t replays_ = 0;
+  // training
+  std::unique_ptr<DeviceTrainState> train_;
+  std::vector<LayerCache> spare_layers_;              // the last consumed pass's layer caches
+  std::unique_ptr<Buffer> bw_dx_, bw_dhn_, bw_dh_, bw_io_;  // backward scratch: (T,C), (R,C), (B,C), dlogprob|dv
 };
 
 // Devices cudart can see (0 without a driver or GPU); err receives the reason when 0.

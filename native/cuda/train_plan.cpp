@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "model/family.h"
 #include "cuda/workspace_plan.h"
 #include "ops/cuda/attention_layout.h"
 

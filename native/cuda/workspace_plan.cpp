@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "model/family.h"
 #include "ops/cuda/attention_layout.h"
 
 namespace glam::cuda {
@@ -59,7 +60,7 @@ WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bo
 PlanDims plan_dims(const ModelConfig& cfg, int64_t T, int64_t R, int64_t NT, int64_t B, bool bf16) {
   const size_t I = size_t(cfg.inter);
   return PlanDims{bf16 ? size_t(2) : size_t(4), 4, size_t(T), size_t(cfg.hidden), size_t(cfg.qkv_dim()),
-                  size_t(cfg.heads * cfg.head_dim), size_t(cfg.heads), I, cfg.family == Family::Llama ? 2 * I : I,
+                  size_t(cfg.heads * cfg.head_dim), size_t(cfg.heads), I, size_t(up_rows(cfg)),
                   size_t(R), size_t(NT), size_t(B)};
 }
 

@@ -23,22 +23,17 @@ struct Target {
 };
 
 std::vector<Target> lora_targets(const ModelConfig& c, LayerWeights& l, int64_t i) {
-  const int64_t C = c.hidden, H = c.heads, Hkv = c.kv_heads, D = c.head_dim, I = c.inter;
-  if (c.family == Family::Llama) {
-    const std::string a = "model.layers." + std::to_string(i) + ".self_attn.", m = "model.layers." + std::to_string(i) + ".mlp.";
-    return {{&l.lqkv, "q_proj", a + "q_proj", 0, H * D, C},
-            {&l.lqkv, "k_proj", a + "k_proj", H * D, Hkv * D, C},
-            {&l.lqkv, "v_proj", a + "v_proj", (H + Hkv) * D, Hkv * D, C},
-            {&l.lo, "o_proj", a + "o_proj", 0, C, H * D},
-            {&l.lup, "gate_proj", m + "gate_proj", 0, I, C},
-            {&l.lup, "up_proj", m + "up_proj", I, I, C},
-            {&l.ldown, "down_proj", m + "down_proj", 0, C, I}};
+  const FamilySpec& f = family_spec(c.family);
+  std::vector<Target> t;
+  for (const LinearSpec& s : f.linears) {
+    int64_t off = 0;
+    for (const ModulePart& part : s.parts) {
+      const std::string m = part.module, name = m.substr(m.rfind('.') + 1);
+      t.push_back({&l.lora(s.role), name, layer_prefix(f, i) + m, off, dim(c, part.rows), dim(c, s.in)});
+      off += dim(c, part.rows);
+    }
   }
-  const std::string p = "transformer.h." + std::to_string(i) + ".";
-  return {{&l.lqkv, "c_attn", p + "attn.c_attn", 0, 3 * C, C},
-          {&l.lo, "c_proj", p + "attn.c_proj", 0, C, C},
-          {&l.lup, "c_fc", p + "mlp.c_fc", 0, I, C},
-          {&l.ldown, "c_proj", p + "mlp.c_proj", 0, C, I}};
+  return t;
 }
 
 }  // namespace
@@ -69,10 +64,7 @@ void add_lora_adapters(const ModelConfig& cfg, Weights& w, const TrainOptions& o
       t.list->push_back(std::move(a));
     }
   }
-  GLAM_CHECK(matched > 0, "InvalidArgument",
-             cfg.family == Family::Llama
-                 ? "no LoRA target matched; use q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj"
-                 : "no LoRA target matched; use c_attn, c_proj, c_fc");
+  GLAM_CHECK(matched > 0, "InvalidArgument", "no LoRA target matched; use " + family_spec(cfg.family).lora_hint);
 }
 
 std::vector<bool> trainable_mask(const ModelConfig& cfg, Weights& w, const TrainOptions& opts) {

@@ -10,15 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "model/engine.h"  // AdamWOptions
 #include "model/trainable_set.h"
 #include "model/transformer.h"
 #include "model/value_head.h"
 
 namespace glam {
-
-struct AdamWOptions {
-  double lr = 1e-6, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0, max_grad_norm = 0.0;  // 0: no clipping
-};
 
 class TrainState {
  public:

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "model/family.h"
 
 namespace glam {
 namespace {
@@ -134,65 +135,48 @@ std::vector<float> rope_inv_freq(const ModelConfig& cfg) {
 
 Weights load_weights(const ModelConfig& cfg, const std::map<std::string, RawTensor>& tensors) {
   Loader L{cfg, tensors};
+  const FamilySpec& f = family_spec(cfg.family);
   const int64_t V = cfg.vocab, C = cfg.hidden, H = cfg.heads, Hkv = cfg.kv_heads, D = cfg.head_dim, I = cfg.inter;
   GLAM_CHECK(V > 0 && C > 0 && H > 0 && Hkv > 0 && D > 0 && I > 0 && cfg.layers > 0 && H % Hkv == 0,
              "ConfigInvalid", "model dimensions must be positive and heads divisible by kv heads");
+  GLAM_CHECK(f.pos != PosKind::Rope || D % 2 == 0, "ConfigInvalid", "head_dim must be even for RoPE");
+  // the block's shapes (qkv (Q, C), o (C, HD), up (U, C), down (C, I)) against the family's tensors
+  const int64_t need_in[kLinearRoles] = {C, H * D, C, I}, need_out[kLinearRoles] = {cfg.qkv_dim(), C, up_rows(cfg), C};
+  for (const LinearSpec& s : f.linears) {
+    int64_t rows = 0;
+    for (const ModulePart& part : s.parts) rows += dim(cfg, part.rows);
+    GLAM_CHECK(dim(cfg, s.in) == need_in[int(s.role)] && rows == need_out[int(s.role)], "ConfigInvalid",
+               std::string(f.name) + " needs n_head * head_dim == hidden size and q/k/v/o shapes that match the config");
+  }
   Weights w;
   w.layers.resize(size_t(cfg.layers));
-  if (cfg.family == Family::Llama) {
-    GLAM_CHECK(D % 2 == 0, "ConfigInvalid", "head_dim must be even for RoPE");
-    w.embed = L.one("model.embed_tokens.weight", {V, C});
-    for (int64_t l = 0; l < cfg.layers; ++l) {
-      const std::string p = "model.layers." + std::to_string(l) + ".";
-      LayerWeights& lw = w.layers[size_t(l)];
-      lw.norm1_w = L.one(p + "input_layernorm.weight", {C});
-      L.into(lw.wqkv, 0, p + "self_attn.q_proj.weight", {H * D, C});
-      L.into(lw.wqkv, size_t(H * D * C), p + "self_attn.k_proj.weight", {Hkv * D, C});
-      L.into(lw.wqkv, size_t((H + Hkv) * D * C), p + "self_attn.v_proj.weight", {Hkv * D, C});
-      if (cfg.qkv_bias) {
-        L.into(lw.bqkv, 0, p + "self_attn.q_proj.bias", {H * D});
-        L.into(lw.bqkv, size_t(H * D), p + "self_attn.k_proj.bias", {Hkv * D});
-        L.into(lw.bqkv, size_t((H + Hkv) * D), p + "self_attn.v_proj.bias", {Hkv * D});
-      }
-      lw.wo = L.one(p + "self_attn.o_proj.weight", {C, H * D});
-      if (cfg.o_bias) lw.bo = L.one(p + "self_attn.o_proj.bias", {C});
-      lw.norm2_w = L.one(p + "post_attention_layernorm.weight", {C});
-      L.into(lw.wup, 0, p + "mlp.gate_proj.weight", {I, C});
-      L.into(lw.wup, size_t(I * C), p + "mlp.up_proj.weight", {I, C});
-      lw.wdown = L.one(p + "mlp.down_proj.weight", {C, I});
-      if (cfg.mlp_bias) {
-        L.into(lw.bup, 0, p + "mlp.gate_proj.bias", {I});
-        L.into(lw.bup, size_t(I), p + "mlp.up_proj.bias", {I});
-        lw.bdown = L.one(p + "mlp.down_proj.bias", {C});
+  w.embed = L.one(f.embed, {V, C});
+  if (f.pos == PosKind::Learned) w.pos_embed = L.one(f.pos_embed, {cfg.max_pos, C});
+  for (int64_t l = 0; l < cfg.layers; ++l) {
+    const std::string p = layer_prefix(f, l);
+    LayerWeights& lw = w.layers[size_t(l)];
+    lw.norm1_w = L.one(p + f.norm1 + ".weight", {C});
+    if (f.norm_bias) lw.norm1_b = L.one(p + f.norm1 + ".bias", {C});
+    lw.norm2_w = L.one(p + f.norm2 + ".weight", {C});
+    if (f.norm_bias) lw.norm2_b = L.one(p + f.norm2 + ".bias", {C});
+    for (const LinearSpec& s : f.linears) {
+      const int64_t in = dim(cfg, s.in);
+      const bool bias = linear_has_bias(cfg, s.role);
+      int64_t off = 0;
+      for (const ModulePart& part : s.parts) {
+        const int64_t rows = dim(cfg, part.rows);
+        const std::string m = p + part.module;
+        if (s.conv1d) L.into(lw.weight(s.role), size_t(off * in), m + ".weight", {in, rows}, true);  // [in, out] -> [out, in]
+        else L.into(lw.weight(s.role), size_t(off * in), m + ".weight", {rows, in});
+        if (bias) L.into(lw.bias(s.role), size_t(off), m + ".bias", {rows});
+        off += rows;
       }
     }
-    w.final_w = L.one("model.norm.weight", {C});
-    if (!cfg.tie) w.lm_head = L.one("lm_head.weight", {V, C});
-    w.inv_freq = rope_inv_freq(cfg);
-  } else {
-    GLAM_CHECK(H == Hkv && H * D == C, "ConfigInvalid", "GPT-2 needs n_head * head_dim == n_embd");
-    w.embed = L.one("transformer.wte.weight", {V, C});
-    w.pos_embed = L.one("transformer.wpe.weight", {cfg.max_pos, C});
-    for (int64_t l = 0; l < cfg.layers; ++l) {
-      const std::string p = "transformer.h." + std::to_string(l) + ".";
-      LayerWeights& lw = w.layers[size_t(l)];
-      lw.norm1_w = L.one(p + "ln_1.weight", {C});
-      lw.norm1_b = L.one(p + "ln_1.bias", {C});
-      lw.wqkv = L.one(p + "attn.c_attn.weight", {C, 3 * C}, true);  // Conv1D [in, out] -> [out, in]
-      lw.bqkv = L.one(p + "attn.c_attn.bias", {3 * C});
-      lw.wo = L.one(p + "attn.c_proj.weight", {C, C}, true);
-      lw.bo = L.one(p + "attn.c_proj.bias", {C});
-      lw.norm2_w = L.one(p + "ln_2.weight", {C});
-      lw.norm2_b = L.one(p + "ln_2.bias", {C});
-      lw.wup = L.one(p + "mlp.c_fc.weight", {C, I}, true);
-      lw.bup = L.one(p + "mlp.c_fc.bias", {I});
-      lw.wdown = L.one(p + "mlp.c_proj.weight", {I, C}, true);
-      lw.bdown = L.one(p + "mlp.c_proj.bias", {C});
-    }
-    w.final_w = L.one("transformer.ln_f.weight", {C});
-    w.final_b = L.one("transformer.ln_f.bias", {C});
-    if (!cfg.tie) w.lm_head = L.one("lm_head.weight", {V, C});
   }
+  w.final_w = L.one(f.final_norm + ".weight", {C});
+  if (f.norm_bias) w.final_b = L.one(f.final_norm + ".bias", {C});
+  if (!cfg.tie) w.lm_head = L.one(f.lm_head, {V, C});
+  if (f.pos == PosKind::Rope) w.inv_freq = rope_inv_freq(cfg);
   return w;
 }
 
@@ -244,7 +228,7 @@ HfTensor vec_of(const std::vector<float>& v, int64_t off, int64_t n) {
 
 std::map<std::string, HfTensor> export_hf(const ModelConfig& cfg, const Weights& w, bool adapters_only) {
   std::map<std::string, HfTensor> out;
-  const int64_t C = cfg.hidden, H = cfg.heads, Hkv = cfg.kv_heads, D = cfg.head_dim, I = cfg.inter, V = cfg.vocab;
+  const int64_t C = cfg.hidden, V = cfg.vocab;
   auto put_mat = [&](const std::string& name, const std::vector<float>& m, int64_t cols, int64_t r0, int64_t n,
                      bool transpose = false) {
     if (!m.empty()) out[name] = rows_of(m, cols, r0, n, transpose);
@@ -261,53 +245,30 @@ std::map<std::string, HfTensor> export_hf(const ModelConfig& cfg, const Weights&
         }
     return out;
   }
-  if (cfg.family == Family::Llama) {
-    put_mat("model.embed_tokens.weight", w.embed, C, 0, V);
-    for (int64_t i = 0; i < cfg.layers; ++i) {
-      const LayerWeights& l = w.layers[size_t(i)];
-      const std::string p = "model.layers." + std::to_string(i) + ".";
-      put_vec(p + "input_layernorm.weight", l.norm1_w, 0, C);
-      put_mat(p + "self_attn.q_proj.weight", l.wqkv, C, 0, H * D);
-      put_mat(p + "self_attn.k_proj.weight", l.wqkv, C, H * D, Hkv * D);
-      put_mat(p + "self_attn.v_proj.weight", l.wqkv, C, (H + Hkv) * D, Hkv * D);
-      put_vec(p + "self_attn.q_proj.bias", l.bqkv, 0, H * D);
-      put_vec(p + "self_attn.k_proj.bias", l.bqkv, H * D, Hkv * D);
-      put_vec(p + "self_attn.v_proj.bias", l.bqkv, (H + Hkv) * D, Hkv * D);
-      put_mat(p + "self_attn.o_proj.weight", l.wo, H * D, 0, C);
-      put_vec(p + "self_attn.o_proj.bias", l.bo, 0, C);
-      put_vec(p + "post_attention_layernorm.weight", l.norm2_w, 0, C);
-      put_mat(p + "mlp.gate_proj.weight", l.wup, C, 0, I);
-      put_mat(p + "mlp.up_proj.weight", l.wup, C, I, I);
-      put_vec(p + "mlp.gate_proj.bias", l.bup, 0, I);
-      put_vec(p + "mlp.up_proj.bias", l.bup, I, I);
-      put_mat(p + "mlp.down_proj.weight", l.wdown, I, 0, C);
-      put_vec(p + "mlp.down_proj.bias", l.bdown, 0, C);
+  const FamilySpec& f = family_spec(cfg.family);
+  put_mat(f.embed, w.embed, C, 0, V);
+  if (f.pos == PosKind::Learned) put_mat(f.pos_embed, w.pos_embed, C, 0, cfg.max_pos);
+  for (int64_t i = 0; i < cfg.layers; ++i) {
+    const LayerWeights& l = w.layers[size_t(i)];
+    const std::string p = layer_prefix(f, i);
+    put_vec(p + f.norm1 + ".weight", l.norm1_w, 0, C);
+    put_vec(p + f.norm1 + ".bias", l.norm1_b, 0, C);
+    put_vec(p + f.norm2 + ".weight", l.norm2_w, 0, C);
+    put_vec(p + f.norm2 + ".bias", l.norm2_b, 0, C);
+    for (const LinearSpec& s : f.linears) {
+      const int64_t in = dim(cfg, s.in);
+      int64_t off = 0;
+      for (const ModulePart& part : s.parts) {
+        const int64_t rows = dim(cfg, part.rows);
+        put_mat(p + part.module + ".weight", l.weight(s.role), in, off, rows, s.conv1d);
+        put_vec(p + part.module + ".bias", l.bias(s.role), off, rows);
+        off += rows;
+      }
     }
-    put_vec("model.norm.weight", w.final_w, 0, C);
-    put_mat("lm_head.weight", w.lm_head, C, 0, V);
-  } else {
-    put_mat("transformer.wte.weight", w.embed, C, 0, V);
-    put_mat("transformer.wpe.weight", w.pos_embed, C, 0, cfg.max_pos);
-    for (int64_t i = 0; i < cfg.layers; ++i) {
-      const LayerWeights& l = w.layers[size_t(i)];
-      const std::string p = "transformer.h." + std::to_string(i) + ".";
-      put_vec(p + "ln_1.weight", l.norm1_w, 0, C);
-      put_vec(p + "ln_1.bias", l.norm1_b, 0, C);
-      put_mat(p + "attn.c_attn.weight", l.wqkv, C, 0, 3 * C, true);
-      put_vec(p + "attn.c_attn.bias", l.bqkv, 0, 3 * C);
-      put_mat(p + "attn.c_proj.weight", l.wo, C, 0, C, true);
-      put_vec(p + "attn.c_proj.bias", l.bo, 0, C);
-      put_vec(p + "ln_2.weight", l.norm2_w, 0, C);
-      put_vec(p + "ln_2.bias", l.norm2_b, 0, C);
-      put_mat(p + "mlp.c_fc.weight", l.wup, C, 0, I, true);
-      put_vec(p + "mlp.c_fc.bias", l.bup, 0, I);
-      put_mat(p + "mlp.c_proj.weight", l.wdown, I, 0, C, true);
-      put_vec(p + "mlp.c_proj.bias", l.bdown, 0, C);
-    }
-    put_vec("transformer.ln_f.weight", w.final_w, 0, C);
-    put_vec("transformer.ln_f.bias", w.final_b, 0, C);
-    put_mat("lm_head.weight", w.lm_head, C, 0, V);
   }
+  put_vec(f.final_norm + ".weight", w.final_w, 0, C);
+  put_vec(f.final_norm + ".bias", w.final_b, 0, C);
+  put_mat(f.lm_head, w.lm_head, C, 0, V);
   return out;
 }
 

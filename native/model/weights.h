@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "model/linear.h"
+#include "model/family.h"
+#include "model/lora_adapter.h"
 #include "model/model_config.h"
 
 namespace glam {
@@ -31,6 +32,20 @@ struct LayerWeights {
   std::vector<float> wdown, bdown;      // (C, I)
   // LoRA adapters on the fused matrices (empty unless LoRA training is enabled)
   std::vector<LoraAdapter> lqkv, lo, lup, ldown;
+
+  // the fused linear of a role (family.h), for code that walks the family table
+  std::vector<float>& weight(LinearRole r) { return *pick(r, &wqkv, &wo, &wup, &wdown); }
+  std::vector<float>& bias(LinearRole r) { return *pick(r, &bqkv, &bo, &bup, &bdown); }
+  std::vector<LoraAdapter>& lora(LinearRole r) { return *pick(r, &lqkv, &lo, &lup, &ldown); }
+  const std::vector<float>& weight(LinearRole r) const { return const_cast<LayerWeights*>(this)->weight(r); }
+  const std::vector<float>& bias(LinearRole r) const { return const_cast<LayerWeights*>(this)->bias(r); }
+  const std::vector<LoraAdapter>& lora(LinearRole r) const { return const_cast<LayerWeights*>(this)->lora(r); }
+
+ private:
+  template <class T>
+  static T* pick(LinearRole r, T* qkv, T* o, T* up, T* down) {
+    return r == LinearRole::Qkv ? qkv : r == LinearRole::O ? o : r == LinearRole::Up ? up : down;
+  }
 };
 
 struct Weights {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "model/family.h"
 #include "model/model_config.h"
 
 namespace glam::napi {
@@ -116,7 +117,7 @@ inline ModelConfig model_config(const Napi::Object& o) {
                     c.heads * c.head_dim * c.hidden})
     GLAM_CHECK(n <= kMaxElems, "ConfigInvalid", "the model's weight matrices are too large to load");
   GLAM_CHECK(c.heads % c.kv_heads == 0, "ConfigInvalid", "numHeads must be a multiple of numKvHeads");
-  GLAM_CHECK((c.family == Family::Llama) == (c.act == Act::Silu), "ConfigInvalid",
+  GLAM_CHECK(family_spec(c.family).gated_mlp == (c.act == Act::Silu), "ConfigInvalid",
              "Llama-family models use silu; GPT-2 uses gelu_tanh or gelu");
   return c;
 }

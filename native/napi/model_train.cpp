@@ -19,19 +19,16 @@ std::atomic<uint64_t> g_next_handle{1};
 
 class ForwardTrainWorker : public CodedWorker {
  public:
-  ForwardTrainWorker(Napi::Env env, std::shared_ptr<Engine> e, PackedBatch b)
+  ForwardTrainWorker(Napi::Env env, std::shared_ptr<ModelHolder> e, PackedBatch b)
       : CodedWorker(env), e_(std::move(e)), b_(std::move(b)) {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lk(e_->mu);
-    GLAM_CHECK(e_->train != nullptr, "InvalidArgument", "training is not enabled; call setTraining() first");
-    auto h = std::make_unique<TrainHandle>();
-    h->fc.layers = std::move(e_->spare_layers);
     auto head = e_->head_snapshot();
-    r_ = score_fused(*e_->model, *head, b_, false, h.get());
+    std::unique_ptr<TrainPass> h = e_->engine->forward_train(b_, *head, r_);
     bytes_ = h->bytes();
-    tokens_ = h->fc.T;
+    tokens_ = h->tokens();
     id_ = g_next_handle.fetch_add(1);
     std::lock_guard<std::mutex> hl(e_->handles_mu);
     e_->handles[id_] = std::move(h);
@@ -47,7 +44,7 @@ class ForwardTrainWorker : public CodedWorker {
   }
 
  private:
-  std::shared_ptr<Engine> e_;
+  std::shared_ptr<ModelHolder> e_;
   PackedBatch b_;
   ScoreResult r_;
   uint64_t id_ = 0;
@@ -57,71 +54,43 @@ class ForwardTrainWorker : public CodedWorker {
 
 class BackwardWorker : public CodedWorker {
  public:
-  BackwardWorker(Napi::Env env, std::shared_ptr<Engine> e, std::unique_ptr<TrainHandle> h, std::vector<float> dl,
+  BackwardWorker(Napi::Env env, std::shared_ptr<ModelHolder> e, std::unique_ptr<TrainPass> h, std::vector<float> dl,
                  std::vector<float> dv)
       : CodedWorker(env), e_(std::move(e)), h_(std::move(h)), dl_(std::move(dl)), dv_(std::move(dv)) {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lk(e_->mu);
-    GLAM_CHECK(e_->train != nullptr, "InvalidArgument", "training is not enabled; call setTraining() first");
     auto head = e_->head_snapshot();
-    train_backward(*e_->model, *head, e_->train->grads, e_->train->vgrads, *h_, dl_.data(), dv_.data());
-    e_->spare_layers = std::move(h_->fc.layers);
+    e_->engine->backward(*h_, *head, dl_.data(), dv_.data());
     h_.reset();
   }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
 
  private:
-  std::shared_ptr<Engine> e_;
-  std::unique_ptr<TrainHandle> h_;
+  std::shared_ptr<ModelHolder> e_;
+  std::unique_ptr<TrainPass> h_;
   std::vector<float> dl_, dv_;
 };
 
 class StepWorker : public CodedWorker {
  public:
-  StepWorker(Napi::Env env, std::shared_ptr<Engine> e, AdamWOptions o) : CodedWorker(env), e_(std::move(e)), o_(o) {}
+  StepWorker(Napi::Env env, std::shared_ptr<ModelHolder> e, AdamWOptions o)
+      : CodedWorker(env), e_(std::move(e)), o_(o) {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lk(e_->mu);
-    GLAM_CHECK(e_->train != nullptr, "InvalidArgument", "training is not enabled; call setTraining() first");
     auto head = e_->head_snapshot();
-    norm_ = e_->train->adamw_step(*e_->model, *head, o_);
+    norm_ = e_->engine->step(o_, *head);
   }
   void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), norm_)); }
 
  private:
-  std::shared_ptr<Engine> e_;
+  std::shared_ptr<ModelHolder> e_;
   AdamWOptions o_;
   double norm_ = 0;
 };
-
-// The Weights / ValueHead that `what` names: params, grads, exp_avg, exp_avg_sq.
-struct Target {
-  Weights* w;
-  ValueHead* head;
-};
-
-Target target_of(Engine& e, const std::string& what) {
-  if (what == "params") return {&e.model->mutable_weights(), e.head.get()};
-  GLAM_CHECK(e.train != nullptr, "InvalidArgument", "training is not enabled; call setTraining() first");
-  if (what == "grads") return {&e.train->grads, &e.train->vgrads};
-  if (what == "exp_avg" || what == "exp_avg_sq") {
-    e.train->ensure_moments(*e.model, *e.head);
-    return what == "exp_avg" ? Target{&e.train->m, &e.train->vm} : Target{&e.train->v, &e.train->vv};
-  }
-  fail("InvalidArgument", "tensor set must be params, grads, exp_avg or exp_avg_sq");
-}
-
-std::map<std::string, HfTensor> value_head_tensors(const ValueHead& h) {
-  std::map<std::string, HfTensor> out;
-  for (size_t i = 0; i < h.weight.size(); ++i) {
-    out["value_head." + std::to_string(2 * i) + ".weight"] = {{h.sizes[i + 1], h.sizes[i]}, h.weight[i]};
-    out["value_head." + std::to_string(2 * i) + ".bias"] = {{h.sizes[i + 1]}, h.bias[i]};
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -149,8 +118,7 @@ Napi::Value ModelWrap::SetTraining(const Napi::CallbackInfo& info) {
     }
   }
   std::lock_guard<std::mutex> lk(e->mu);
-  GLAM_CHECK(e->train == nullptr, "InvalidArgument", "training is already enabled on this model; load it again to change modes");
-  e->train = std::make_unique<TrainState>(*e->model, *e->head_snapshot(), t);
+  e->engine->enable_training(t, *e->head_snapshot());
   return env.Undefined();
   GLAM_NAPI_CATCH(env)
 }
@@ -173,7 +141,7 @@ Napi::Value ModelWrap::Backward(const Napi::CallbackInfo& info) {
   GLAM_CHECK(info.Length() >= 3 && info[0].IsNumber(), "InvalidArgument", "backward(handle, dLogprobs, dValues)");
   const uint64_t id = uint64_t(info[0].As<Napi::Number>().DoubleValue());
   std::vector<float> dl = f32(info[1], "dLogprobs"), dv = f32(info[2], "dValues");
-  std::unique_ptr<TrainHandle> h;
+  std::unique_ptr<TrainPass> h;
   {
     std::lock_guard<std::mutex> hl(e->handles_mu);
     auto it = e->handles.find(id);
@@ -216,8 +184,7 @@ Napi::Value ModelWrap::ZeroGrad(const Napi::CallbackInfo& info) {
   GLAM_NAPI_TRY
   auto e = live(env);
   std::lock_guard<std::mutex> lk(e->mu);
-  GLAM_CHECK(e->train != nullptr, "InvalidArgument", "training is not enabled; call setTraining() first");
-  e->train->zero_grad();
+  e->engine->zero_grad();
   return env.Undefined();
   GLAM_NAPI_CATCH(env)
 }
@@ -232,12 +199,7 @@ Napi::Value ModelWrap::ExportTensors(const Napi::CallbackInfo& info) {
              "exportTensors(what, scope)");
   const std::string what = info[0].As<Napi::String>().Utf8Value(), scope = info[1].As<Napi::String>().Utf8Value();
   std::lock_guard<std::mutex> lk(e->mu);
-  Target t = target_of(*e, what);
-  std::map<std::string, HfTensor> m;
-  if (scope == "model") m = export_hf(e->model->config(), *t.w, false);
-  else if (scope == "lora") m = export_hf(e->model->config(), *t.w, true);
-  else if (scope == "value_head") m = value_head_tensors(*t.head);
-  else fail("InvalidArgument", "scope must be model, lora or value_head");
+  std::map<std::string, HfTensor> m = e->engine->export_tensors(what, scope, *e->head_snapshot());
   Napi::Object out = Napi::Object::New(env);
   for (auto& [name, ht] : m) {
     Napi::Object o = Napi::Object::New(env);
@@ -261,53 +223,26 @@ Napi::Value ModelWrap::ImportTensors(const Napi::CallbackInfo& info) {
              "importTensors(what, scope, tensors)");
   const std::string what = info[0].As<Napi::String>().Utf8Value(), scope = info[1].As<Napi::String>().Utf8Value();
   GLAM_CHECK(what != "grads", "InvalidArgument", "gradients cannot be imported");
+  // every given tensor as { shape, data } (shape optional: the engine checks sizes)
   Napi::Object src = info[2].As<Napi::Object>();
-  auto get = [&](const std::string& name, size_t n) -> std::vector<float> {
+  std::map<std::string, HfTensor> tensors;
+  Napi::Array names = src.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
     Napi::Value v = src.Get(name);
     GLAM_CHECK(v.IsObject(), "TensorMissing", "tensor '" + name + "' is missing");
-    std::vector<float> d = f32(v.As<Napi::Object>().Get("data"), "tensor '" + name + "' data");
-    GLAM_CHECK(d.size() == n, "TensorShapeMismatch",
-               "tensor '" + name + "' has " + std::to_string(d.size()) + " values, expected " + std::to_string(n));
-    return d;
-  };
-  std::lock_guard<std::mutex> lk(e->mu);
-  Target t = target_of(*e, what);
-  if (scope == "value_head") {
-    for (size_t i = 0; i < t.head->weight.size(); ++i) {
-      t.head->weight[i] = get("value_head." + std::to_string(2 * i) + ".weight", t.head->weight[i].size());
-      t.head->bias[i] = get("value_head." + std::to_string(2 * i) + ".bias", t.head->bias[i].size());
+    Napi::Object o = v.As<Napi::Object>();
+    HfTensor t;
+    t.data = f32(o.Get("data"), "tensor '" + name + "' data");
+    Napi::Value sv = o.Get("shape");
+    if (sv.IsArray()) {
+      Napi::Array sa = sv.As<Napi::Array>();
+      for (uint32_t j = 0; j < sa.Length(); ++j) t.shape.push_back(int64_t(sa.Get(j).As<Napi::Number>().DoubleValue()));
     }
-  } else if (scope == "lora") {
-    for (LayerWeights& l : t.w->layers)
-      for (auto* list : {&l.lqkv, &l.lo, &l.lup, &l.ldown})
-        for (LoraAdapter& a : *list) {
-          a.A = get("base_model.model." + a.module + ".lora_A.weight", size_t(a.rank * a.in_n));
-          a.B = get("base_model.model." + a.module + ".lora_B.weight", size_t(a.out_n * a.rank));
-        }
-  } else if (scope == "model") {
-    // Rebuild through the loader (which knows the fused layout), then copy what the target holds.
-    std::vector<std::vector<float>> keep;
-    std::map<std::string, RawTensor> raw;
-    Napi::Array names = src.GetPropertyNames();
-    for (uint32_t i = 0; i < names.Length(); ++i) {
-      const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
-      Napi::Object o = src.Get(name).As<Napi::Object>();
-      keep.push_back(f32(o.Get("data"), "tensor '" + name + "' data"));
-      RawTensor r;
-      r.dtype = "F32";
-      Napi::Array sa = o.Get("shape").As<Napi::Array>();
-      for (uint32_t j = 0; j < sa.Length(); ++j) r.shape.push_back(int64_t(sa.Get(j).As<Napi::Number>().DoubleValue()));
-      r.data = reinterpret_cast<const uint8_t*>(keep.back().data());
-      r.nbytes = keep.back().size() * sizeof(float);
-      raw[name] = r;
-    }
-    Weights loaded = load_weights(e->model->config(), raw);
-    auto from = param_list(loaded), to = param_list(*t.w);
-    for (size_t k = 0; k < param_list_base_size(loaded); ++k)
-      if (!to[k]->empty()) *to[k] = std::move(*from[k]);
-  } else {
-    fail("InvalidArgument", "scope must be model, lora or value_head");
+    tensors[name] = std::move(t);
   }
+  std::lock_guard<std::mutex> lk(e->mu);
+  e->engine->import_tensors(what, scope, tensors, *e->head_snapshot());
   return env.Undefined();
   GLAM_NAPI_CATCH(env)
 }
@@ -317,14 +252,15 @@ Napi::Value ModelWrap::TrainInfo(const Napi::CallbackInfo& info) {
   GLAM_NAPI_TRY
   auto e = live(env);
   std::lock_guard<std::mutex> lk(e->mu);
+  const int64_t set_step = info.Length() > 0 && info[0].IsNumber() ? int64_t(info[0].As<Napi::Number>().DoubleValue()) : -1;
+  const TrainStatus st = e->engine->train_status(set_step);
   Napi::Object o = Napi::Object::New(env);
-  o.Set("enabled", e->train != nullptr);
-  if (e->train) {
-    if (info.Length() > 0 && info[0].IsNumber()) e->train->step = int64_t(info[0].As<Napi::Number>().DoubleValue());
-    o.Set("step", double(e->train->step));
-    o.Set("mode", e->train->options().lora ? "lora" : "full");
-    o.Set("trainableParams", double(e->train->trainable_params()));
-    o.Set("stateBytes", double(e->train->bytes()));
+  o.Set("enabled", st.enabled);
+  if (st.enabled) {
+    o.Set("step", double(st.step));
+    o.Set("mode", st.lora ? "lora" : "full");
+    o.Set("trainableParams", double(st.trainable_params));
+    o.Set("stateBytes", double(st.state_bytes));
     std::lock_guard<std::mutex> hl(e->handles_mu);
     o.Set("openHandles", double(e->handles.size()));
   }

@@ -1,4 +1,4 @@
-// NativeModel and its async workers: loadModel, score. See model_wrap.h.
+// NativeModel and its async workers: loadModel, score, setValueHead, info. See model_wrap.h.
 // Subtle: LoadWorker holds a persistent reference to every tensor's Uint8Array until it is done,
 // because it reads their bytes on the worker thread (lib/policy/policy.ts builds them privately
 // and drops them after loading). The class constructor lives in each Node environment's instance
@@ -17,41 +17,45 @@ namespace {
 
 class LoadWorker : public CodedWorker {
  public:
-  LoadWorker(Napi::Env env, ModelConfig cfg, Napi::Object tensors, int threads)
-      : CodedWorker(env), cfg_(std::move(cfg)), threads_(threads), raw_(raw_tensors(tensors, keep_)) {}
+  LoadWorker(Napi::Env env, ModelConfig cfg, Napi::Object tensors, LoadOptions o)
+      : CodedWorker(env), cfg_(std::move(cfg)), o_(o), raw_(raw_tensors(tensors, keep_)) {}
 
  protected:
   void Run() override {
-    auto e = std::make_shared<Engine>();
-    e->model = std::make_unique<Transformer>(cfg_, load_weights(cfg_, raw_), threads_);
-    engine_ = e;
+    auto h = std::make_shared<ModelHolder>();
+    h->engine = make_engine(cfg_, raw_, o_);
+    holder_ = h;
   }
   void OnOK() override {
     Napi::HandleScope scope(Env());
     Napi::Object m = ModelWrap::NewInstance(Env());
-    ModelWrap::Unwrap(m)->engine = engine_;
+    ModelWrap::Unwrap(m)->holder = holder_;
     keep_.clear();
     deferred_.Resolve(m);
+  }
+  void OnError(const Napi::Error& e) override {
+    keep_.clear();
+    CodedWorker::OnError(e);
   }
 
  private:
   ModelConfig cfg_;
-  int threads_;
+  LoadOptions o_;
   std::vector<Napi::Reference<Napi::Uint8Array>> keep_;  // declared before raw_: filled by its initializer
   std::map<std::string, RawTensor> raw_;
-  std::shared_ptr<Engine> engine_;
+  std::shared_ptr<ModelHolder> holder_;
 };
 
 class ScoreWorker : public CodedWorker {
  public:
-  ScoreWorker(Napi::Env env, std::shared_ptr<Engine> e, PackedBatch b, bool naive, bool hidden)
+  ScoreWorker(Napi::Env env, std::shared_ptr<ModelHolder> e, PackedBatch b, bool naive, bool hidden)
       : CodedWorker(env), e_(std::move(e)), b_(std::move(b)), naive_(naive), hidden_(hidden) {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lk(e_->mu);
     auto head = e_->head_snapshot();
-    r_ = naive_ ? score_naive(*e_->model, *head, b_, hidden_) : score_fused(*e_->model, *head, b_, hidden_);
+    r_ = e_->engine->score(b_, *head, naive_, hidden_);
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -60,7 +64,7 @@ class ScoreWorker : public CodedWorker {
   }
 
  private:
-  std::shared_ptr<Engine> e_;
+  std::shared_ptr<ModelHolder> e_;
   PackedBatch b_;
   bool naive_, hidden_;
   ScoreResult r_;
@@ -90,9 +94,9 @@ Napi::Object ModelWrap::NewInstance(Napi::Env env) { return env.GetInstanceData<
 
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {}
 
-std::shared_ptr<Engine> ModelWrap::live(Napi::Env env) {
-  if (!engine) throw coded_error(env, "Disposed", "this model was disposed (or never loaded); load it again");
-  return engine;
+std::shared_ptr<ModelHolder> ModelWrap::live(Napi::Env env) {
+  if (!holder) throw coded_error(env, "Disposed", "this model was disposed (or never loaded); load it again");
+  return holder;
 }
 
 Napi::Value ModelWrap::Score(const Napi::CallbackInfo& info) {
@@ -112,11 +116,13 @@ Napi::Value ModelWrap::SetValueHead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GLAM_NAPI_TRY
   auto e = live(env);
-  ValueHead h = value_head_arg(obj_arg(info, 0, "value head"), e->model->config().hidden);
+  ValueHead h = value_head_arg(obj_arg(info, 0, "value head"), e->engine->config().hidden);
   auto fresh = std::make_shared<ValueHead>(std::move(h));
-  if (e->train) {  // the optimizer's buffers follow the new head (takes the op lock: training setup only)
+  // An engine with its own copy (CUDA), or the optimizer's buffers, follow the new head: that takes
+  // the op lock (waits for an operation in flight; the update is small).
+  if (e->engine->holds_value_head() || e->engine->training()) {
     std::lock_guard<std::mutex> op(e->mu);
-    e->train->reset_value_head(*fresh);
+    e->engine->value_head_changed(*fresh);
   }
   std::lock_guard<std::mutex> lk(e->head_mu);
   e->head = std::move(fresh);
@@ -128,13 +134,15 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto e = live(env);
   Napi::Object o = Napi::Object::New(env);
-  o.Set("threads", e->model->pool().size());
-  o.Set("backend", "cpu");
+  for (const auto& [k, v] : e->engine->info()) {
+    if (v.is_str) o.Set(k, v.str);
+    else o.Set(k, v.num);
+  }
   return o;
 }
 
 Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
-  engine.reset();
+  holder.reset();
   return info.Env().Undefined();
 }
 
@@ -143,10 +151,22 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   GLAM_NAPI_TRY
   ModelConfig cfg = model_config(obj_arg(info, 0, "config"));
   Napi::Object tensors = obj_arg(info, 1, "tensors");
-  int threads = 1;
-  if (info.Length() > 2 && info[2].IsObject()) threads = int(num(info[2].As<Napi::Object>(), "threads", 1));
-  if (threads < 1 || threads > 256) fail("InvalidArgument", "threads must be between 1 and 256");
-  auto* w = new LoadWorker(env, std::move(cfg), tensors, threads);
+  LoadOptions lo;
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>();
+    lo.threads = int(num(o, "threads", 1));
+    Napi::Value p = o.Get("precision");
+    if (!p.IsUndefined()) {
+      const std::string s = p.IsString() ? p.As<Napi::String>().Utf8Value() : "";
+      if (s != "bf16" && s != "fp32") fail("InvalidArgument", "precision must be 'bf16' or 'fp32'");
+      lo.dt = s == "fp32" ? DType::F32 : DType::BF16;
+    }
+    const double d = num(o, "device", 0);
+    if (d < 0 || d > 1024 || d != double(int(d))) fail("InvalidArgument", "device must be a CUDA device index");
+    lo.device = int(d);
+  }
+  if (lo.threads < 1 || lo.threads > 256) fail("InvalidArgument", "threads must be between 1 and 256");
+  auto* w = new LoadWorker(env, std::move(cfg), tensors, lo);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "model/batch_plan.h"  // ScoreResult
 #include "model/packed_batch.h"
 #include "model/value_head.h"
 #include "model/weights.h"
@@ -117,10 +118,8 @@ inline ScoreOptions score_options(const Napi::CallbackInfo& info, size_t i) {
   return s;
 }
 
-// { logprobs, tokenLogprobs, values[, hidden] } as Float32Arrays, from either engine's score result
-// (the CPU's ScoreResult, the GPU's CudaScore: the same four vectors).
-template <class Result>
-Napi::Object score_object(Napi::Env env, const Result& r, bool hidden) {
+// { logprobs, tokenLogprobs, values[, hidden] } as Float32Arrays, from a score result (either engine).
+inline Napi::Object score_object(Napi::Env env, const ScoreResult& r, bool hidden) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("logprobs", to_typed<float, Napi::Float32Array>(env, r.logprobs));
   o.Set("tokenLogprobs", to_typed<float, Napi::Float32Array>(env, r.token_logprobs));

@@ -2,13 +2,14 @@
 // lib/native/binding.ts (the one file that loads .node files), beside the CPU addon's.
 //   backend: 'cuda'
 //   deviceCount() -> { count, reason }   0 and a reason without a driver or GPU (require() still works)
-//   loadModel(config, tensors, { precision, device }) -> Promise<NativeModel>
+//   loadModel(config, tensors, { precision, device }) -> Promise<NativeModel> (the shared wrapper,
+//   napi/model_wrap.h, over the CUDA engine: load_cuda.cpp)
 // The kernel test hooks live in the test addon glam_cuda_test.node (native/napi_cuda_test), never here:
 // test/native/cuda-addon.test.ts asserts this export list.
 #include <napi.h>
 
 #include "cuda/cuda_engine.h"
-#include "napi_cuda/cuda_model_wrap.h"
+#include "napi/model_wrap.h"
 
 namespace {
 
@@ -34,9 +35,9 @@ Napi::Value DeviceCount(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backend", Napi::String::New(env, "cuda"));
-  exports.Set("NativeModel", glam::napi::CudaModelWrap::Init(env));
+  exports.Set("NativeModel", glam::napi::ModelWrap::Init(env));
   exports.Set("deviceCount", Napi::Function::New(env, DeviceCount));
-  exports.Set("loadModel", Napi::Function::New(env, glam::napi::CudaLoadModel));
+  exports.Set("loadModel", Napi::Function::New(env, glam::napi::LoadModel));
   return exports;
 }
 

@@ -13,7 +13,7 @@
 #include <cmath>
 #include <vector>
 
-#include "cuda/batch_plan.h"
+#include "model/batch_plan.h"
 #include "cuda/device_buffer.h"
 #include "cuda/device_weights.h"
 #include "napi/coded_error.h"
@@ -64,7 +64,7 @@ struct AttentionArgs {
   ModelConfig cfg;  // heads, kv_heads, head_dim only
   std::vector<float> qkv;
   int64_t T = 0, window = 0;
-  cuda::BatchPlan plan;
+  BatchPlan plan;
 };
 inline AttentionArgs attention_args(const Napi::Object& o) {
   AttentionArgs a;
@@ -82,7 +82,7 @@ inline AttentionArgs attention_args(const Napi::Object& o) {
   a.T = int64_t(a.qkv.size()) / Q;
   GLAM_CHECK(a.T * Q == int64_t(a.qkv.size()), "InvalidArgument", "qkv length must be a multiple of (H + 2 Hkv) D");
   b.tokens.assign(size_t(a.T), 0);
-  a.plan = cuda::plan_batch(a.cfg, b);  // validates the layout (every row owned once)
+  a.plan = plan_batch(a.cfg, b);  // validates the layout (every row owned once)
   a.window = int64_t(num(o, "window", 0));
   return a;
 }

@@ -18,7 +18,7 @@
 // Pure C++: nothing here touches CUDA.
 #include <napi.h>
 
-#include "cuda/batch_plan.h"
+#include "model/batch_plan.h"
 #include "cuda/train_plan.h"
 #include "cuda/workspace_plan.h"
 #include "napi/coded_error.h"
@@ -109,7 +109,7 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GLAM_NAPI_TRY
   const ModelConfig cfg = model_config(obj_arg(info, 0, "config"));
-  const cuda::BatchPlan p = cuda::plan_batch(cfg, batch_arg(info, 1));
+  const BatchPlan p = plan_batch(cfg, batch_arg(info, 1));
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [k, v] : {std::pair<const char*, int64_t>{"T", p.T}, {"B", p.B}, {"N", p.N}, {"R", p.R}, {"NT", p.NT}})
     o.Set(k, double(v));

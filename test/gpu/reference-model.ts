@@ -134,7 +134,7 @@ export function referenceScore(c: ModelConfig, w: Map<string, Tensor>, prompts: 
     }
     x = add(x, down);
   }
-  // scored rows (native/cuda/batch_plan.h): prompts' last rows, then candidate rows predicting a next token
+  // scored rows (native/model/batch_plan.h): prompts' last rows, then candidate rows predicting a next token
   const rows: number[] = L.promptStart.map((s, b) => s + L.promptLen[b]! - 1);
   const trow: number[] = [], tid: number[] = [], tokOff = [0];
   L.candStart.forEach((s, k) => {

@@ -1,6 +1,7 @@
 // The whole scoring pass on the GPU against the CPU engine and Hugging Face, on the committed fixture
 // models (test/fixtures/models/*: Llama, Llama-bf16, Qwen2, Mistral, GPT-2), fused and naive modes;
-// CUDA graph replays equal to the eager pass; training is a NotImplemented error until part 2.
+// CUDA graph replays equal to the eager pass; training enables on the CUDA backend (training.test.ts
+// checks its numbers) and a training checkpoint resumes there.
 //  - fp32 mode: log-probs, token log-probs, values and hidden states within 1e-4 absolute of the CPU
 //    engine and of transformers.
 //  - bf16 mode: within 2e-2 absolute of the same pass computed in double with bf16 rounding at the
@@ -22,7 +23,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadModelFiles } from '../../lib/io/model-files.js';
 import { Policy, type ScoreResult } from '../../lib/policy/policy.js';
 import { createValueHead } from '../../lib/policy/value-head.js';
-import { errorCode } from '../glam-error.js';
 import { gpu, suite } from './gpu.js';
 import * as ref from './reference.js';
 import { referenceScore } from './reference-model.js';
@@ -121,13 +121,19 @@ describe.skipIf(!gpu.ok)(suite('CUDA scoring pass'), () => {
         expect(maxAbs(third.values, first.values)).toBeLessThanOrEqual(1e-6);
       });
 
-      test('training is NotImplemented on the CUDA backend (part 2)', async () => {
-        expect(await errorCode(() => p.enableTraining({ mode: 'lora', rank: 4, alpha: 8 }))).toBe('NotImplemented');
+      test('training enables on the CUDA backend (the shared model code; numbers: training.test.ts)', async () => {
+        const t = await Policy.load(join(root, 'llama'), { device: 'cuda', precision: 'fp32' });
+        try {
+          t.enableTraining({ mode: 'lora', rank: 4, alpha: 8 });
+          expect(t.trainingInfo().enabled).toBe(true);
+        } finally {
+          await t.dispose();
+        }
       });
     });
   });
 
-  test("a training checkpoint resumes on the CPU under device 'auto' and is NotImplemented under 'cuda'", async () => {
+  test("a CPU training checkpoint resumes on the CUDA backend at its step", async () => {
     const cpuPolicy = await Policy.load(join(root, 'llama'), { device: 'cpu', threads: 2 });
     const ckpt = join(mkdtempSync(join(tmpdir(), 'glam-gpu-ckpt-')), 'ckpt');
     try {
@@ -136,12 +142,12 @@ describe.skipIf(!gpu.ok)(suite('CUDA scoring pass'), () => {
     } finally {
       await cpuPolicy.dispose();
     }
-    const resumed = await Policy.load(ckpt, { device: 'auto' });
+    const resumed = await Policy.load(ckpt, { device: 'cuda' });
     try {
-      expect(resumed.device).toBe('cpu');
+      expect(resumed.device).toBe('cuda');
+      expect(resumed.trainingInfo().enabled).toBe(true);
     } finally {
       await resumed.dispose();
     }
-    expect(await errorCode(Policy.load(ckpt, { device: 'cuda' }))).toBe('NotImplemented');
   });
 });

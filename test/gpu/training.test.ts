@@ -10,10 +10,9 @@
 //  - LoRA: adapter and value-head gradients, no model gradients (frozen base), three steps moving the
 //    adapters and value head only, the base weights bit-identical;
 //  - gradient accumulation over two backward calls equals one backward of the summed loss weights.
-// Subtle: this is the acceptance test of issue 7's CUDA training engine. Until the engine lands in
-// native/cuda (training state, training forward, backward, step), enableTraining on the CUDA backend
-// answers NotImplemented (test/gpu/scoring.test.ts asserts it) and this suite fails on a GPU: flip
-// that assertion when the engine lands. Skipped, with the reason in its name, without a usable GPU.
+// Subtle: this is the acceptance test of the CUDA training engine (issue 14: the same model code,
+// native/model/decoder.cpp, over the CUDA backend; native/cuda/cuda_training.cpp). Skipped, with the
+// reason in its name, without a usable GPU.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/backend.h"
 #include "runtime/thread_pool.h"
 
 namespace glam::cpu {
@@ -66,16 +67,8 @@ void gelu_erf_backward(float* dx, const float* dy, const float* x, int64_t n, Th
 // x = sigmoid(x) in place (the value head)
 void sigmoid_forward(float* x, int64_t n);
 
-// One attention group: a run of `len` consecutive packed rows that share a prefix.
-//   rows [start, start+prefix_len) are the prompt (causal among themselves);
-//   the remaining rows are candidates: candidate c owns rows [cand_start[c], cand_start[c]+cand_len[c])
-//   and sees every prompt row plus its own earlier rows, never another candidate's.
-// A naive sequence is a group with no candidates.
-struct AttentionGroup {
-  int64_t start;       // first packed row of the prompt
-  int64_t prefix_len;  // P: prompt rows
-  std::vector<int64_t> cand_start, cand_len;  // packed row ranges of this prompt's candidates
-};
+// The attention groups (backend/backend.h): a prompt and its candidates, or one naive sequence.
+using glam::AttentionGroup;
 // qkv[T, (H + 2 Hkv) D] holds q | k | v per row (RoPE already applied); out[T, H D].
 // window > 0: sliding-window attention (key j visible from query i only if pos_i - pos_j < window).
 // lse (optional, [T, H]): each row's softmax log-sum-exp per head, saved for the backward.

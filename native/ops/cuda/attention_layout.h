@@ -1,4 +1,4 @@
-// The shared-prefix attention's work list, built on the host (native/cuda/batch_plan.cpp) and read by
+// The shared-prefix attention's work list, built on the host (native/model/batch_plan.cpp) and read by
 // the kernel (attention.cu). Plain C++ (no CUDA headers): the CPU addon compiles the planner too.
 // One tile = up to `rows_per_tile` query rows of ONE prompt group, run by one CTA per (tile, head):
 // the CTA streams the group's prompt keys/values through shared memory once and serves every query

@@ -9,13 +9,14 @@
 #include <cstddef>
 #include <string>
 
+#include "backend/dtype.h"
 #include "common/error.h"
 
 namespace glam::cuda {
 
 // Element type of weights and GEMM inputs: bf16 (default precision) or fp32 (parity checks).
-enum class DType { F32, BF16 };
-inline size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
+using glam::DType;  // backend/dtype.h
+using glam::dtype_size;
 inline const char* dtype_name(DType t) { return t == DType::F32 ? "fp32" : "bf16"; }
 
 [[noreturn]] inline void cuda_fail(cudaError_t e, const char* what, const char* file, int line) {

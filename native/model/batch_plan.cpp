@@ -1,11 +1,17 @@
 // BatchPlan construction; see batch_plan.h.
-#include "cuda/batch_plan.h"
+#include "model/batch_plan.h"
 
 #include <algorithm>
 
 #include "common/error.h"
 
-namespace glam::cuda {
+namespace glam {
+
+using cuda::AttnKvTile;
+using cuda::AttnRow;
+using cuda::AttnTile;
+using cuda::attention_rows_per_tile;
+using cuda::kAttnKeysPerChunk;
 
 BatchPlan plan_batch(const ModelConfig& cfg, const PackedBatch& batch) {
   BatchPlan p;
@@ -42,8 +48,17 @@ BatchPlan plan_batch(const ModelConfig& cfg, const PackedBatch& batch) {
   std::vector<std::vector<int64_t>> cands(size_t(p.B));
   for (int64_t k = 0; k < p.N; ++k) cands[size_t(batch.cand_prompt[size_t(k)])].push_back(k);
   p.arows.reserve(size_t(p.T));
+  p.groups.resize(size_t(p.B));
+  p.value_row.resize(size_t(p.B));
   for (int64_t b = 0; b < p.B; ++b) {
     const int32_t ps = batch.prompt_start[size_t(b)], P = batch.prompt_len[size_t(b)];
+    AttentionGroup& g = p.groups[size_t(b)];
+    g = {ps, P, {}, {}};
+    for (int64_t k : cands[size_t(b)]) {
+      g.cand_start.push_back(batch.cand_start[size_t(k)]);
+      g.cand_len.push_back(batch.cand_len[size_t(k)]);
+    }
+    p.value_row[size_t(b)] = int32_t(b);
     const size_t first = p.arows.size();
     for (int32_t i = 0; i < P; ++i) p.arows.push_back({ps + i, i + 1, -1, 0});
     for (int64_t k : cands[size_t(b)]) {
@@ -69,6 +84,34 @@ BatchPlan plan_batch(const ModelConfig& cfg, const PackedBatch& batch) {
   std::vector<int32_t> fill(p.row_off.begin(), p.row_off.end() - 1);
   for (int64_t t = 0; t < p.NT; ++t) p.row_tgt[size_t(fill[size_t(p.trow[size_t(t)])]++)] = int32_t(t);
   return p;
+}
+
+BatchPlan plan_naive(const ModelConfig& cfg, const PackedBatch& batch) {
+  std::vector<int32_t> pos_check;
+  batch.validate(cfg, pos_check);  // the original batch's errors, not the rewritten one's
+  std::vector<int32_t> first;
+  BatchPlan p = plan_batch(cfg, naive_batch(batch, first));
+  p.reference = true;
+  p.value_row = first;  // scored row b' < B' is naive prompt b''s last row
+  for (AttentionGroup& g : p.groups) {  // one full causal sequence per prompt + candidate
+    g.prefix_len += g.cand_len.empty() ? 0 : g.cand_len[0];
+    g.cand_start.clear();
+    g.cand_len.clear();
+  }
+  return p;
+}
+
+void finish_scores(ScoreResult& r, const BatchPlan& p, const float* lse, const float* tlogit) {
+  if (tlogit) {
+    r.token_logprobs.resize(size_t(p.NT));
+    for (int64_t t = 0; t < p.NT; ++t) r.token_logprobs[size_t(t)] = tlogit[t] - lse[p.trow[size_t(t)]];
+  }
+  r.logprobs.resize(size_t(p.N));
+  for (int64_t k = 0; k < p.N; ++k) {
+    double s = 0;
+    for (int64_t t = p.tok_off[size_t(k)]; t < p.tok_off[size_t(k + 1)]; ++t) s += r.token_logprobs[size_t(t)];
+    r.logprobs[size_t(k)] = float(s);
+  }
 }
 
 PackedBatch naive_batch(const PackedBatch& batch, std::vector<int32_t>& first_of_prompt) {
@@ -97,4 +140,4 @@ PackedBatch naive_batch(const PackedBatch& batch, std::vector<int32_t>& first_of
   return n;
 }
 
-}  // namespace glam::cuda
+}  // namespace glam

@@ -1,0 +1,90 @@
+// Engine: what one loaded model offers the N-API layer (native/napi/model_wrap.h), whichever backend
+// runs it: scoring, the value head, and the training surface (enable, forward with a handle,
+// backward, step, zeroGrad, tensors under Hugging Face / PEFT names). The CPU engine
+// (model/cpu_engine.h) and the CUDA engine (cuda/cuda_engine.h) implement it; each addon links one
+// (native/napi/load_cpu.cpp, native/napi_cuda/load_cuda.cpp) behind the same wrapper and workers.
+// Not thread-safe: the wrapper runs one operation per engine at a time. The value head is the
+// wrapper's (host fp32, swapped by setValueHead): calls that read it receive it.
+// Legend: B prompts, N candidates.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model/batch_plan.h"
+#include "model/model_config.h"
+#include "model/packed_batch.h"
+#include "model/trainable_set.h"
+#include "model/value_head.h"
+#include "model/weights.h"
+
+namespace glam {
+
+struct AdamWOptions {
+  double lr = 1e-6, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0, max_grad_norm = 0.0;  // 0: no clipping
+};
+
+// What a training forward keeps until its backward (one per forward; single use).
+struct TrainPass {
+  virtual ~TrainPass() = default;
+  int64_t B = 0, N = 0;  // prompts and candidates: the backward's dValues and dLogprobs lengths
+  virtual size_t bytes() const = 0;
+  virtual int64_t tokens() const = 0;
+};
+
+// A value the engine reports in info(): a number or a string.
+struct InfoValue {
+  double num = 0;
+  std::string str;
+  bool is_str = false;
+};
+
+struct TrainStatus {
+  bool enabled = false, lora = false;
+  int64_t step = 0, trainable_params = 0;
+  size_t state_bytes = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const ModelConfig& config() const = 0;
+  virtual std::vector<std::pair<std::string, InfoValue>> info() const = 0;
+
+  virtual ScoreResult score(const PackedBatch& batch, const ValueHead& head, bool naive, bool want_hidden) = 0;
+  // Whether the engine holds its own copy of the value head (then value_head_changed must run under
+  // the operation lock); the CPU engine reads the head it is given.
+  virtual bool holds_value_head() const = 0;
+  virtual void value_head_changed(const ValueHead& head) = 0;
+
+  // --- training (InvalidArgument "training is not enabled" before enable_training)
+  virtual void enable_training(const TrainOptions& opts, const ValueHead& head) = 0;
+  virtual bool training() const = 0;
+  virtual std::unique_ptr<TrainPass> forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) = 0;
+  // Gradients of sum_k dl[k] logprob_k + sum_b dv[b] value_b accumulate; consumes the pass.
+  virtual void backward(TrainPass& pass, const ValueHead& head, const float* dl, const float* dv) = 0;
+  // Clipped AdamW (the value head trains too); returns the global norm before clipping.
+  virtual double step(const AdamWOptions& o, ValueHead& head) = 0;
+  virtual void zero_grad() = 0;
+  // what: params | grads | exp_avg | exp_avg_sq; scope: model | lora | value_head.
+  virtual std::map<std::string, HfTensor> export_tensors(const std::string& what, const std::string& scope,
+                                                         ValueHead& head) = 0;
+  // The inverse (not grads); scope model needs every tensor of the architecture.
+  virtual void import_tensors(const std::string& what, const std::string& scope,
+                              const std::map<std::string, HfTensor>& src, ValueHead& head) = 0;
+  // set_step >= 0: sets the optimizer's step count (resume) first.
+  virtual TrainStatus train_status(int64_t set_step) = 0;
+};
+
+// Reads `name` from src with n values, or throws TensorMissing / TensorShapeMismatch.
+const std::vector<float>& tensor_from(const std::map<std::string, HfTensor>& src, const std::string& name, size_t n);
+// The value head's tensors under "value_head.<2i>.weight|bias" (GLAM's nn.Sequential names).
+std::map<std::string, HfTensor> value_head_tensors(const ValueHead& h);
+void import_value_head(ValueHead& h, const std::map<std::string, HfTensor>& src);
+// Weights rebuilt from Hugging Face names through the loader (which knows the fused layout).
+Weights weights_from(const ModelConfig& cfg, const std::map<std::string, HfTensor>& src);
+
+}  // namespace glam

@@ -1,0 +1,221 @@
+// CudaBackend: each interface call is one kernel launch or a few cuBLASLt GEMMs; see cuda_backend.h.
+// GEMM forms (gemm.h): NT Y = X W^T (forward), NN Y = X W (input gradients), TN Y = X^T W (weight
+// gradients); leading dimensions are row strides, so LoRA's column slices need no copies.
+#include "ops/cuda/cuda_backend.h"
+
+#include <vector>
+
+#include "cuda/device_buffer.h"
+#include "ops/cuda/cuda_ops.h"
+
+namespace glam::cuda {
+
+namespace {
+
+class CudaBuffer final : public Buffer {
+ public:
+  explicit CudaBuffer(int64_t& generation) : generation_(generation) {}
+  void* ensure(size_t bytes) override {
+    if (bytes > b_.size()) {
+      b_.alloc(bytes);  // frees the old block first (cudaFree waits for the device)
+      ++generation_;
+    }
+    used_ = bytes;
+    return b_.get();
+  }
+  void* data() const override { return b_.get(); }
+  size_t size() const override { return used_; }
+
+ private:
+  DeviceBuffer b_;
+  size_t used_ = 0;
+  int64_t& generation_;
+};
+
+const char* at(const void* p, int64_t elems, DType t) { return static_cast<const char*>(p) + elems * int64_t(dtype_size(t)); }
+
+enum Slot { kGrad = 0, kGradSlice, kLoraT, kLoraTe, kLoraDt, kAttnDi, kLmRows, kLmGrad };
+
+}  // namespace
+
+std::unique_ptr<Buffer> CudaBackend::buffer() { return std::make_unique<CudaBuffer>(generation_); }
+
+void* CudaBackend::scratch(int slot, size_t bytes) {
+  if (!scratch_[slot]) scratch_[slot] = buffer();
+  return scratch_[slot]->ensure(bytes);
+}
+
+const void* CudaBackend::gemm_input(const float* dY, int64_t T, int64_t n, int slot) {
+  if (dt_ == DType::F32) return dY;
+  void* e = scratch(slot, size_t(T * n) * 2);
+  cast_rows(e, dt_, dY, T, n, n, 1.0f, s_);
+  return e;
+}
+
+void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
+  if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s_));
+}
+
+void CudaBackend::set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) {
+  pos_ = pos;
+  T_ = T;
+  ntiles_ = int64_t(rows.tiles.size());
+  nkv_ = int64_t(rows.kv_tiles.size());
+  rows_per_tile_ = rows.rows_per_tile;
+}
+
+void CudaBackend::embedding_forward(float* x, const int32_t* ids, const int32_t* pos, int64_t T, const void* table,
+                                    const void* pos_table, int64_t C) {
+  cuda::embedding_forward(x, ids, pos, table, pos_table, dt_, T, C, s_);
+}
+
+void CudaBackend::embedding_backward(float* dtable, int64_t, float* dpos_table, int64_t, const float* dx,
+                                     const int32_t* ids, const int32_t* pos, int64_t T, int64_t C) {
+  if (dtable || dpos_table) cuda::embedding_backward(dtable, dpos_table, dx, ids, pos, T, C, s_);
+}
+
+void CudaBackend::norm_forward(NormKind k, void* h, DType ht, const float* x, const int32_t* rows, int64_t n, int64_t C,
+                               float eps, const NormParams& p) {
+  float* xm = const_cast<float*>(x);  // no residual operand: the kernels only read x
+  if (k == NormKind::Rms) rmsnorm_forward(h, ht, xm, nullptr, rows, p.w, n, C, eps, s_);
+  else layernorm_forward(h, ht, xm, nullptr, rows, p.w, p.b, n, C, eps, s_);
+}
+
+void CudaBackend::norm_backward(NormKind k, float* dx, const float* dh, const float* x, const int32_t* rows, int64_t n,
+                                int64_t C, float eps, const NormParams& p) {
+  if (k == NormKind::Rms) rmsnorm_backward(dx, p.dw, dh, x, rows, p.w, n, C, eps, s_);
+  else layernorm_backward(dx, p.dw, p.db, dh, x, rows, p.w, n, C, eps, s_);
+}
+
+void CudaBackend::linear_forward(float* Y, const void* X, int64_t T, int64_t in, int64_t out, const LinearParams& p,
+                                 bool accumulate, float* keep_t) {
+  gemm_.nt(Y, X, p.W, p.b, T, out, in, dt_, accumulate, s_);
+  int64_t off = 0;  // elements of keep_t used so far
+  for (const AdapterParams& a : p.lora) {
+    const int64_t r = a.rank;
+    float* t = static_cast<float*>(scratch(kLoraT, size_t(T * r) * 4));
+    gemm_.run(GemmOp::NT, t, r, X, in, a.A, in, nullptr, T, r, in, dt_, false, s_);  // t (T, r) = X A^T
+    void* te = keep_t ? static_cast<void*>(const_cast<char*>(at(keep_t, off, dt_))) : scratch(kLoraTe, size_t(T * r) * 4);
+    cast_rows(te, dt_, t, T, r, r, a.scale, s_);  // s t in the compute type
+    gemm_.run(GemmOp::NT, Y + a.out_off, out, te, r, a.B, r, nullptr, T, a.out_n, r, dt_, true, s_);  // Y += s t B^T
+    off += T * r;
+  }
+}
+
+void CudaBackend::linear_backward(float* dX, bool dx_accumulate, const float* dY, const void* X, int64_t T, int64_t in,
+                                  int64_t out, const LinearParams& p, const float* saved_t) {
+  const void* dYe = gemm_input(dY, T, out, kGrad);
+  if (dX) gemm_.run(GemmOp::NN, dX, in, dYe, out, p.W, in, nullptr, T, in, out, dt_, dx_accumulate, s_);  // dX = dY W
+  if (p.dW) gemm_.run(GemmOp::TN, p.dW, in, dYe, out, X, in, nullptr, out, in, T, dt_, true, s_);  // dW += dY^T X
+  if (p.db) bias_backward(p.db, dY, out, T, out, s_);
+  int64_t off = 0;
+  for (const AdapterParams& a : p.lora) {
+    const int64_t r = a.rank;
+    const void* dYs = at(dYe, a.out_off, dt_);  // (T, out_n) slice, row stride out
+    const void* te = saved_t ? static_cast<const void*>(at(saved_t, off, dt_)) : nullptr;
+    off += T * r;
+    if (!te) {  // recompute s X A^T
+      float* t = static_cast<float*>(scratch(kLoraT, size_t(T * r) * 4));
+      gemm_.run(GemmOp::NT, t, r, X, in, a.A, in, nullptr, T, r, in, dt_, false, s_);
+      void* e = scratch(kLoraTe, size_t(T * r) * 4);
+      cast_rows(e, dt_, t, T, r, r, a.scale, s_);
+      te = e;
+    }
+    if (a.dB) gemm_.run(GemmOp::TN, a.dB, r, dYs, out, te, r, nullptr, a.out_n, r, T, dt_, true, s_);  // dB += dY^T te
+    float* dt = static_cast<float*>(scratch(kLoraDt, size_t(T * r) * 4));
+    gemm_.run(GemmOp::NN, dt, r, dYs, out, a.B, r, nullptr, T, r, a.out_n, dt_, false, s_);  // dt = dY B
+    void* dte = scratch(kGradSlice, size_t(T * r) * 4);
+    cast_rows(dte, dt_, dt, T, r, r, a.scale, s_);  // s dt
+    if (a.dA) gemm_.run(GemmOp::TN, a.dA, in, dte, r, X, in, nullptr, r, in, T, dt_, true, s_);  // dA += s dt^T X
+    if (dX) gemm_.run(GemmOp::NN, dX, in, dte, r, a.A, in, nullptr, T, in, r, dt_, true, s_);    // dX += s dt A
+  }
+}
+
+void CudaBackend::rope_forward(float* x, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
+                               const float* inv_freq) {
+  cuda::rope_forward(x, stride, T, nheads, D, pos, inv_freq, s_);
+}
+
+void CudaBackend::rope_backward(float* dx, int64_t stride, int64_t T, int64_t nheads, int64_t D, const int32_t* pos,
+                                const float* inv_freq) {
+  cuda::rope_backward(dx, stride, T, nheads, D, pos, inv_freq, s_);
+}
+
+void CudaBackend::act_forward(ActKind k, void* act, const float* u, int64_t T, int64_t I) {
+  if (k == ActKind::SwiGlu) swiglu_forward(act, dt_, u, T, I, s_);
+  else gelu_forward(act, dt_, u, T * I, k == ActKind::GeluTanh, s_);
+}
+
+void CudaBackend::act_backward(ActKind k, float* du, const float* dact, const float* u, int64_t T, int64_t I) {
+  if (k == ActKind::SwiGlu) swiglu_backward(du, dact, u, T, I, s_);
+  else gelu_backward(du, dact, u, T * I, k == ActKind::GeluTanh, s_);
+}
+
+namespace {
+void check_spec(const AttentionSpec& s) {
+  GLAM_CHECK(s.causal && s.scale == 0.0f && !s.bias && !s.kv, "UnsupportedArchitecture",
+             "the CUDA backend runs causal self-attention without a position bias only; load with device: 'cpu'");
+}
+}  // namespace
+
+void CudaBackend::attention_forward(void* out, float* lse, const float* qkv, int64_t H, int64_t Hkv, int64_t D,
+                                    const AttentionSpec& spec) {
+  check_spec(spec);
+  cuda::attention_forward(out, dt_, lse, qkv, pos_, bind_.tiles, ntiles_, bind_.arows, H, Hkv, D, spec.window,
+                          rows_per_tile_, s_);
+}
+
+void CudaBackend::attention_backward(float* dqkv, const float* dout, const void* out, const float* qkv, const float* lse,
+                                     int64_t H, int64_t Hkv, int64_t D, const AttentionSpec& spec) {
+  check_spec(spec);
+  GLAM_CHECK(bind_.kv_tiles || nkv_ == 0, "InvalidArgument", "the attention backward needs the plan's kv tiles bound");
+  float* Di = static_cast<float*>(scratch(kAttnDi, size_t(T_ * H) * 4));
+  cuda::attention_backward(dqkv, Di, dout, out, dt_, qkv, lse, pos_, bind_.tiles, ntiles_, bind_.kv_tiles, nkv_,
+                           bind_.arows, T_, H, Hkv, D, spec.window, rows_per_tile_, s_);
+}
+
+void CudaBackend::lm_head_forward(float* lse, float* target_logit, const void* h, int64_t R, const void* E, int64_t V,
+                                  int64_t C, const int32_t* target_row, const int32_t* target_id, int64_t NT) {
+  GLAM_CHECK(bind_.lm_tile && bind_.Vt > 0, "InvalidArgument", "the LM head needs its tile scratch bound");
+  lm_head_lse_forward(lse, target_logit, h, E, dt_, R, V, C, target_row, target_id, NT, bind_.lm_tile, bind_.Vt,
+                      bind_.run_max, bind_.run_sum, gemm_, s_);
+}
+
+void CudaBackend::lm_head_backward(float* dh, float* dE, const float* dlogprob, const void* h, int64_t R, const void* E,
+                                   int64_t V, int64_t C, const float* lse, const int32_t* target_row,
+                                   const int32_t* target_id, int64_t NT) {
+  GLAM_CHECK(bind_.lm_tile && bind_.Vt > 0, "InvalidArgument", "the LM head needs its tile scratch bound");
+  const size_t nt = static_cast<size_t>(NT);
+  std::vector<int32_t> trow(nt), tid(nt);
+  std::vector<float> g(nt);
+  if (NT) {
+    CUDA_CHECK(cudaMemcpyAsync(trow.data(), target_row, size_t(NT) * 4, cudaMemcpyDeviceToHost, s_));
+    CUDA_CHECK(cudaMemcpyAsync(tid.data(), target_id, size_t(NT) * 4, cudaMemcpyDeviceToHost, s_));
+    CUDA_CHECK(cudaMemcpyAsync(g.data(), dlogprob, size_t(NT) * 4, cudaMemcpyDeviceToHost, s_));
+  }
+  CUDA_CHECK(cudaStreamSynchronize(s_));
+  // CSR by scored row, stable: [row_off (R+1) | row_tid (NT) int32 | row_tg (NT) | G (R) fp32]
+  std::vector<int32_t> ints(size_t(R + 1 + NT), 0);
+  std::vector<float> floats(size_t(NT + R), 0.0f);
+  int32_t* row_off = ints.data();
+  for (int64_t t = 0; t < NT; ++t) ++row_off[trow[size_t(t)] + 1];
+  for (int64_t r = 0; r < R; ++r) row_off[r + 1] += row_off[r];
+  std::vector<int32_t> fill(row_off, row_off + R);
+  for (int64_t t = 0; t < NT; ++t) {
+    const int32_t i = fill[size_t(trow[size_t(t)])]++;
+    ints[size_t(R + 1 + i)] = tid[size_t(t)];
+    floats[size_t(i)] = g[size_t(t)];
+    floats[size_t(NT + trow[size_t(t)])] += g[size_t(t)];
+  }
+  char* d = static_cast<char*>(scratch(kLmRows, ints.size() * 4 + floats.size() * 4));
+  CUDA_CHECK(cudaMemcpyAsync(d, ints.data(), ints.size() * 4, cudaMemcpyHostToDevice, s_));
+  CUDA_CHECK(cudaMemcpyAsync(d + ints.size() * 4, floats.data(), floats.size() * 4, cudaMemcpyHostToDevice, s_));
+  const int32_t* d_off = reinterpret_cast<const int32_t*>(d);
+  const float* d_tg = reinterpret_cast<const float*>(d + ints.size() * 4);
+  void* gtile = scratch(kLmGrad, size_t(R * bind_.Vt) * dtype_size(dt_));
+  lm_head_lse_backward(dh, dE, h, E, dt_, R, V, C, lse, d_tg + NT, d_off, d_off + R + 1, d_tg, bind_.lm_tile, gtile,
+                       bind_.Vt, gemm_, s_);
+  CUDA_CHECK(cudaStreamSynchronize(s_));  // the host vectors above are pageable
+}
+
+}  // namespace glam::cuda
