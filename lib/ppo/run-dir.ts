@@ -3,19 +3,25 @@
 //   RUN/config.json                 the run: algorithm, model directory, training mode, resolved PPO config (atomic)
 //   RUN/metrics.jsonl               one line per update: {"step": frames, "update": n, ...CleanRL-named metrics}
 //   RUN/tb/events.out.tfevents.*    the same scalars for TensorBoard (a new file per session)
-//   RUN/checkpoints/update-<n>/     Policy.save every checkpointEvery updates (and on Ctrl-C); the last 2 kept
+//   RUN/checkpoints/update-<n>/     Policy.save every checkpointEvery updates (and on a stop); the last 2 kept;
+//                                   each a complete policy (tokenizer included) with its manifest (run-files.ts)
 //   RUN/final/                      the final policy (Policy.load-able; `glam eval --policy RUN/final`), also the
 //                                   checkpoint a finished run resumes from when given more frames
 //   RUN/state.json                  last completed update and frames, the last checkpoint, finished (atomic)
 //   RUN/curve.svg                   the learning curve (plot-svg.ts)
 //
 // Subtle:
-// - Order makes every crash recoverable: a checkpoint is written (atomically, by Policy.save), then
-//   state.json points at it, then older checkpoints are pruned; so state.json always names a checkpoint
-//   that exists.
-// - Resuming restarts from the last *checkpoint*, not the last logged update: metrics.jsonl lines of
-//   later updates are dropped (the file is rewritten atomically) and so are checkpoints newer than it
-//   (left by a kill between a save and the state write), so the resumed run logs each update once.
+// - Order makes every crash recoverable: an update's metrics line is written (fsynced) before its
+//   checkpoint; a checkpoint is written complete under a temporary name and renamed into place
+//   (run-files.ts), then state.json points at it, then older checkpoints are pruned.
+// - Resume trusts the manifests, not state.json: it restarts from the newest complete checkpoint (or
+//   final/) whose update has its metrics line, so a kill anywhere (mid-save, between a save and the
+//   state write, between final/'s two renames) resumes from a complete policy. Metrics lines of later
+//   updates are dropped (the file is rewritten atomically), and so are incomplete and newer checkpoint
+//   directories and every temporary, so the resumed run logs each update once and leaves nothing behind.
+// - The run keeps its tokenizer files in memory from the start (from the model, or the checkpoint it
+//   resumes from) and writes them into every checkpoint: a resumed policy's own directory, where
+//   Policy.save copies them from, is a checkpoint that is later pruned.
 //   TensorBoard files are append-only: a resumed session writes a new event file, and TensorBoard may
 //   show the dropped updates' points from the older file.
 // - config.json's ppo section is a ResolvedPpoConfig as JSON (maxGradNorm Infinity becomes null);
@@ -25,10 +31,12 @@ import { join, resolve } from 'node:path';
 
 import { GlamError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { TOKENIZER_FILES } from '../policy/checkpoint.js';
 import type { Policy } from '../policy/policy.js';
 import type { TrainingOptions } from '../policy/training.js';
 import { resolvePpoConfig, type PpoConfigInput, type ResolvedPpoConfig } from './config.js';
 import { JsonlWriter, readJsonl } from './jsonl-writer.js';
+import { MANIFEST_FILE, readManifest, readTokenizerFiles, saveComplete, sweepTemporaries } from './run-files.js';
 import { TensorBoardWriter } from './tensorboard.js';
 
 export const RUN_FORMAT = 'glam-run-v1';
@@ -140,11 +148,13 @@ export class RunDir {
   #state: RunState;
   readonly #metrics: JsonlWriter;
   readonly #tb: TensorBoardWriter;
+  readonly #tokenizer: ReadonlyMap<string, Buffer>;
 
-  private constructor(dir: string, config: RunConfig, state: RunState) {
+  private constructor(dir: string, config: RunConfig, state: RunState, tokenizerFrom: readonly string[]) {
     this.dir = dir;
     this.#config = config;
     this.#state = state;
+    this.#tokenizer = readTokenizerFiles(tokenizerFrom, TOKENIZER_FILES);
     this.#metrics = new JsonlWriter(this.metricsPath);
     try {
       this.#tb = new TensorBoardWriter(join(dir, 'tb'));
@@ -166,8 +176,8 @@ export class RunDir {
   checkpointDir(update: number): string { return join(this.dir, 'checkpoints', `update-${update}`); }
 
   /** @internal openRun / resumeRun. */
-  static create(dir: string, config: RunConfig, state: RunState): RunDir {
-    return new RunDir(dir, config, state);
+  static create(dir: string, config: RunConfig, state: RunState, tokenizerFrom: readonly string[]): RunDir {
+    return new RunDir(dir, config, state, tokenizerFrom);
   }
 
   /** Appends one update's metrics (JSON line + TensorBoard event) and records it in state.json. */
@@ -182,15 +192,12 @@ export class RunDir {
   }
 
   /** Saves `policy` as checkpoints/update-<update>, points state.json at it, prunes to the last KEEP_CHECKPOINTS. */
-  async saveCheckpoint(policy: Policy, update: number, frames: number): Promise<string> {
+  async saveCheckpoint(policy: Pick<Policy, 'save'>, update: number, frames: number): Promise<string> {
     const dir = this.checkpointDir(update);
     mkdirSync(join(this.dir, 'checkpoints'), { recursive: true });
-    await policy.save(dir);
+    await saveComplete(policy, dir, { update, frames }, this.#tokenizer);
     this.#writeState({ ...this.#state, checkpoint: { update, frames, path: `checkpoints/update-${update}` } });
-    const all = listCheckpoints(this.dir);
-    for (const n of all.slice(0, Math.max(0, all.length - KEEP_CHECKPOINTS))) {
-      if (n !== update) rmSync(this.checkpointDir(n), { recursive: true, force: true });
-    }
+    this.#prune(update);
     return dir;
   }
 
@@ -198,10 +205,22 @@ export class RunDir {
    * Saves the final policy under final/ and marks the run finished; final/ is then also the checkpoint
    * a `--resume --frames N` with more frames continues from (it holds the optimizer state).
    */
-  async saveFinal(policy: Policy, update: number, frames: number): Promise<string> {
-    await policy.save(this.finalDir);
+  async saveFinal(policy: Pick<Policy, 'save'>, update: number, frames: number): Promise<string> {
+    mkdirSync(join(this.dir, 'checkpoints'), { recursive: true });
+    // a previous final/ (a finished run given more frames) becomes the checkpoint of its update
+    await saveComplete(policy, this.finalDir, { update, frames }, this.#tokenizer, (old) => this.checkpointDir(old.update));
     this.#writeState({ ...this.#state, checkpoint: { update, frames, path: 'final' }, finished: true });
+    this.#prune(update);
     return this.finalDir;
+  }
+
+  /** Keeps the newest KEEP_CHECKPOINTS checkpoints (never `keep`'s) and removes every temporary. */
+  #prune(keep: number): void {
+    const all = listCheckpoints(this.dir);
+    for (const n of all.slice(0, Math.max(0, all.length - KEEP_CHECKPOINTS))) {
+      if (n !== keep) rmSync(this.checkpointDir(n), { recursive: true, force: true });
+    }
+    sweepTemporaries([this.dir, join(this.dir, 'checkpoints')]);
   }
 
   /** The metrics records written so far. */
@@ -247,7 +266,7 @@ export function openRun(dir: string, spec: RunSpec): RunDir {
   writeFileAtomic(join(abs, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   const state: RunState = { format: STATE_FORMAT, update: 0, frames: 0, checkpoint: null, finished: false };
   writeFileAtomic(join(abs, 'state.json'), JSON.stringify(state, null, 2) + '\n');
-  return RunDir.create(abs, config, state);
+  return RunDir.create(abs, config, state, [config.model]);
 }
 
 export interface ResumedRun {
@@ -272,29 +291,48 @@ export function resumeRun(dir: string, opts: { totalFrames?: number } = {}): Res
     const { batchSize: _b, numMinibatches: _m, numUpdates: _u, ...rest } = config.ppo;
     config = { ...config, ppo: resolvePpoConfig({ ...rest, totalFrames: opts.totalFrames }) };
   }
-  const ck = state.checkpoint;
-  const startUpdate = ck?.update ?? 0;
-  if (ck && !existsSync(join(abs, ck.path))) {
-    throw new GlamError('ConfigInvalid', `${join(abs, 'state.json')} names the checkpoint ${ck.path}, which is missing`);
+  sweepTemporaries([abs, join(abs, 'checkpoints')]);
+  // The newest complete checkpoint whose update has its metrics line (see the file comment).
+  const metricsPath = join(abs, 'metrics.jsonl');
+  const records = existsSync(metricsPath) ? readJsonl(metricsPath) : [];
+  const logged = records.reduce<number>((m, r) => Math.max(m, (r as { update?: number }).update ?? 0), 0);
+  const candidates: CheckpointRef[] = [];
+  for (const n of listCheckpoints(abs)) {
+    const m = readManifest(join(abs, 'checkpoints', `update-${n}`));
+    if (m && m.update === n && n <= logged) candidates.push({ update: n, frames: m.frames, path: `checkpoints/update-${n}` });
   }
+  const fm = readManifest(join(abs, 'final'));
+  if (fm && fm.update <= logged) candidates.push({ update: fm.update, frames: fm.frames, path: 'final' });
+  let ck: CheckpointRef | null = candidates.reduce<CheckpointRef | null>((best, c) => (best === null || c.update > best.update ? c : best), null);
+  // A run written before manifests: state.json's checkpoint, if it is there.
+  const old = state.checkpoint;
+  if (ck === null && old && existsSync(join(abs, old.path)) && !existsSync(join(abs, old.path, MANIFEST_FILE))) ck = old;
+  const startUpdate = ck?.update ?? 0;
+  const finished = ck?.path === 'final';
   if (startUpdate >= config.ppo.numUpdates) {
     throw new GlamError('InvalidArgument',
       `${dir} has done ${startUpdate} of its ${config.ppo.numUpdates} updates (${config.ppo.totalFrames} frames)` +
-      (state.finished ? '; it is finished: pass --frames N with N larger than that to train on' : ''));
+      (finished ? '; it is finished: pass --frames N with N larger than that to train on' : ''));
   }
-  // Drop what came after the checkpoint: later metrics lines, newer (stale) checkpoints.
-  const metricsPath = join(abs, 'metrics.jsonl');
+  // Drop what came after the checkpoint, and what is not one: later metrics lines, other checkpoint directories.
   if (existsSync(metricsPath)) {
-    const keep = readJsonl(metricsPath).filter((r) => ((r as { update?: number }).update ?? 0) <= startUpdate);
+    const keep = records.filter((r) => ((r as { update?: number }).update ?? 0) <= startUpdate);
     writeFileAtomic(metricsPath, keep.map((r) => JSON.stringify(r) + '\n').join(''));
   }
-  for (const n of listCheckpoints(abs)) if (n > startUpdate) rmSync(join(abs, 'checkpoints', `update-${n}`), { recursive: true, force: true });
+  const valid = new Set(candidates.filter((c) => c.update <= startUpdate).map((c) => c.path));
+  if (ck) valid.add(ck.path);
+  for (const n of listCheckpoints(abs)) {
+    const p = `checkpoints/update-${n}`;
+    if (!valid.has(p)) rmSync(join(abs, p), { recursive: true, force: true });
+  }
+  if (existsSync(join(abs, 'final')) && !valid.has('final')) rmSync(join(abs, 'final'), { recursive: true, force: true });
   const frames = ck?.frames ?? 0;
   const newState: RunState = { format: STATE_FORMAT, update: startUpdate, frames, checkpoint: ck, finished: false };
   writeFileAtomic(join(abs, 'state.json'), JSON.stringify(newState, null, 2) + '\n');
-  const run = RunDir.create(abs, config, newState);
+  const policyDir = ck ? join(abs, ck.path) : config.model;
+  const run = RunDir.create(abs, config, newState, [policyDir, config.model]);
   if (opts.totalFrames !== undefined) run.updateConfig(config);
-  return { run, startUpdate, policyDir: ck ? join(abs, ck.path) : config.model, fromCheckpoint: ck !== null };
+  return { run, startUpdate, policyDir, fromCheckpoint: ck !== null };
 }
 
 /** The run directory holding `dir` (a run, its final/ or one of its checkpoints), or null. */

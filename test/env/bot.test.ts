@@ -14,7 +14,8 @@ import { GlamError } from '../../lib/errors.js';
 import { GLAM_ACTIONS } from '../../lib/agent/actions.js';
 import { buildPrompt, PromptHistory } from '../../lib/agent/prompt.js';
 import { Action, envFromState, listLevels, makeEnv, Rng, type EnvState } from '../../lib/env/index.js';
-import { Bot, collectDemos, writeDemosJsonl, type Demo } from '../../lib/env/bot/index.js';
+import { collectDemos, writeDemosJsonl, type Demo } from '../../lib/agent/demos.js';
+import { Bot } from '../../lib/env/bot/index.js';
 
 const EPISODES = 1000;
 const rows: string[] = [];
