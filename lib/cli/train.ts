@@ -28,7 +28,6 @@
 //   tiny runs need no extra flag; an explicit --minibatch larger than the batch is an error.
 // - BC reuses the PPO config for its optimisation: an update draws envs × steps demo transitions and
 //   runs epochs × minibatches on them (lib/ppo/bc.ts); frames are demo transitions drawn.
-import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
 import type { Command } from 'commander';
@@ -36,12 +35,14 @@ import type { Command } from 'commander';
 import { GlamError } from '../errors.js';
 import type { TrainingOptions } from '../policy/training.js';
 import { BC_DEFAULTS } from '../ppo/bc.js';
-import { PRESET_NAMES, PRESET_TRAINING, resolvePpoConfig, type PpoConfigInput, type PpoPresetName, type ResolvedPpoConfig } from '../ppo/config.js';
-import { presetForModel } from '../ppo/preset-choice.js';
-import { RUN_FORMAT, type BcSettings } from '../ppo/run-dir.js';
+import { PRESET_TRAINING, type ResolvedPpoConfig } from '../ppo/config.js';
+import type { BcSettings } from '../ppo/run-dir.js';
 import { trainRun, type NewRunSpec, type ResumeSpec, type RunEvent } from '../ppo/run.js';
 import { intFlag, processIO, runCommand, type CliIO } from './io.js';
+import { trainConfig } from './train-config.js';
 import { hms, makeTrainProgress, type TrainProgress } from './train-progress.js';
+
+export { trainConfig } from './train-config.js';
 
 export interface TrainFlags {
   config?: string;
@@ -98,62 +99,6 @@ export interface TrainSummary {
   /** final/ when finished; the checkpoint saved on stop otherwise. */
   saved?: string;
   curve: string;
-}
-
-function floatFlag(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new GlamError('InvalidArgument', `Expected a positive number for --${name} but received '${v}'`);
-  return n;
-}
-
-function readConfigFile(file: string): PpoConfigInput {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new GlamError('ConfigMissing', `--config ${file} does not exist`);
-    throw new GlamError('ConfigInvalid', `--config ${file} is not readable JSON: ${(e as Error).message}`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new GlamError('ConfigInvalid', `--config ${file} must hold a JSON object (PPO config fields)`);
-  const obj = raw as Record<string, unknown>;
-  const cfg = (obj.format === RUN_FORMAT ? obj.ppo : obj) as Record<string, unknown>;
-  const { batchSize: _b, numMinibatches: _m, numUpdates: _u, ...rest } = cfg; // derived: recomputed after the flags
-  return rest as PpoConfigInput;
-}
-
-function levelId(v: string): string {
-  return v.startsWith('BabyAI-') ? v : `BabyAI-${v}-v0`;
-}
-
-/** The resolved config from preset < file < flags (see the file comment); the preset is the model's unless --preset names one. */
-export function trainConfig(f: TrainFlags): { cfg: ResolvedPpoConfig; preset: PpoPresetName; presetWhy: string; notes: string[] } {
-  const chosen = presetForModel(f.model);
-  const preset = (f.preset ?? chosen.preset) as PpoPresetName;
-  if (!PRESET_NAMES.includes(preset)) throw new GlamError('InvalidArgument', `Expected ${PRESET_NAMES.join(', ')} for --preset but received '${f.preset}'`);
-  const presetWhy = f.preset === undefined ? chosen.reason : 'as --preset says';
-  const input: Record<string, unknown> = f.config ? { ...readConfigFile(f.config) } : {};
-  const set = (k: string, v: unknown) => { if (v !== undefined) input[k] = v; };
-  set('level', f.level === undefined ? undefined : levelId(f.level));
-  set('totalFrames', intFlag('frames', f.frames));
-  set('learningRate', floatFlag('lr', f.lr));
-  set('numEnvs', intFlag('envs', f.envs));
-  set('numSteps', intFlag('steps', f.steps));
-  set('updateEpochs', intFlag('epochs', f.epochs));
-  set('minibatchSize', intFlag('minibatch', f.minibatch));
-  set('targetKl', floatFlag('target-kl', f.targetKl));
-  set('seed', intFlag('seed', f.seed, 0));
-  const notes: string[] = [];
-  if (input.minibatchSize === undefined) {
-    const base = resolvePpoConfig({ ...input, minibatchSize: 1 }, preset);
-    const mb = resolvePpoConfig({}, preset).minibatchSize;
-    if (mb > base.batchSize) {
-      input.minibatchSize = base.batchSize;
-      notes.push(`minibatch ${base.batchSize} (the whole batch; the preset's ${mb} is larger)`);
-    }
-  }
-  return { cfg: resolvePpoConfig(input as PpoConfigInput, preset), preset, presetWhy, notes };
 }
 
 function show(dir: string): string {
@@ -280,21 +225,29 @@ export function registerTrainCommand(program: Command, io: CliIO, setExit: (code
     .option('--eval-episodes <n>', `bc: episodes per evaluation (default ${BC_DEFAULTS.evalEpisodes})`)
     .option('--device <name>', "compute device for training: 'cpu' (default) or 'cuda' (an NVIDIA GPU; DeviceUnavailable without one)")
     .action(async (f: TrainFlags) => {
-      const ac = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (ac.signal.aborted) process.exit(signal === 'SIGTERM' ? 143 : 130); // every write is atomic: the last save point stands
-        io.err(`\nglam train: ${signal}: stopping after this update and saving a checkpoint — the update ends at its next minibatch ` +
-          `(a rollout in progress is dropped); a second signal quits at once without saving\n`);
-        ac.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const stop = stopOnSignals(io, (code) => process.exit(code));
       try {
         const tty = io === processIO && process.stderr.isTTY ? process.stderr : undefined;
-        setExit(await runCommand(io, async () => void (await train(f, io, { signal: ac.signal, ...(tty ? { tty } : {}) }))));
+        setExit(await runCommand(io, async () => void (await train(f, io, { signal: stop.signal, ...(tty ? { tty } : {}) }))));
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        stop.dispose();
       }
     });
+}
+
+/**
+ * SIGINT and SIGTERM: the first aborts the returned signal (the run stops at its next consistent point
+ * and saves); a second calls exit(130 | 143) at once: every write of the run is atomic, so the last save point stands.
+ */
+export function stopOnSignals(io: CliIO, exit: (code: number) => void): { signal: AbortSignal; handle: (s: NodeJS.Signals) => void; dispose(): void } {
+  const ac = new AbortController();
+  const handle = (signal: NodeJS.Signals) => {
+    if (ac.signal.aborted) return exit(signal === 'SIGTERM' ? 143 : 130);
+    io.err(`\nglam train: ${signal}: stopping after this update and saving a checkpoint — the update ends at its next minibatch ` +
+      `(a rollout in progress is dropped); a second signal quits at once without saving\n`);
+    ac.abort();
+  };
+  process.on('SIGINT', handle);
+  process.on('SIGTERM', handle);
+  return { signal: ac.signal, handle, dispose: () => { process.off('SIGINT', handle); process.off('SIGTERM', handle); } };
 }

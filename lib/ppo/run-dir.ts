@@ -26,7 +26,7 @@
 //   show the dropped updates' points from the older file.
 // - config.json's ppo section is a ResolvedPpoConfig as JSON (maxGradNorm Infinity becomes null);
 //   resolvePpoConfig reads it back unchanged.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { GlamError } from '../errors.js';
@@ -36,7 +36,7 @@ import type { Policy } from '../policy/policy.js';
 import type { TrainingOptions } from '../policy/training.js';
 import { resolvePpoConfig, type PpoConfigInput, type ResolvedPpoConfig } from './config.js';
 import { JsonlWriter, readJsonl } from './jsonl-writer.js';
-import { MANIFEST_FILE, readManifest, readTokenizerFiles, saveComplete, sweepTemporaries } from './run-files.js';
+import { MANIFEST_FILE, readManifest, readTokenizerFiles, removeDir, saveComplete, sweepTemporaries } from './run-files.js';
 import { TensorBoardWriter } from './tensorboard.js';
 
 export const RUN_FORMAT = 'glam-run-v1';
@@ -218,7 +218,7 @@ export class RunDir {
   #prune(keep: number): void {
     const all = listCheckpoints(this.dir);
     for (const n of all.slice(0, Math.max(0, all.length - KEEP_CHECKPOINTS))) {
-      if (n !== keep) rmSync(this.checkpointDir(n), { recursive: true, force: true });
+      if (n !== keep) removeDir(this.checkpointDir(n));
     }
     sweepTemporaries([this.dir, join(this.dir, 'checkpoints')]);
   }
@@ -323,9 +323,9 @@ export function resumeRun(dir: string, opts: { totalFrames?: number } = {}): Res
   if (ck) valid.add(ck.path);
   for (const n of listCheckpoints(abs)) {
     const p = `checkpoints/update-${n}`;
-    if (!valid.has(p)) rmSync(join(abs, p), { recursive: true, force: true });
+    if (!valid.has(p)) removeDir(join(abs, p));
   }
-  if (existsSync(join(abs, 'final')) && !valid.has('final')) rmSync(join(abs, 'final'), { recursive: true, force: true });
+  if (!valid.has('final')) removeDir(join(abs, 'final'));
   const frames = ck?.frames ?? 0;
   const newState: RunState = { format: STATE_FORMAT, update: startUpdate, frames, checkpoint: ck, finished: false };
   writeFileAtomic(join(abs, 'state.json'), JSON.stringify(newState, null, 2) + '\n');

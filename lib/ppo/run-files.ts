@@ -14,6 +14,8 @@
 // - Replacing an existing target (final/ of a run resumed with more frames) takes two renames; the old
 //   final/ is first moved to checkpoints/update-<its update> (a complete checkpoint under a new name),
 //   so a kill between the renames still leaves a complete checkpoint to resume from.
+// - A checkpoint is removed (pruned, or dropped by a resume) by renaming it to a temporary first, so a
+//   kill mid-removal never leaves part of one under its real name (removeDir).
 // - Temporaries are recognised by name: `.<name>.(stage|tmp|old)-<pid>` (these saves, Policy.save's own)
 //   and writeFileAtomic's `.<file>.<pid>.<hex>.tmp`. sweepTemporaries removes them; it is called at the
 //   start of a run and after each save, when no save of this run is in flight.
@@ -52,6 +54,18 @@ export function sweepTemporaries(dirs: readonly string[]): string[] {
     }
   }
   return removed;
+}
+
+/**
+ * Removes a directory so that no kill leaves part of it under its name: it is renamed to a temporary
+ * first (swept later if the removal is cut short).
+ */
+export function removeDir(dir: string): void {
+  if (!existsSync(dir)) return;
+  const aside = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
+  rmSync(aside, { recursive: true, force: true });
+  renameSync(dir, aside);
+  rmSync(aside, { recursive: true, force: true });
 }
 
 /** The manifest of `dir` when it verifies (every listed file present with its size), else null. */
