@@ -58,6 +58,8 @@ export interface TrainHooks {
   onUpdate?: (r: UpdateReport) => void | Promise<void>;
   /** Called after every rollout step and every gradient step. */
   onProgress?: (p: UpdateProgress) => void;
+  /** Called with each complete rollout and its advantages, before the epochs (experiments, diagnostics). */
+  onRollout?: (r: { update: number; buffer: RolloutBuffer; advantages: Float64Array; returns: Float64Array }) => void | Promise<void>;
   /** Polled before each update, after each rollout step and after each minibatch; true stops the run at a consistent point. */
   shouldStop?: () => boolean;
   /** Update to start from (resume); frames are counted from it. */
@@ -129,6 +131,7 @@ export async function trainPpo(policy: Policy, cfg: ResolvedPpoConfig, hooks: Tr
     const { advantages, returns } = computeGae({
       rewards: buffer.rewards, values: buffer.values, dones: buffer.dones, nextValue: next.r.values, nextDone, gamma: cfg.gamma, gaeLambda: cfg.gaeLambda,
     });
+    await hooks.onRollout?.({ update: update + 1, buffer, advantages, returns });
     // --- update: epochs x minibatches of forward / backward / step; target_kl and a stop end it early
     const u0 = performance.now();
     let steps = 0;
@@ -145,7 +148,8 @@ export async function trainPpo(policy: Policy, cfg: ResolvedPpoConfig, hooks: Tr
           maxGradNorm: Number.isFinite(cfg.maxGradNorm) ? cfg.maxGradNorm : 0 });
         metrics.addLosses(loss);
         approxKl = loss.approxKl;
-        hooks.onProgress?.({ update: update + 1, phase: 'epochs', done: ++steps, total: gradSteps });
+        steps += 1;
+        hooks.onProgress?.({ update: update + 1, phase: 'epochs', done: steps, total: gradSteps });
         if (stop()) {
           partial = steps < gradSteps;
           break epochs;
