@@ -13,7 +13,7 @@ import type { PpoPresetName } from './config.js';
 
 export interface PresetChoice {
   preset: PpoPresetName;
-  /** Why, for the start line: "the built-in model", "a pretrained model (its own tokenizer)", ... */
+  /** Why, for the start line: "made for the built-in model", "made for a pretrained model: it has its own tokenizer", ... */
   reason: string;
 }
 
@@ -22,7 +22,7 @@ export function presetForModel(modelDir: string | undefined): PresetChoice {
   if (modelDir === undefined) return { preset: 'small', reason: 'made for the built-in model' };
   const file = join(modelDir, 'tokenizer.json');
   if (existsSync(file) && readFileSync(file).equals(readFileSync(join(builtinTokenizerDir(), 'tokenizer.json')))) {
-    return { preset: 'small', reason: 'made for a model glam initialised (the built-in tokenizer)' };
+    return { preset: 'small', reason: 'made for a model glam initialised: it has the built-in tokenizer' };
   }
-  return { preset: 'pretrained', reason: 'made for a pretrained model (it has its own tokenizer)' };
+  return { preset: 'pretrained', reason: 'made for a pretrained model: it has its own tokenizer' };
 }
