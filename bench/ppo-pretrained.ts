@@ -6,10 +6,12 @@
 //   by the sign of their advantage (PPO should raise pi(a_t) where A_t > 0 and lower it where A_t < 0);
 //   log p(" Paris" | "The capital of France is"), a completion unrelated to the task, which should stay put.
 // With --contrast, the same measured for one update of what issue 11 saw: the small preset's lr 3e-4 with
-// full fine-tuning.
+// full fine-tuning. --norm-adv normalises advantages per minibatch (CleanRL's default; GLAM's is off):
+// with a fresh value head and a sparse reward nearly every advantage of a short rollout is negative,
+// and normalising gives the update chosen actions to raise as well as to lower.
 // Not a speed bench (no peer): an experiment, kept here to be rerun. Slow on a CPU (135M parameters).
 // Usage: npm run build && node dist/bench/ppo-pretrained.js [--model /work/cache/smollm2-135m] [--updates 3]
-//        [--envs 4] [--steps 4] [--epochs 2] [--threads N] [--contrast]
+//        [--envs 4] [--steps 4] [--epochs 2] [--threads N] [--contrast] [--norm-adv]
 import { availableParallelism } from 'node:os';
 
 import { Policy } from '../lib/policy/policy.js';
@@ -31,16 +33,16 @@ async function experiment(model: string, label: string, preset: PpoPresetName, t
   const batch = envs * steps;
   const cfg = resolvePpoConfig({
     level: 'BabyAI-GoToRedBallNoDists-v0', numEnvs: envs, numSteps: steps, updateEpochs: Number(arg('epochs', '2')), minibatchSize: Math.max(1, batch / 2),
-    totalFrames: over.updates * batch, memory: { observations: 1, actions: 0 }, seed: 1, ...(over.learningRate ? { learningRate: over.learningRate } : {}),
+    totalFrames: over.updates * batch, memory: { observations: 1, actions: 0 }, seed: 1, normAdv: process.argv.includes('--norm-adv'), ...(over.learningRate ? { learningRate: over.learningRate } : {}),
   }, preset);
   const policy = await Policy.load(model, { threads: Number(arg('threads', String(availableParallelism()))), device: 'cpu', valueHidden: [...cfg.valueHidden] });
   policy.enableTraining(training);
   const paris = async () => (await policy.score(PARIS)).logprobs[0]!;
   const p0 = await paris();
   console.log(`\n${label}: preset ${preset}, ${training.mode === 'lora' ? `LoRA rank ${training.rank}` : 'full fine-tuning'}, lr ${cfg.learningRate}, ` +
-    `target_kl ${cfg.targetKl ?? 'none'}, ${envs} envs x ${steps} steps, ${cfg.updateEpochs} epochs x minibatch ${cfg.minibatchSize}; log p(" Paris" | "The capital of France is") = ${p0.toFixed(4)}`);
-  console.log('| update | approx_kl | clipfrac | gradient steps | mean pi(a) A>0 before -> after (n) | mean pi(a) A<0 before -> after (n) | log p(" Paris") | s |');
-  console.log('|---|---|---|---|---|---|---|---|');
+    `target_kl ${cfg.targetKl ?? 'none'}, normAdv ${cfg.normAdv}, ${envs} envs x ${steps} steps, ${cfg.updateEpochs} epochs x minibatch ${cfg.minibatchSize}; log p(" Paris" | "The capital of France is") = ${p0.toFixed(4)}`);
+  console.log('| update | approx_kl | clipfrac | gradient steps | mean pi(a) A>0 before -> after (n) | mean pi(a) A<0 before -> after (n) | mean sign(A) dlog pi(a) | log p(" Paris") | s |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   let probe: { ids: { prompts: number[][]; candidates: number[][][] }; actions: Int32Array; adv: Float64Array; before: Float64Array } | undefined;
   const chosen = async (ids: { prompts: number[][]; candidates: number[][][] }, actions: Int32Array) => {
     const r = await policy.scoreTokens(ids);
@@ -60,7 +62,9 @@ async function experiment(model: string, label: string, preset: PpoPresetName, t
         return n ? `${(b / n).toFixed(4)} -> ${(a / n).toFixed(4)} (${n})` : '-';
       };
       const m = r.metrics;
-      console.log(`| ${r.update} | ${(m['losses/approx_kl'] ?? NaN).toFixed(5)} | ${(m['losses/clipfrac'] ?? NaN).toFixed(3)} | ${r.gradientSteps} | ${split(1)} | ${split(-1)} | ` +
+      let toward = 0;
+      probe!.adv.forEach((A, t) => { toward += (Math.sign(A) * Math.log(after[t]! / probe!.before[t]!)) / after.length; });
+      console.log(`| ${r.update} | ${(m['losses/approx_kl'] ?? NaN).toFixed(5)} | ${(m['losses/clipfrac'] ?? NaN).toFixed(3)} | ${r.gradientSteps} | ${split(1)} | ${split(-1)} | ${toward.toExponential(2)} | ` +
         `${(await paris()).toFixed(4)} | ${((performance.now() - t0) / 1000).toFixed(0)} |`);
       t0 = performance.now();
     },

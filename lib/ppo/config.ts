@@ -164,16 +164,12 @@ const SMALL: PpoConfig = Object.freeze({
   valueHidden: Object.freeze([64, 64]),
 });
 
-// A pretrained model (a Hugging Face model with its own tokenizer) knows language already; the run must
-// teach it the task without damaging that. GLAM's settings, with three changes, each a guard:
-// - LoRA rank 8 by default (PRESET_TRAINING): the base weights stay as they are; only adapters (zero
-//   at start, so the first rollout is the pretrained model's own policy) and the value head train.
-// - lr 1e-5: GLAM trains Flan-T5-large at 1e-6 with every weight; LoRA's few, zero-started adapter
-//   weights move the policy far less per step, so the same order of change needs a larger step. The small
-//   preset's 3e-4 (made for a random 2-layer model) took SmolLM2-135M to approx_kl 9.3 and clipfrac 0.87
-//   in one update and moved log p(" Paris" | "The capital of France is") from −0.26 to −0.86 (issue 11).
-// - targetKl 0.02: CleanRL's early stop of the epoch loop, a last guard if an update moves too far.
-// scripts/pretrained-preset.ts measures what it does to SmolLM2-135M (README, "Presets").
+// A pretrained model knows language already: the run must teach it the task without damaging that.
+// GLAM's settings with three guards: LoRA rank 8 (PRESET_TRAINING: base weights frozen, adapters start
+// at zero so the first rollout is the model's own policy); lr 1e-5 (GLAM: 1e-6 with every weight; a
+// few zero-started adapter weights need a larger step for the same change; the small preset's 3e-4
+// took SmolLM2-135M to approx_kl 9.3 in one update and log p(" Paris" | "The capital of France is")
+// from −0.26 to −0.86, issue 11); targetKl 0.02, CleanRL's early stop of the epochs. bench/ppo-pretrained.ts measures it.
 const PRETRAINED: PpoConfig = Object.freeze({
   ...GLAM,
   learningRate: 1e-5,
