@@ -182,7 +182,7 @@ export async function trainBc(policy: Policy, cfg: ResolvedPpoConfig, bc: BcSett
       'losses/bc_loss': lossSum / steps, 'losses/bc_accuracy': accSum / steps, 'charts/SPS': B / updateTime, 'charts/learning_rate': cfg.learningRate,
     };
     const e0 = performance.now();
-    if ((update + 1) % bc.evalEvery === 0 || update + 1 === cfg.numUpdates) {
+    if (!stopped && ((update + 1) % bc.evalEvery === 0 || update + 1 === cfg.numUpdates)) { // a stop skips the evaluation
       const ev = await evaluate(policy, { level: cfg.level, episodes: bc.evalEpisodes, greedy: true, seed: bc.evalSeed, memory: cfg.memory });
       metrics['eval/success_rate'] = ev.successRate;
       metrics['eval/success_ci_low'] = ev.ci95[0];

@@ -163,7 +163,7 @@ export async function trainRun(spec: NewRunSpec | ResumeSpec, hooks: RunHooks = 
     if (!stopped) saved = await run.saveFinal(policy, done, frames);
     else if (done > start.startUpdate) {
       saved = run.state.checkpoint?.update === done ? resolve(run.dir, run.state.checkpoint.path) : await run.saveCheckpoint(policy, done, frames);
-    } else if (run.state.checkpoint) saved = resolve(run.dir, run.state.checkpoint.path);
+    }
     const title = `${algo === 'bc' ? 'BC' : 'PPO'} on ${cfg.level}`;
     const curve = run.writeCurve(learningCurveSvg([curveFromRecords(basename(run.dir), run.records())], { title }));
     return { runDir: run.dir, algo, update: done, frames, numUpdates: cfg.numUpdates, stopped, ...(saved ? { saved } : {}), curve, ...(lastSuccess !== undefined ? { lastSuccess } : {}) };
