@@ -3,7 +3,8 @@
 // rank 8, lr 1e-5, target_kl 0.02), a CPU-sized batch; per update it prints:
 //   approx_kl, clipfrac, gradient steps (target_kl may end the epochs early);
 //   the chosen actions' probabilities on that update's own rollout, before and after the update, split
-//   by the sign of their advantage (PPO should raise pi(a_t) where A_t > 0 and lower it where A_t < 0);
+//   by the sign of their advantage (PPO should raise pi(a_t) where A_t > 0 and lower it where A_t < 0),
+//   and the mean of sign(A_t) * (log pi_after(a_t) - log pi_before(a_t)), positive when it does;
 //   log p(" Paris" | "The capital of France is"), a completion unrelated to the task, which should stay put.
 // With --contrast, the same measured for one update of what issue 11 saw: the small preset's lr 3e-4 with
 // full fine-tuning. --norm-adv normalises advantages per minibatch (CleanRL's default; GLAM's is off):
@@ -52,7 +53,9 @@ async function experiment(model: string, label: string, preset: PpoPresetName, t
   await trainPpo(policy, cfg, {
     onRollout: async ({ buffer, advantages }) => {
       const ids = { prompts: buffer.promptIds.slice(), candidates: buffer.candidateIds.slice() };
-      probe = { ids, actions: buffer.actions.slice(), adv: advantages.slice(), before: await chosen(ids, buffer.actions) };
+      // with normAdv the loss sees A minus its minibatch's mean: split by A minus the batch's mean (random halves' means are near it)
+      const mean = cfg.normAdv ? advantages.reduce((a, b) => a + b, 0) / advantages.length : 0;
+      probe = { ids, actions: buffer.actions.slice(), adv: advantages.map((a) => a - mean), before: await chosen(ids, buffer.actions) };
     },
     onUpdate: async (r) => {
       const after = await chosen(probe!.ids, probe!.actions);
