@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import { makeEnv } from '../lib/env/registry.js';
-import { Rng } from '../lib/env/rng.js';
+import { Rng } from '../lib/util/rng.js';
 import { packageRoot } from '../lib/util/package-root.js';
 
 function arg(name: string, def: string): string {

@@ -1,7 +1,7 @@
 // GFLOP/s of the CPU backend's matrix multiply on a model's own shapes, against OpenBLAS sgemm in
 // the same run when libopenblas is installed (skipped with a message otherwise). Part of bench/score.
 // Legend: M tokens of a GLAM-shaped batch (32 prompts x ~162 rows), N output features, K input features.
-import { Rng } from '../lib/env/rng.js';
+import { Rng } from '../lib/util/rng.js';
 import type { ModelConfig } from '../lib/io/model-config.js';
 import { cpuTestHooks } from '../lib/native/test-hooks.js';
 

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Rng } from '../lib/env/rng.js';
+import { Rng } from '../lib/util/rng.js';
 import { initModel, type InitModelOptions } from '../lib/model/init-model.js';
 import type { TokenizedBatch } from '../lib/policy/batch.js';
 import { packageRoot } from '../lib/util/package-root.js';

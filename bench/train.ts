@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Rng } from '../lib/env/rng.js';
+import { Rng } from '../lib/util/rng.js';
 import type { TokenizedBatch } from '../lib/policy/batch.js';
 import { Policy } from '../lib/policy/policy.js';
 import type { TrainingOptions } from '../lib/policy/training.js';

@@ -9,5 +9,9 @@ export { initModel, type InitModelOptions } from './model/init-model.js';
 export { readModelConfig, type ModelConfig } from './io/model-config.js';
 // GLAM's PPO loop and evaluation (the pure parts — GAE, losses, buffer, metrics writers — are in 'glam/ppo').
 export { presetFor, resolvePpoConfig, type PpoConfig, type PpoConfigInput, type PpoPresetName, type ResolvedPpoConfig } from './ppo/config.js';
-export { trainPpo, type TrainHooks, type UpdateReport } from './ppo/trainer.js';
-export { evaluate, wilson, type EvalOptions, type EvalResult } from './ppo/evaluate.js';
+export { trainPpo, type TrainHooks, type UpdateProgress, type UpdateReport } from './ppo/trainer.js';
+export { trainRun, type NewRunSpec, type ResumeSpec, type RunEvent, type RunHooks, type TrainRunResult } from './ppo/run.js';
+export { presetForModel, type PresetChoice } from './ppo/preset-choice.js';
+export { LlmAgent, type AgentEnvOptions, type AgentStep } from './agent/llm-agent.js';
+export type { CandidateScores, ScoreBatch, Scorer, ScoredTokens } from './agent/scorer.js';
+export { evaluate, wilson, type EvalOptions, type EvalResult } from './agent/evaluate.js';

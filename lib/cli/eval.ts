@@ -27,9 +27,9 @@ import type { Command } from 'commander';
 
 import { GlamError } from '../errors.js';
 import { listLevels } from '../env/registry.js';
-import { asPolicy, loadEvalPolicy, type EvalPolicy } from '../ppo/baselines.js';
-import { evaluate, type EvalResult } from '../ppo/evaluate.js';
-import { GENERALIZATION_TESTS, runGeneralizationSuite, selectTests, type SuiteRow } from '../ppo/generalization.js';
+import { asPolicy, loadEvalPolicy, type EvalPolicy } from '../agent/baselines.js';
+import { evaluate, type EvalResult } from '../agent/evaluate.js';
+import { GENERALIZATION_TESTS, runGeneralizationSuite, selectTests, type SuiteRow } from '../agent/generalization.js';
 import { findRunDir } from '../ppo/run-dir.js';
 import { intFlag, processIO, runCommand, type CliIO } from './io.js';
 import { episodeProgress, progressTerminal, type EpisodeProgress } from './progress.js';

@@ -4,7 +4,7 @@
 
 export * from './constants.js';
 export * from './actions.js';
-export { Rng } from './rng.js';
+export { Rng } from '../util/rng.js';
 export * from './world-object.js';
 export { Grid } from './grid.js';
 export { MiniGridEnv, RejectSampling, type MiniGridOptions, type Observation, type StepOutcome, type StepResult } from './minigrid-env.js';

@@ -16,7 +16,7 @@ import { AGENT_VIEW_SIZE, COLOR_NAMES, DIR_TO_VEC, type Color } from './constant
 import { Action, checkAction } from './actions.js';
 import { GlamError } from '../errors.js';
 import { Grid } from './grid.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import type { Pos, WorldObj } from './world-object.js';
 import { viewCoords, viewExts, writeEgoView } from './view.js';
 import type { Observation, StepOutcome, StepResult } from './observation.js';

@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Rng } from '../env/rng.js';
+import { Rng } from '../util/rng.js';
 import { GlamError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parseModelConfig } from '../io/model-config.js';

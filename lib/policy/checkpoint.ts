@@ -18,7 +18,7 @@ import type { NativeModel, NativeTensorSet, NativeTrainOptions, TensorScope } fr
 
 export const TRAINING_FILE = 'glam_training.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
 
 export interface TrainingRecord {
   format: 'glam-training-v1';

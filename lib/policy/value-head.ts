@@ -5,7 +5,7 @@
 // (value_head.0/2/4.weight|bias) so PyTorch code can load it with load_state_dict.
 import { existsSync } from 'node:fs';
 
-import { Rng } from '../env/rng.js';
+import { Rng } from '../util/rng.js';
 import { GlamError } from '../errors.js';
 import { readSafetensorsFile, writeSafetensors, type StoredTensor } from '../io/safetensors.js';
 import type { NativeValueHead } from '../native/binding.js';

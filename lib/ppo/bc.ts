@@ -16,16 +16,18 @@
 // - The demo stream is a sequence of seeded permutations of the demos (pass k shuffled with seed
 //   (seed, k)), and update u reads positions [u·B, (u+1)·B): a resumed run sees exactly the batches an
 //   uninterrupted one would; minibatch shuffling is seeded by (seed, u) likewise.
+// - shouldStop is also polled after each minibatch: a stop there ends the update early; it is logged
+//   and counts as done (the weights moved), so the policy is at a consistent point to save.
 // - Demonstrations keep only episodes the bot solved (collectDemos' default), and use the run's prompt
 //   memory, so the prompts are exactly what LlmAgent shows the policy when it is evaluated.
 import { GLAM_ACTIONS } from '../agent/actions.js';
-import { collectDemos } from '../env/bot/demos.js';
-import { Rng } from '../env/rng.js';
+import { collectDemos } from '../agent/demos.js';
+import { evaluate } from '../agent/evaluate.js';
+import { Rng } from '../util/rng.js';
 import { GlamError } from '../errors.js';
 import type { Policy } from '../policy/policy.js';
 import { shuffledMinibatches } from './buffer.js';
 import type { ResolvedPpoConfig } from './config.js';
-import { evaluate } from './evaluate.js';
 import { candidateLogSoftmax, type NumArray } from './losses.js';
 import type { BcSettings } from './run-dir.js';
 
@@ -136,6 +138,8 @@ export interface BcHooks {
   onDemos?: (d: DemoSet) => void;
   /** Precollected demonstrations (tests); default loadDemos(cfg.level, bc). */
   demos?: DemoSet;
+  /** Called after every gradient step. */
+  onProgress?: (p: { update: number; phase: 'epochs'; done: number; total: number }) => void;
 }
 
 /** Behaviour cloning for cfg.numUpdates updates (see the file comment); returns the updates completed. */
@@ -153,8 +157,8 @@ export async function trainBc(policy: Policy, cfg: ResolvedPpoConfig, bc: BcSett
     const u0 = performance.now();
     const batch = demoBatch(demos.prompts.length, B, update, cfg.seed);
     const rng = new Rng(cfg.seed * 1_000_003 + update);
-    let lossSum = 0, accSum = 0, steps = 0;
-    for (let epoch = 0; epoch < cfg.updateEpochs; ++epoch) {
+    let lossSum = 0, accSum = 0, steps = 0, stopped = false;
+    epochs: for (let epoch = 0; epoch < cfg.updateEpochs; ++epoch) {
       for (const mb of shuffledMinibatches(B, cfg.minibatchSize, rng)) {
         const rows = Array.from(mb, (i) => batch[i]!);
         const f = await policy.forward({ prompts: rows.map((r) => demos.prompts[r]!), candidates: rows.map((r) => candidates[r]!) }, { grad: true });
@@ -166,6 +170,11 @@ export async function trainBc(policy: Policy, cfg: ResolvedPpoConfig, bc: BcSett
         lossSum += l.loss;
         accSum += l.accuracy;
         steps++;
+        hooks.onProgress?.({ update: update + 1, phase: 'epochs', done: steps, total: cfg.updateEpochs * cfg.numMinibatches });
+        if (hooks.shouldStop?.()) {
+          stopped = true;
+          break epochs;
+        }
       }
     }
     const updateTime = (performance.now() - u0) / 1000;
@@ -173,7 +182,7 @@ export async function trainBc(policy: Policy, cfg: ResolvedPpoConfig, bc: BcSett
       'losses/bc_loss': lossSum / steps, 'losses/bc_accuracy': accSum / steps, 'charts/SPS': B / updateTime, 'charts/learning_rate': cfg.learningRate,
     };
     const e0 = performance.now();
-    if ((update + 1) % bc.evalEvery === 0 || update + 1 === cfg.numUpdates) {
+    if (!stopped && ((update + 1) % bc.evalEvery === 0 || update + 1 === cfg.numUpdates)) { // a stop skips the evaluation
       const ev = await evaluate(policy, { level: cfg.level, episodes: bc.evalEpisodes, greedy: true, seed: bc.evalSeed, memory: cfg.memory });
       metrics['eval/success_rate'] = ev.successRate;
       metrics['eval/success_ci_low'] = ev.ci95[0];
@@ -182,6 +191,7 @@ export async function trainBc(policy: Policy, cfg: ResolvedPpoConfig, bc: BcSett
       metrics['eval/episodic_length'] = ev.meanLength;
     }
     await hooks.onUpdate?.({ update: update + 1, frames: (update + 1) * B, metrics, timing: { update: updateTime, eval: (performance.now() - e0) / 1000 } });
+    if (stopped) return update + 1;
   }
   return update;
 }

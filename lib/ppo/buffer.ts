@@ -12,12 +12,16 @@
 //   while episode returns in metrics stay in the env's units. GLAM scales only positive rewards (20·r if
 //   r > 0 else 0); BabyAI never gives a negative reward, so a plain product is the same.
 // - Candidate lists are stored by reference (all envs usually share one action vocabulary).
+// - When the rollout's scorer returns the token ids it scored (StepRecord.ids), they are kept, and a
+//   minibatch carries them: the update's forward passes then take ids, so PPO's epochs do not tokenize
+//   the same prompts again. A rollout either keeps ids for every step or for none.
 // - Minibatches are a fresh permutation per epoch cut into chunks of minibatchSize, the last chunk shorter
 //   when the size does not divide the batch (GLAM's _get_batches_starting_indexes). The permutation is
 //   Fisher–Yates driven by the seeded Rng, so a seed gives the same minibatches on every platform.
 
 import { GlamError } from '../errors.js';
-import type { Rng } from '../env/rng.js';
+import type { ScoredTokens } from '../agent/scorer.js';
+import type { Rng } from '../util/rng.js';
 import type { NumArray } from './losses.js';
 
 export interface RolloutBufferOptions {
@@ -43,6 +47,8 @@ export interface StepRecord {
   readonly logprobs: NumArray | readonly number[];
   /** (N) V(s) from the value head. */
   readonly values: NumArray | readonly number[];
+  /** (N) the token ids scored (prompts and candidates), when the scorer returned them. */
+  readonly ids?: ScoredTokens;
 }
 
 /** The stored part of a minibatch: add the engine's newLogprobs and newValues to get a PpoMinibatch. */
@@ -53,6 +59,8 @@ export interface RolloutMinibatch {
   readonly prompts: string[];
   /** (M) candidate lists, in the same order. */
   readonly candidates: (readonly string[])[];
+  /** (M) their token ids, when the rollout kept them. */
+  readonly ids?: ScoredTokens;
   /** (M+1) ragged offsets of the candidates, as Policy.score returns for these prompts. */
   readonly candOffset: Int32Array;
   /** (M) chosen candidate index. */
@@ -93,6 +101,11 @@ export class RolloutBuffer {
   readonly rewards: Float64Array;
   /** (T·N) 1 where s_t starts a new episode. */
   readonly dones: Uint8Array;
+  /** (T·N) prompt token ids, when kept. */
+  readonly promptIds: number[][];
+  /** (T·N) candidate token ids, when kept. */
+  readonly candidateIds: number[][][];
+  #withIds = true;
   /** (T) bit 1: storeStep done, bit 2: storeRewards done. */
   readonly #filled: Uint8Array;
 
@@ -107,6 +120,8 @@ export class RolloutBuffer {
     this.size = numSteps * numEnvs;
     this.prompts = new Array<string>(this.size).fill('');
     this.candidates = new Array<readonly string[]>(this.size).fill([]);
+    this.promptIds = new Array<number[]>(this.size).fill([]);
+    this.candidateIds = new Array<number[][]>(this.size).fill([]);
     this.actions = new Int32Array(this.size);
     this.logprobs = new Float64Array(this.size);
     this.values = new Float64Array(this.size);
@@ -131,6 +146,10 @@ export class RolloutBuffer {
       ['actions', r.actions], ['logprobs', r.logprobs], ['values', r.values]] as const) {
       this.#checkLength(name, arr.length);
     }
+    if (r.ids) {
+      this.#checkLength('ids.prompts', r.ids.prompts.length);
+      this.#checkLength('ids.candidates', r.ids.candidates.length);
+    }
     for (let n = 0; n < N; n++) {
       const cands = r.candidates[n]!;
       if (!Array.isArray(cands) || cands.length === 0) throw bad(`candidates[${n}]`, 'a non-empty list of action strings', String(cands));
@@ -144,7 +163,12 @@ export class RolloutBuffer {
       this.logprobs[i] = r.logprobs[n]!;
       this.values[i] = r.values[n]!;
       this.dones[i] = r.dones[n]! ? 1 : 0;
+      if (r.ids) {
+        this.promptIds[i] = r.ids.prompts[n]!;
+        this.candidateIds[i] = r.ids.candidates[n]!;
+      }
     }
+    if (!r.ids) this.#withIds = false;
     this.#filled[t] |= STEP;
   }
 
@@ -165,6 +189,7 @@ export class RolloutBuffer {
   /** Marks every step unfilled for the next rollout (the arrays are overwritten, not zeroed). */
   clear(): void {
     this.#filled.fill(0);
+    this.#withIds = true;
   }
 
   /** Gathers the transitions at `indices` (flat t*N + n) with their advantages and returns (T·N each). */
@@ -180,6 +205,7 @@ export class RolloutBuffer {
     if (M === 0) throw bad('minibatch indices', 'at least one index', '0');
     const prompts = new Array<string>(M);
     const candidates = new Array<readonly string[]>(M);
+    const ids: ScoredTokens | undefined = this.#withIds ? { prompts: new Array<number[]>(M), candidates: new Array<number[][]>(M) } : undefined;
     const candOffset = new Int32Array(M + 1);
     const actions = new Int32Array(M);
     const oldLogprobs = new Float64Array(M), oldValues = new Float64Array(M);
@@ -189,6 +215,10 @@ export class RolloutBuffer {
       if (!(i >= 0 && i < this.size)) throw bad(`minibatch index ${j}`, `an index in [0, ${this.size})`, String(i));
       prompts[j] = this.prompts[i]!;
       candidates[j] = this.candidates[i]!;
+      if (ids) {
+        ids.prompts[j] = this.promptIds[i]!;
+        ids.candidates[j] = this.candidateIds[i]!;
+      }
       candOffset[j + 1] = candOffset[j]! + this.candidates[i]!.length;
       actions[j] = this.actions[i]!;
       oldLogprobs[j] = this.logprobs[i]!;
@@ -196,7 +226,7 @@ export class RolloutBuffer {
       adv[j] = advantages[i]!;
       ret[j] = returns[i]!;
     }
-    return { indices: indices.slice(), prompts, candidates, candOffset, actions, oldLogprobs, oldValues, advantages: adv, returns: ret };
+    return { indices: indices.slice(), prompts, candidates, ...(ids ? { ids } : {}), candOffset, actions, oldLogprobs, oldValues, advantages: adv, returns: ret };
   }
 }
 

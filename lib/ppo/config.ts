@@ -1,6 +1,7 @@
 // PPO configuration: one documented object whose defaults are GLAM's paper run (GFlan-T5-large on
 // BabyAI-MixedTrainLocal, campaign/Mixed_training/GFlan-T5_large.slurm), a preset for glam's built-in
-// small model, and resolvePpoConfig(), which validates every field and computes the derived sizes once.
+// small model, one for pretrained models (LoRA, PRESET_TRAINING), and resolvePpoConfig(), which
+// validates every field and computes the derived sizes once. Which preset a model gets: preset-choice.ts.
 //
 // Subtle:
 // - Derived values (batchSize, numMinibatches, numUpdates) are computed here and nowhere else.
@@ -17,7 +18,7 @@
 //   null is read back as Infinity.
 
 import { GlamError } from '../errors.js';
-import { listLevels } from '../env/registry.js';
+import { agentLevels as listLevels } from '../agent/llm-agent.js';
 
 const DERIVED = ['batchSize', 'numMinibatches', 'numUpdates'] as const;
 
@@ -67,6 +68,8 @@ export interface PpoConfig {
   readonly seed: number;
   /** Hidden sizes of the value head's MLP when the run creates one (GLAM: 1024, 1024); a policy that has a value head keeps it. */
   readonly valueHidden: readonly number[];
+  /** CleanRL's target_kl: stop an update's epochs once an epoch ends with approx_kl above it; null = never (GLAM). */
+  readonly targetKl: number | null;
 }
 
 /** A PpoConfig plus the sizes derived from it, computed once by resolvePpoConfig. */
@@ -80,7 +83,8 @@ export interface ResolvedPpoConfig extends PpoConfig {
 }
 
 /** What a caller may pass: any subset of the fields; memory may give only `observations` (actions then = observations − 1). */
-export type PpoConfigInput = Partial<Omit<PpoConfig, 'memory' | 'maxGradNorm' | 'valueHidden'>> & {
+export type PpoConfigInput = Partial<Omit<PpoConfig, 'memory' | 'maxGradNorm' | 'valueHidden' | 'targetKl'>> & {
+  readonly targetKl?: number | null;
   readonly valueHidden?: readonly number[];
   readonly memory?: { readonly observations?: number; readonly actions?: number };
   /** As PpoConfig's; null (JSON's rendering of Infinity) also disables clipping. */
@@ -90,7 +94,8 @@ export type PpoConfigInput = Partial<Omit<PpoConfig, 'memory' | 'maxGradNorm' | 
   readonly numUpdates?: number;
 };
 
-export type PpoPresetName = 'glam' | 'small';
+export type PpoPresetName = 'glam' | 'small' | 'pretrained';
+export const PRESET_NAMES: readonly PpoPresetName[] = ['glam', 'small', 'pretrained'];
 
 const GLAM: PpoConfig = Object.freeze({
   numEnvs: 32,
@@ -115,6 +120,7 @@ const GLAM: PpoConfig = Object.freeze({
   totalFrames: 1_500_000,
   seed: 1,
   valueHidden: Object.freeze([1024, 1024]),
+  targetKl: null,
 });
 
 // The built-in model (Llama-shaped, 2 layers, hidden 128, random weights) on a 2-core CPU. Each value
@@ -158,11 +164,28 @@ const SMALL: PpoConfig = Object.freeze({
   valueHidden: Object.freeze([64, 64]),
 });
 
-/** The named preset's config (a fresh copy): 'glam' = the paper's settings, 'small' = the built-in model on a CPU. */
+// A pretrained model knows language already: the run must teach it the task without damaging that.
+// GLAM's settings with three guards: LoRA rank 8 (PRESET_TRAINING: base weights frozen, adapters start
+// at zero so the first rollout is the model's own policy); lr 1e-5 (GLAM: 1e-6 with every weight; a
+// few zero-started adapter weights need a larger step for the same change; the small preset's 3e-4
+// took SmolLM2-135M to approx_kl 9.3 in one update and log p(" Paris" | "The capital of France is")
+// from −0.26 to −0.86, issue 11); targetKl 0.02, CleanRL's early stop of the epochs. bench/ppo-pretrained.ts measures it.
+const PRETRAINED: PpoConfig = Object.freeze({
+  ...GLAM,
+  learningRate: 1e-5,
+  targetKl: 0.02,
+});
+
+/** How each preset trains the model: 'pretrained' uses LoRA, the others every weight. */
+export const PRESET_TRAINING: Readonly<Record<PpoPresetName, { mode: 'full' } | { mode: 'lora'; rank: number; alpha: number }>> = Object.freeze({
+  glam: { mode: 'full' }, small: { mode: 'full' }, pretrained: { mode: 'lora', rank: 8, alpha: 16 },
+});
+
+/** The named preset's config (a fresh copy): 'glam' = the paper's settings, 'small' = the built-in model on a CPU, 'pretrained' = a pretrained model (LoRA). */
 export function presetFor(name: PpoPresetName): PpoConfig {
-  const base = name === 'glam' ? GLAM : name === 'small' ? SMALL : undefined;
+  const base = name === 'glam' ? GLAM : name === 'small' ? SMALL : name === 'pretrained' ? PRETRAINED : undefined;
   if (base === undefined) {
-    throw new GlamError('InvalidArgument', `Expected 'glam' or 'small' for preset but received ${describe(name)}`);
+    throw new GlamError('InvalidArgument', `Expected 'glam' or 'small' for preset but received ${describe(name)} (or 'pretrained', the preset for a pretrained model)`);
   }
   return { ...base, adamBetas: [base.adamBetas[0], base.adamBetas[1]], memory: { ...base.memory }, valueHidden: [...base.valueHidden] };
 }
@@ -259,6 +282,7 @@ export function resolvePpoConfig(input: PpoConfigInput = {}, preset: PpoPresetNa
   if (!Array.isArray(vh) || vh.some((n) => typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > 65536)) {
     throw invalid('valueHidden', 'an array of layer widths (integers in [1, 65536]), e.g. [1024, 1024]', vh);
   }
+  const targetKl = c.targetKl === null ? null : inRange('targetKl', c.targetKl, Number.MIN_VALUE, Infinity, 'a positive finite number or null (no early stop)');
 
   const derived = { batchSize, numMinibatches: Math.ceil(batchSize / minibatchSize), numUpdates: Math.ceil(totalFrames / batchSize) };
   for (const k of DERIVED) {
@@ -270,7 +294,7 @@ export function resolvePpoConfig(input: PpoConfigInput = {}, preset: PpoPresetNa
     adamBetas: Object.freeze([beta1, beta2]) as readonly [number, number],
     adamEps, weightDecay, gamma, gaeLambda, clipCoef, clipVloss, entCoef, vfCoef, maxGradNorm: mgn, rewardScale, normAdv,
     memory: Object.freeze({ observations, actions: actionsIn }),
-    level, totalFrames, seed, valueHidden: Object.freeze([...(vh as number[])]),
+    level, totalFrames, seed, valueHidden: Object.freeze([...(vh as number[])]), targetKl,
     ...derived,
   });
 }

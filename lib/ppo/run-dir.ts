@@ -3,135 +3,44 @@
 //   RUN/config.json                 the run: algorithm, model directory, training mode, resolved PPO config (atomic)
 //   RUN/metrics.jsonl               one line per update: {"step": frames, "update": n, ...CleanRL-named metrics}
 //   RUN/tb/events.out.tfevents.*    the same scalars for TensorBoard (a new file per session)
-//   RUN/checkpoints/update-<n>/     Policy.save every checkpointEvery updates (and on Ctrl-C); the last 2 kept
+//   RUN/checkpoints/update-<n>/     Policy.save every checkpointEvery updates (and on a stop); the last 2 kept;
+//                                   each a complete policy (tokenizer included) with its manifest (run-files.ts)
 //   RUN/final/                      the final policy (Policy.load-able; `glam eval --policy RUN/final`), also the
 //                                   checkpoint a finished run resumes from when given more frames
 //   RUN/state.json                  last completed update and frames, the last checkpoint, finished (atomic)
 //   RUN/curve.svg                   the learning curve (plot-svg.ts)
 //
 // Subtle:
-// - Order makes every crash recoverable: a checkpoint is written (atomically, by Policy.save), then
-//   state.json points at it, then older checkpoints are pruned; so state.json always names a checkpoint
-//   that exists.
-// - Resuming restarts from the last *checkpoint*, not the last logged update: metrics.jsonl lines of
-//   later updates are dropped (the file is rewritten atomically) and so are checkpoints newer than it
-//   (left by a kill between a save and the state write), so the resumed run logs each update once.
-//   TensorBoard files are append-only: a resumed session writes a new event file, and TensorBoard may
+// - Order makes every crash recoverable: an update's metrics line is written (fsynced) before its
+//   checkpoint; a checkpoint is written complete under a temporary name and renamed into place
+//   (run-files.ts), then state.json points at it, then older checkpoints are pruned.
+// - Resume trusts the manifests, not state.json: it restarts from the newest complete checkpoint (or
+//   final/) whose update has its metrics line, so a kill anywhere (mid-save, between a save and the
+//   state write, between final/'s two renames) resumes from a complete policy. Metrics lines of later
+//   updates are dropped (the file is rewritten atomically), and so are incomplete and newer checkpoint
+//   directories and every temporary, so the resumed run logs each update once and leaves nothing behind.
+// - The run keeps its tokenizer files in memory from the start (from the model, or the checkpoint it
+//   resumes from) and writes them into every checkpoint: a resumed policy's own directory, where
+//   Policy.save copies them from, is a checkpoint that is later pruned.
+// - TensorBoard files are append-only: a resumed session writes a new event file, and TensorBoard may
 //   show the dropped updates' points from the older file.
-// - config.json's ppo section is a ResolvedPpoConfig as JSON (maxGradNorm Infinity becomes null);
-//   resolvePpoConfig reads it back unchanged.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// - The files' formats and readers (config.json, state.json, the checkpoint listing) are run-config.ts.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { GlamError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { TOKENIZER_FILES } from '../policy/checkpoint.js';
 import type { Policy } from '../policy/policy.js';
 import type { TrainingOptions } from '../policy/training.js';
-import { resolvePpoConfig, type PpoConfigInput, type ResolvedPpoConfig } from './config.js';
+import { resolvePpoConfig } from './config.js';
 import { JsonlWriter, readJsonl } from './jsonl-writer.js';
+import { MANIFEST_FILE, readManifest, readTokenizerFiles, removeDir, saveComplete, sweepTemporaries } from './run-files.js';
 import { TensorBoardWriter } from './tensorboard.js';
+import { KEEP_CHECKPOINTS, listCheckpoints, readRunConfig, readRunState, RUN_FORMAT, STATE_FORMAT, type CheckpointRef, type RunConfig, type RunSpec, type RunState } from './run-config.js';
 
-export const RUN_FORMAT = 'glam-run-v1';
-export const STATE_FORMAT = 'glam-run-state-v1';
-/** Checkpoints kept under checkpoints/ (the newest). */
-export const KEEP_CHECKPOINTS = 2;
-
-/** Behaviour cloning's own settings (the optimisation ones are the PPO config's). */
-export interface BcSettings {
-  /** Bot episodes whose decisions form the demonstrations. */
-  readonly demoEpisodes: number;
-  /** Episode e of the demonstrations is played from seed demoSeed + e. */
-  readonly demoSeed: number;
-  /** Greedy evaluation every evalEvery updates (and after the last). */
-  readonly evalEvery: number;
-  readonly evalEpisodes: number;
-  /** Seed of the evaluation episodes (held out from the demonstrations' seeds). */
-  readonly evalSeed: number;
-}
-
-/** config.json. */
-export interface RunConfig {
-  readonly format: typeof RUN_FORMAT;
-  readonly algo: 'ppo' | 'bc';
-  /** Model directory the run started from (absolute). */
-  readonly model: string;
-  /** How the policy trains: full fine-tuning or LoRA. */
-  readonly training: TrainingOptions;
-  /** A checkpoint every this many updates. */
-  readonly checkpointEvery: number;
-  readonly ppo: ResolvedPpoConfig;
-  readonly bc?: BcSettings;
-  readonly createdAt: string;
-}
-
-/** What openRun needs: config.json without its bookkeeping fields. */
-export type RunSpec = Omit<RunConfig, 'format' | 'createdAt'>;
-
-export interface CheckpointRef {
-  readonly update: number;
-  readonly frames: number;
-  /** Relative to the run directory, e.g. "checkpoints/update-10". */
-  readonly path: string;
-}
-
-/** state.json. */
-export interface RunState {
-  readonly format: typeof STATE_FORMAT;
-  /** Last completed (and logged) update; frames after it. */
-  readonly update: number;
-  readonly frames: number;
-  readonly checkpoint: CheckpointRef | null;
-  readonly finished: boolean;
-}
-
-function readJson(file: string, what: string): unknown {
-  if (!existsSync(file)) throw new GlamError('ConfigMissing', `${file} does not exist: not a glam run directory (${what} missing)`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new GlamError('ConfigInvalid', `${file} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-/** Reads and checks RUN/config.json (its ppo section re-resolved). */
-export function readRunConfig(dir: string): RunConfig {
-  const file = join(dir, 'config.json');
-  const c = readJson(file, 'config.json') as Partial<RunConfig> & { ppo?: PpoConfigInput };
-  if (c === null || typeof c !== 'object' || c.format !== RUN_FORMAT) {
-    throw new GlamError('ConfigInvalid', `${file} is not a glam run config (format '${RUN_FORMAT}' expected)`);
-  }
-  if (c.algo !== 'ppo' && c.algo !== 'bc') throw new GlamError('ConfigInvalid', `${file}: algo must be 'ppo' or 'bc'`);
-  if (typeof c.model !== 'string') throw new GlamError('ConfigInvalid', `${file}: model must be a directory path`);
-  let ppo: ResolvedPpoConfig;
-  try {
-    ppo = resolvePpoConfig(c.ppo ?? {});
-  } catch (e) {
-    throw new GlamError('ConfigInvalid', `${file}: ${(e as Error).message}`);
-  }
-  return { ...(c as RunConfig), ppo, checkpointEvery: c.checkpointEvery ?? 10, training: c.training ?? { mode: 'full' } };
-}
-
-function readRunState(dir: string): RunState {
-  const file = join(dir, 'state.json');
-  const s = readJson(file, 'state.json') as Partial<RunState>;
-  if (s === null || typeof s !== 'object' || s.format !== STATE_FORMAT || !Number.isSafeInteger(s.update) || !Number.isSafeInteger(s.frames)) {
-    throw new GlamError('ConfigInvalid', `${file} is not a glam run state (format '${STATE_FORMAT}' expected)`);
-  }
-  return s as RunState;
-}
-
-const CKPT = /^update-(\d+)$/;
-
-/** Update numbers of the checkpoints under RUN/checkpoints, ascending. */
-export function listCheckpoints(dir: string): number[] {
-  const root = join(dir, 'checkpoints');
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .map((n) => CKPT.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-}
+export { findRunDir, KEEP_CHECKPOINTS, listCheckpoints, readRunConfig, RUN_FORMAT, STATE_FORMAT } from './run-config.js';
+export type { BcSettings, CheckpointRef, RunConfig, RunSpec, RunState } from './run-config.js';
 
 /** An open run directory: writes metrics, checkpoints, the final policy and the curve. */
 export class RunDir {
@@ -140,11 +49,13 @@ export class RunDir {
   #state: RunState;
   readonly #metrics: JsonlWriter;
   readonly #tb: TensorBoardWriter;
+  readonly #tokenizer: ReadonlyMap<string, Buffer>;
 
-  private constructor(dir: string, config: RunConfig, state: RunState) {
+  private constructor(dir: string, config: RunConfig, state: RunState, tokenizerFrom: readonly string[]) {
     this.dir = dir;
     this.#config = config;
     this.#state = state;
+    this.#tokenizer = readTokenizerFiles(tokenizerFrom, TOKENIZER_FILES);
     this.#metrics = new JsonlWriter(this.metricsPath);
     try {
       this.#tb = new TensorBoardWriter(join(dir, 'tb'));
@@ -166,8 +77,8 @@ export class RunDir {
   checkpointDir(update: number): string { return join(this.dir, 'checkpoints', `update-${update}`); }
 
   /** @internal openRun / resumeRun. */
-  static create(dir: string, config: RunConfig, state: RunState): RunDir {
-    return new RunDir(dir, config, state);
+  static create(dir: string, config: RunConfig, state: RunState, tokenizerFrom: readonly string[]): RunDir {
+    return new RunDir(dir, config, state, tokenizerFrom);
   }
 
   /** Appends one update's metrics (JSON line + TensorBoard event) and records it in state.json. */
@@ -182,15 +93,12 @@ export class RunDir {
   }
 
   /** Saves `policy` as checkpoints/update-<update>, points state.json at it, prunes to the last KEEP_CHECKPOINTS. */
-  async saveCheckpoint(policy: Policy, update: number, frames: number): Promise<string> {
+  async saveCheckpoint(policy: Pick<Policy, 'save'>, update: number, frames: number): Promise<string> {
     const dir = this.checkpointDir(update);
     mkdirSync(join(this.dir, 'checkpoints'), { recursive: true });
-    await policy.save(dir);
+    await saveComplete(policy, dir, { update, frames }, this.#tokenizer);
     this.#writeState({ ...this.#state, checkpoint: { update, frames, path: `checkpoints/update-${update}` } });
-    const all = listCheckpoints(this.dir);
-    for (const n of all.slice(0, Math.max(0, all.length - KEEP_CHECKPOINTS))) {
-      if (n !== update) rmSync(this.checkpointDir(n), { recursive: true, force: true });
-    }
+    this.#prune(update);
     return dir;
   }
 
@@ -198,10 +106,22 @@ export class RunDir {
    * Saves the final policy under final/ and marks the run finished; final/ is then also the checkpoint
    * a `--resume --frames N` with more frames continues from (it holds the optimizer state).
    */
-  async saveFinal(policy: Policy, update: number, frames: number): Promise<string> {
-    await policy.save(this.finalDir);
+  async saveFinal(policy: Pick<Policy, 'save'>, update: number, frames: number): Promise<string> {
+    mkdirSync(join(this.dir, 'checkpoints'), { recursive: true });
+    // a previous final/ (a finished run given more frames) becomes the checkpoint of its update
+    await saveComplete(policy, this.finalDir, { update, frames }, this.#tokenizer, (old) => this.checkpointDir(old.update));
     this.#writeState({ ...this.#state, checkpoint: { update, frames, path: 'final' }, finished: true });
+    this.#prune(update);
     return this.finalDir;
+  }
+
+  /** Keeps the newest KEEP_CHECKPOINTS checkpoints (never `keep`'s) and removes every temporary. */
+  #prune(keep: number): void {
+    const all = listCheckpoints(this.dir);
+    for (const n of all.slice(0, Math.max(0, all.length - KEEP_CHECKPOINTS))) {
+      if (n !== keep) removeDir(this.checkpointDir(n));
+    }
+    sweepTemporaries([this.dir, join(this.dir, 'checkpoints')]);
   }
 
   /** The metrics records written so far. */
@@ -247,7 +167,7 @@ export function openRun(dir: string, spec: RunSpec): RunDir {
   writeFileAtomic(join(abs, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   const state: RunState = { format: STATE_FORMAT, update: 0, frames: 0, checkpoint: null, finished: false };
   writeFileAtomic(join(abs, 'state.json'), JSON.stringify(state, null, 2) + '\n');
-  return RunDir.create(abs, config, state);
+  return RunDir.create(abs, config, state, [config.model]);
 }
 
 export interface ResumedRun {
@@ -272,42 +192,46 @@ export function resumeRun(dir: string, opts: { totalFrames?: number } = {}): Res
     const { batchSize: _b, numMinibatches: _m, numUpdates: _u, ...rest } = config.ppo;
     config = { ...config, ppo: resolvePpoConfig({ ...rest, totalFrames: opts.totalFrames }) };
   }
-  const ck = state.checkpoint;
-  const startUpdate = ck?.update ?? 0;
-  if (ck && !existsSync(join(abs, ck.path))) {
-    throw new GlamError('ConfigInvalid', `${join(abs, 'state.json')} names the checkpoint ${ck.path}, which is missing`);
+  sweepTemporaries([abs, join(abs, 'checkpoints')]);
+  // The newest complete checkpoint whose update has its metrics line (see the file comment).
+  const metricsPath = join(abs, 'metrics.jsonl');
+  const records = existsSync(metricsPath) ? readJsonl(metricsPath) : [];
+  const logged = records.reduce<number>((m, r) => Math.max(m, (r as { update?: number }).update ?? 0), 0);
+  const candidates: CheckpointRef[] = [];
+  for (const n of listCheckpoints(abs)) {
+    const m = readManifest(join(abs, 'checkpoints', `update-${n}`));
+    if (m && m.update === n && n <= logged) candidates.push({ update: n, frames: m.frames, path: `checkpoints/update-${n}` });
   }
+  const fm = readManifest(join(abs, 'final'));
+  if (fm && fm.update <= logged) candidates.push({ update: fm.update, frames: fm.frames, path: 'final' });
+  let ck: CheckpointRef | null = candidates.reduce<CheckpointRef | null>((best, c) => (best === null || c.update > best.update ? c : best), null);
+  // A run written before manifests: state.json's checkpoint, if it is there.
+  const old = state.checkpoint;
+  if (ck === null && old && existsSync(join(abs, old.path)) && !existsSync(join(abs, old.path, MANIFEST_FILE))) ck = old;
+  const startUpdate = ck?.update ?? 0;
+  const finished = ck?.path === 'final';
   if (startUpdate >= config.ppo.numUpdates) {
     throw new GlamError('InvalidArgument',
       `${dir} has done ${startUpdate} of its ${config.ppo.numUpdates} updates (${config.ppo.totalFrames} frames)` +
-      (state.finished ? '; it is finished: pass --frames N with N larger than that to train on' : ''));
+      (finished ? '; it is finished: pass --frames N with N larger than that to train on' : ''));
   }
-  // Drop what came after the checkpoint: later metrics lines, newer (stale) checkpoints.
-  const metricsPath = join(abs, 'metrics.jsonl');
+  // Drop what came after the checkpoint, and what is not one: later metrics lines, other checkpoint directories.
   if (existsSync(metricsPath)) {
-    const keep = readJsonl(metricsPath).filter((r) => ((r as { update?: number }).update ?? 0) <= startUpdate);
+    const keep = records.filter((r) => ((r as { update?: number }).update ?? 0) <= startUpdate);
     writeFileAtomic(metricsPath, keep.map((r) => JSON.stringify(r) + '\n').join(''));
   }
-  for (const n of listCheckpoints(abs)) if (n > startUpdate) rmSync(join(abs, 'checkpoints', `update-${n}`), { recursive: true, force: true });
+  const valid = new Set(candidates.filter((c) => c.update <= startUpdate).map((c) => c.path));
+  if (ck) valid.add(ck.path);
+  for (const n of listCheckpoints(abs)) {
+    const p = `checkpoints/update-${n}`;
+    if (!valid.has(p)) removeDir(join(abs, p));
+  }
+  if (!valid.has('final')) removeDir(join(abs, 'final'));
   const frames = ck?.frames ?? 0;
   const newState: RunState = { format: STATE_FORMAT, update: startUpdate, frames, checkpoint: ck, finished: false };
   writeFileAtomic(join(abs, 'state.json'), JSON.stringify(newState, null, 2) + '\n');
-  const run = RunDir.create(abs, config, newState);
+  const policyDir = ck ? join(abs, ck.path) : config.model;
+  const run = RunDir.create(abs, config, newState, [policyDir, config.model]);
   if (opts.totalFrames !== undefined) run.updateConfig(config);
-  return { run, startUpdate, policyDir: ck ? join(abs, ck.path) : config.model, fromCheckpoint: ck !== null };
-}
-
-/** The run directory holding `dir` (a run, its final/ or one of its checkpoints), or null. */
-export function findRunDir(dir: string): string | null {
-  const abs = resolve(dir);
-  for (const cand of [abs, resolve(abs, '..'), resolve(abs, '..', '..')]) {
-    const f = join(cand, 'config.json');
-    if (!existsSync(f)) continue;
-    try {
-      if ((JSON.parse(readFileSync(f, 'utf8')) as { format?: string }).format === RUN_FORMAT) return cand;
-    } catch {
-      /* a model's config.json */
-    }
-  }
-  return null;
+  return { run, startUpdate, policyDir, fromCheckpoint: ck !== null };
 }

@@ -11,8 +11,8 @@ import { runCli } from './run-cli.js';
 import { evalCommand } from '../../lib/cli/eval.js';
 import { initModel } from '../../lib/model/init-model.js';
 import { Policy } from '../../lib/policy/policy.js';
-import { asPolicy, RandomPolicy } from '../../lib/ppo/baselines.js';
-import { evaluate } from '../../lib/ppo/evaluate.js';
+import { asPolicy, RandomPolicy } from '../../lib/agent/baselines.js';
+import { evaluate } from '../../lib/agent/evaluate.js';
 import { checkXml } from '../ppo/xml-check.js';
 
 const run = runCli;

@@ -220,3 +220,23 @@ test('Ctrl-C in a real process: the update finishes, a checkpoint is saved, exit
   expect(state.checkpoint.update).toBe(state.update);
   expect(statSync(join(dir, state.checkpoint.path, 'glam_training.json')).isFile()).toBe(true);
 }, 60_000);
+
+test("a resumed run's checkpoints and final/ hold the tokenizer after the checkpoint it resumed from is pruned (issue 11)", async () => {
+  const dir = join(root, 'tokenizer');
+  const ac = new AbortController();
+  const io = { out: () => {}, err: () => {} };
+  await train({ model, level: LEVEL, threads: '1', epochs: '1', envs: '2', steps: '4', frames: '48', checkpointEvery: '1', run: dir }, io, {
+    signal: ac.signal, onUpdate: (u) => { if (u === 2) ac.abort(); },
+  });
+  const r = await run(['train', '--resume', dir, '--threads', '1']);
+  expect(r.code, r.err).toBe(0);
+  expect(readdirSync(join(dir, 'checkpoints')).sort()).toEqual(['update-4', 'update-5']); // update-2, resumed from, is pruned
+  for (const p of ['checkpoints/update-5', 'final']) {
+    expect(existsSync(join(dir, p, 'tokenizer.json')), p).toBe(true);
+    const policy = await Policy.load(join(dir, p), { threads: 1 });
+    await policy.dispose();
+  }
+  const again = await run(['train', '--resume', dir, '--frames', '56', '--threads', '1']);
+  expect(again.code, again.err).toBe(0);
+  expect(updates(dir)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+});

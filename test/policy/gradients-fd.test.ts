@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, test } from 'vitest';
 
-import { Rng } from '../../lib/env/rng.js';
+import { Rng } from '../../lib/util/rng.js';
 import type { NativeTensorSet } from '../../lib/native/binding.js';
 import { Policy } from '../../lib/policy/policy.js';
 

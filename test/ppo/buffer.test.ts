@@ -1,7 +1,7 @@
 // Rollout buffer: [t][n] layout, scaled rewards, completeness, minibatch gathering, seeded shuffling.
 
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../lib/env/rng.js';
+import { Rng } from '../../lib/util/rng.js';
 import { RolloutBuffer, shuffledMinibatches } from '../../lib/ppo/buffer.js';
 import { computeGae } from '../../lib/ppo/gae.js';
 import { ppoLoss } from '../../lib/ppo/losses.js';

@@ -3,7 +3,7 @@
 // derived from CleanRL's "s_t starts an episode" dones.
 
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../lib/env/rng.js';
+import { Rng } from '../../lib/util/rng.js';
 import { computeGae } from '../../lib/ppo/gae.js';
 
 /** A_t = Σ_{l ≥ 0} (γλ)^l δ_{t+l}, stopping after the step that ends the episode or at the rollout's end. */

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Policy } from '../../lib/policy/policy.js';
 import { resolvePpoConfig } from '../../lib/ppo/config.js';
-import { evaluate } from '../../lib/ppo/evaluate.js';
+import { evaluate } from '../../lib/agent/evaluate.js';
 import { trainPpo } from '../../lib/ppo/trainer.js';
 
 const EVAL = { episodes: 64, greedy: true, seed: 999 } as const;

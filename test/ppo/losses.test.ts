@@ -2,7 +2,7 @@
 // (candidate log-likelihoods and values) against central finite differences in float64.
 
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../lib/env/rng.js';
+import { Rng } from '../../lib/util/rng.js';
 import { actionLogprobs, candidateLogSoftmax, ppoLoss, type PpoLossCoefs, type PpoMinibatch } from '../../lib/ppo/losses.js';
 
 const GLAM_COEFS: PpoLossCoefs = { clipCoef: 0.2, clipVloss: true, entCoef: 0.01, vfCoef: 0.5, normAdv: false };

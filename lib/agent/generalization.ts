@@ -27,12 +27,11 @@
 // - Every test uses the same evaluation seed, so the word tests replay the same episodes as no-change
 //   (a paired comparison); the composition tests have their own levels. Δ is the absolute difference of
 //   success rates (test − no change).
-import { FRENCH_ACTIONS, GLAM_ACTIONS, SYNONYM_ACTIONS } from '../agent/actions.js';
-import { buildPrompt, PROMPT_TEMPLATES, type PromptTemplate } from '../agent/prompt.js';
+import { FRENCH_ACTIONS, GLAM_ACTIONS, SYNONYM_ACTIONS } from './actions.js';
+import { buildPrompt, PROMPT_TEMPLATES, type PromptTemplate } from './prompt.js';
 import { DEFAULT_STYLE, getStyle, rewriteMission, type TextStyle } from '../env/text/style.js';
 import { GlamError } from '../errors.js';
-import type { ScoreRequest } from '../policy/policy.js';
-import { asPolicy, type Scorer } from './baselines.js';
+import type { ScoreBatch, Scorer } from './scorer.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 
 export interface GeneralizationTest {
@@ -106,7 +105,7 @@ export function promptRewriter(actions: readonly string[], style: TextStyle, tem
 export function testScorer(scorer: Scorer, t: Pick<GeneralizationTest, 'actions' | 'style' | 'template'>): Scorer {
   if (t.style.substitutions.length === 0 && t.style.language === 'english' && t.template === EN) return scorer;
   const rewrite = promptRewriter(t.actions, t.style, t.template);
-  return { score: (req: ScoreRequest) => scorer.score({ ...req, prompts: req.prompts.map(rewrite) }) };
+  return { score: (req: ScoreBatch) => scorer.score({ ...req, prompts: req.prompts.map(rewrite) }) };
 }
 
 export interface VariantOptions {
@@ -121,7 +120,7 @@ export interface VariantOptions {
 
 /** evaluate() of `scorer` under test `t` (its level, words, actions and template). */
 export function evaluateTest(scorer: Scorer, t: GeneralizationTest, o: VariantOptions): Promise<EvalResult> {
-  return evaluate(asPolicy(testScorer(scorer, t)), {
+  return evaluate(testScorer(scorer, t), {
     ...o, level: t.level ?? o.level, actions: t.actions, ...(t.style === DEFAULT_STYLE ? {} : { textStyle: t.style }),
   });
 }

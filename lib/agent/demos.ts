@@ -15,12 +15,12 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { GlamError } from '../../errors.js';
-import { GLAM_ACTIONS } from '../../agent/actions.js';
-import { buildPrompt, PromptHistory, PROMPT_TEMPLATES, type PromptTemplate } from '../../agent/prompt.js';
-import { makeEnv } from '../registry.js';
-import { rewriteMission, type Language, type TextStyle } from '../text/style.js';
-import { Bot } from './bot.js';
+import { GlamError } from '../errors.js';
+import { GLAM_ACTIONS } from './actions.js';
+import { buildPrompt, PromptHistory, PROMPT_TEMPLATES, type PromptTemplate } from './prompt.js';
+import { makeEnv } from '../env/registry.js';
+import { rewriteMission, type Language, type TextStyle } from '../env/text/style.js';
+import { Bot } from '../env/bot/bot.js';
 
 export interface DemoOptions {
   /** Episodes to play (≥ 1). */

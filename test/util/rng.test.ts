@@ -1,7 +1,7 @@
 // Seeded RNG: determinism, ranges, rough uniformity, helpers.
 
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../lib/env/index.js';
+import { Rng } from '../../lib/util/rng.js';
 import { GlamError } from '../../lib/errors.js';
 
 describe('Rng', () => {

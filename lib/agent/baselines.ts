@@ -3,9 +3,8 @@
 // loadEvalPolicy, which turns `glam eval --policy` (a directory, 'random' or 'zero-shot') into one.
 //
 // Subtle:
-// - evaluate() and LlmAgent are typed on Policy but call only policy.score(); a Scorer is that one
-//   method, and asPolicy() is the single place where one stands in for a Policy (a type-level cast,
-//   nothing else). Widening LlmAgent / evaluate to Pick<Policy, 'score'> would remove it.
+// - evaluate() and LlmAgent take any Scorer (lib/agent/scorer.ts, a structural type a Policy
+//   satisfies); asPolicy() is kept as the identity for callers written when they took a Policy.
 // - The random policy's log-probs are all −log K, so the candidate softmax is exactly uniform and the
 //   agent's sampling draws each candidate with probability 1/K from the evaluation's own seeded
 //   stream; greedy (argmax) is meaningless for it (always the first candidate), so it is refused.
@@ -16,13 +15,13 @@ import { existsSync } from 'node:fs';
 import { GlamError } from '../errors.js';
 import { defaultModelDir } from '../policy/default-model.js';
 import { Policy, type ScoreRequest, type ScoreResult } from '../policy/policy.js';
+import type { Scorer } from './scorer.js';
 
-/** What evaluation needs from a policy. */
-export type Scorer = Pick<Policy, 'score'>;
+export type { Scorer } from './scorer.js';
 
-/** Lets a Scorer go where evaluate() / LlmAgent expect a Policy (they only call score()). */
-export function asPolicy(s: Scorer): Policy {
-  return s as unknown as Policy;
+/** The identity: evaluate() and LlmAgent take any Scorer (kept for callers written when they took a Policy). */
+export function asPolicy<S extends Scorer>(s: S): S {
+  return s;
 }
 
 /** The random policy: uniform over each prompt's candidates. */

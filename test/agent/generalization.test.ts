@@ -5,14 +5,14 @@ import { expect, test } from 'vitest';
 
 import { FRENCH_ACTIONS, GLAM_ACTIONS, SYNONYM_ACTIONS } from '../../lib/agent/actions.js';
 import { PROMPT_TEMPLATES } from '../../lib/agent/prompt.js';
-import { collectDemos } from '../../lib/env/bot/demos.js';
+import { collectDemos } from '../../lib/agent/demos.js';
 import { getStyle } from '../../lib/env/text/style.js';
 import type { ScoreRequest, ScoreResult } from '../../lib/policy/policy.js';
-import { asPolicy, RandomPolicy, type Scorer } from '../../lib/ppo/baselines.js';
-import { evaluate } from '../../lib/ppo/evaluate.js';
+import { asPolicy, RandomPolicy, type Scorer } from '../../lib/agent/baselines.js';
+import { evaluate } from '../../lib/agent/evaluate.js';
 import {
   evaluateTest, GENERALIZATION_TESTS, promptRewriter, runGeneralizationSuite, selectTests, testScorer,
-} from '../../lib/ppo/generalization.js';
+} from '../../lib/agent/generalization.js';
 
 const LEVEL = 'BabyAI-GoToLocal-v0';
 const SEED = 1_000_000;

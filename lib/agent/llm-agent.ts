@@ -1,14 +1,27 @@
 // LlmAgent: GLAM's LLM agent over a vectorised BabyAI-Text env. It keeps each env's prompt memory,
-// builds GLAM's prompts, scores every env's candidate actions in ONE fused call, and samples (or takes
-// the argmax of) the softmax over the candidates. Used by the PPO rollout and by evaluation.
+// builds GLAM's prompts, scores every env's candidate actions in ONE call of its Scorer, and samples
+// (or takes the argmax of) the softmax over the candidates. Used by the PPO rollout and by evaluation.
 // Subtle: the memory follows GLAM's queues exactly: prompt, then remember the chosen action, step, and
 // on an episode's end start the memory afresh from the reset observation (never the final one).
+// The agent owns its VecEnv (made from AgentEnvOptions), so the trainer and evaluation reach the
+// environment only through it.
 // Legend: N envs, K candidates per env.
-import { PromptHistory, buildPrompt } from '../agent/prompt.js';
-import { DONE_ACTION_ID } from '../agent/actions.js';
-import type { Rng } from '../env/rng.js';
-import type { VecEnv, VecObs, VecStepResult } from '../env/vec-env.js';
-import type { Policy, ScoreResult } from '../policy/policy.js';
+import { VecEnv, type VecEnvOptions, type VecObs, type VecStepResult } from '../env/vec-env.js';
+import { listLevels } from '../env/registry.js';
+import type { Rng } from '../util/rng.js';
+import { DONE_ACTION_ID } from './actions.js';
+import { PromptHistory, buildPrompt } from './prompt.js';
+import type { CandidateScores, ScoredTokens, Scorer } from './scorer.js';
+
+/** The envs an agent plays: a level, how many envs and how they are seeded, the text style. */
+export interface AgentEnvOptions extends VecEnvOptions {
+  level: string;
+}
+
+/** The level ids an agent can play. */
+export function agentLevels(): string[] {
+  return listLevels();
+}
 
 export interface AgentStep {
   prompts: string[]; // (N)
@@ -16,22 +29,31 @@ export interface AgentStep {
   actions: Int32Array; // (N) chosen candidate index
   logprobs: Float64Array; // (N) log pi(a) under the candidate softmax
   values: Float32Array; // (N)
+  /** The ids scored, when the scorer returns them. */
+  ids?: ScoredTokens;
 }
 
 export class LlmAgent {
+  readonly envs: VecEnv;
   readonly #histories: PromptHistory[];
   #obs: VecObs;
 
   constructor(
-    readonly policy: Policy,
-    readonly envs: VecEnv,
+    readonly scorer: Scorer,
+    env: AgentEnvOptions,
     readonly actions: readonly string[],
     memory: { observations: number; actions: number } = { observations: 3, actions: 2 },
     seed?: number,
   ) {
-    this.#histories = Array.from({ length: envs.numEnvs }, () => new PromptHistory({ maxObservations: memory.observations, maxActions: memory.actions }));
-    this.#obs = envs.reset(seed === undefined ? {} : { seed });
+    const { level, ...vecOpts } = env;
+    this.envs = new VecEnv(level, vecOpts);
+    this.#histories = Array.from({ length: this.envs.numEnvs }, () => new PromptHistory({ maxObservations: memory.observations, maxActions: memory.actions }));
+    this.#obs = this.envs.reset(seed === undefined ? {} : { seed });
     this.#histories.forEach((h, i) => h.reset(this.#obs.descriptions[i]!));
+  }
+
+  get numEnvs(): number {
+    return this.envs.numEnvs;
   }
 
   /** The current prompt of every env. */
@@ -40,9 +62,9 @@ export class LlmAgent {
   }
 
   /** Scores every env's candidates in one call. */
-  async score(): Promise<{ prompts: string[]; r: ScoreResult }> {
+  async score(): Promise<{ prompts: string[]; r: CandidateScores }> {
     const prompts = this.prompts();
-    const r = await this.policy.score({ prompts, candidates: prompts.map(() => [...this.actions]) });
+    const r = await this.scorer.score({ prompts, candidates: prompts.map(() => [...this.actions]) });
     return { prompts, r };
   }
 
@@ -72,7 +94,7 @@ export class LlmAgent {
       actions[n] = a;
       logprobs[n] = Math.log(Math.max(r.probs[base + a]!, 1e-30));
     }
-    return { prompts, candidates: prompts.map(() => this.actions), actions, logprobs, values: r.values };
+    return { prompts, candidates: prompts.map(() => this.actions), actions, logprobs, values: r.values, ...(r.ids ? { ids: r.ids } : {}) };
   }
 
   /** Steps every env with the chosen candidates and updates the prompt memories. */

@@ -3,11 +3,10 @@
 // with a 95% Wilson interval, the mean return and the mean length.
 // Subtle: only the first `episodes` finished episodes count, and envs are seeded from `seed` with the
 // offset scheme, so two evaluations with the same arguments see the same episodes.
-import { GLAM_ACTIONS } from '../agent/actions.js';
-import { Rng } from '../env/rng.js';
-import { VecEnv, type VecEnvOptions } from '../env/vec-env.js';
-import type { Policy } from '../policy/policy.js';
-import { LlmAgent } from './agent.js';
+import { Rng } from '../util/rng.js';
+import { GLAM_ACTIONS } from './actions.js';
+import { LlmAgent, type AgentEnvOptions } from './llm-agent.js';
+import type { Scorer } from './scorer.js';
 
 export interface EvalOptions {
   level: string;
@@ -19,7 +18,7 @@ export interface EvalOptions {
   /** Called after each counted episode with the episodes and successes so far (progress). */
   onEpisode?: (episodes: number, successes: number) => void;
   memory?: { observations: number; actions: number };
-  textStyle?: VecEnvOptions['textStyle'];
+  textStyle?: AgentEnvOptions['textStyle'];
 }
 
 export interface EvalResult {
@@ -41,9 +40,10 @@ export function wilson(successes: number, n: number): [number, number] {
   return [Math.max(0, c - h), Math.min(1, c + h)];
 }
 
-export async function evaluate(policy: Policy, o: EvalOptions): Promise<EvalResult> {
-  const envs = new VecEnv(o.level, { numEnvs: Math.min(o.numEnvs ?? 32, o.episodes), seed: o.seed ?? 1_000_000, ...(o.textStyle ? { textStyle: o.textStyle } : {}) });
-  const agent = new LlmAgent(policy, envs, o.actions ?? GLAM_ACTIONS, o.memory);
+/** Evaluates `scorer` (a Policy, a baseline, any Scorer) on `o.episodes` fresh episodes. */
+export async function evaluate(scorer: Scorer, o: EvalOptions): Promise<EvalResult> {
+  const env: AgentEnvOptions = { level: o.level, numEnvs: Math.min(o.numEnvs ?? 32, o.episodes), seed: o.seed ?? 1_000_000, ...(o.textStyle ? { textStyle: o.textStyle } : {}) };
+  const agent = new LlmAgent(scorer, env, o.actions ?? GLAM_ACTIONS, o.memory);
   const rng = new Rng(o.seed ?? 1_000_000);
   let n = 0;
   let wins = 0;

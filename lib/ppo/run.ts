@@ -1,0 +1,174 @@
+// trainRun: a whole training run, the one path `glam train` and code share. It loads the policy (value
+// head sized from the config), opens a new run directory or resumes one, runs PPO (trainPpo) or
+// behaviour cloning (trainBc), logs every update, saves a checkpoint every checkpointEvery updates and
+// the final policy after the last, and writes the learning curve. The CLI only parses flags and prints
+// the events this sends.
+//
+//   const r = await trainRun({});                                   // = `glam train`
+//   const r = await trainRun({ model: dir, config: resolvePpoConfig({ totalFrames: 10_240 }, 'pretrained') });
+//   const r = await trainRun({ resume: 'runs/ppo-...' , totalFrames: 61_440 });
+//
+// Subtle:
+// - With no config, the preset is the model's (preset-choice.ts) and so is the training mode
+//   (PRESET_TRAINING: LoRA for a pretrained model); `training` overrides the mode.
+// - A stop (signal aborted) is honoured between minibatches and rollout steps (trainer.ts): the policy
+//   is then at a consistent point, which is saved once as a checkpoint (unless that update's checkpoint
+//   exists), and the result says stopped.
+// - A checkpoint is saved every checkpointEvery updates except after the last, where final/ takes its
+//   place (it holds the optimizer state too, so a finished run continues with more frames).
+// - 'cuda' without a usable GPU is Policy.load's DeviceUnavailable, before any run directory is made.
+import { basename, resolve } from 'node:path';
+
+import type { DemoSet } from './bc.js';
+import { BC_DEFAULTS, trainBc } from './bc.js';
+import { PRESET_TRAINING, resolvePpoConfig, type PpoPresetName, type ResolvedPpoConfig } from './config.js';
+import { curveFromRecords, learningCurveSvg } from './plot-svg.js';
+import { presetForModel } from './preset-choice.js';
+import { openRun, resumeRun, type BcSettings, type RunDir } from './run-dir.js';
+import { trainPpo, type UpdateProgress } from './trainer.js';
+import { defaultModelDir } from '../policy/default-model.js';
+import { Policy } from '../policy/policy.js';
+import type { TrainingOptions } from '../policy/training.js';
+
+/** A new run. Every field is optional: `{}` is `glam train` with no flags. */
+export interface NewRunSpec {
+  /** Model directory (default: the built-in model). */
+  model?: string;
+  /** The resolved config (default: the model's preset, presetForModel). */
+  config?: ResolvedPpoConfig;
+  /** Full fine-tuning or LoRA (default: the preset's, PRESET_TRAINING; 'full' with an explicit config). */
+  training?: TrainingOptions;
+  algo?: 'ppo' | 'bc';
+  bc?: BcSettings;
+  /** Run directory to create (default runs/<algo>-<level>-<date>). */
+  run?: string;
+  /** A checkpoint every this many updates (default 10). */
+  checkpointEvery?: number;
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+}
+
+/** Continue a run from its newest complete checkpoint; totalFrames extends it. */
+export interface ResumeSpec {
+  resume: string;
+  totalFrames?: number;
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+}
+
+/** What a run tells its caller, in order: start, then per update progress/update/checkpoint events. */
+export type RunEvent =
+  | { kind: 'start'; run: RunDir; model: string; builtin: boolean; preset?: { name: PpoPresetName; reason: string }; resumedFrom?: string | null; startUpdate: number }
+  | { kind: 'demos'; demos: DemoSet }
+  | { kind: 'progress'; progress: UpdateProgress }
+  | { kind: 'update'; update: number; frames: number; metrics: Record<string, number | undefined> }
+  | { kind: 'checkpoint'; dir: string };
+
+export interface RunHooks {
+  /** Aborting it stops the run at the next consistent point and saves it (Ctrl-C, SIGTERM). */
+  signal?: AbortSignal;
+  onEvent?: (e: RunEvent) => void;
+}
+
+export interface TrainRunResult {
+  runDir: string;
+  algo: 'ppo' | 'bc';
+  /** Updates completed (in total, over all sessions). */
+  update: number;
+  frames: number;
+  numUpdates: number;
+  stopped: boolean;
+  /** final/ when finished; the checkpoint saved on stop otherwise. */
+  saved?: string;
+  curve: string;
+  /** The last success rate logged (training episodes, or BC's greedy evaluation). */
+  lastSuccess?: number;
+}
+
+function defaultRunDir(algo: string, level: string): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  return `runs/${algo}-${level.replace(/^BabyAI-/, '').replace(/-v0$/, '')}-${stamp}`;
+}
+
+/** Opens (or resumes) the run and loads its policy; the caller disposes both. */
+async function openPolicyRun(spec: NewRunSpec | ResumeSpec): Promise<{ run: RunDir; policy: Policy; start: RunEvent & { kind: 'start' } }> {
+  const device = spec.device ?? 'cpu';
+  if ('resume' in spec) {
+    const r = resumeRun(spec.resume, { totalFrames: spec.totalFrames });
+    try {
+      const policy = await Policy.load(r.policyDir, { threads: spec.threads, device, valueHidden: [...r.run.config.ppo.valueHidden] });
+      if (!r.fromCheckpoint) policy.enableTraining(r.run.config.training);
+      const model = r.run.config.model;
+      return { run: r.run, policy, start: { kind: 'start', run: r.run, model, builtin: false, resumedFrom: r.fromCheckpoint ? r.policyDir : null, startUpdate: r.startUpdate } };
+    } catch (e) {
+      r.run.close();
+      throw e;
+    }
+  }
+  const choice = spec.config ? undefined : presetForModel(spec.model);
+  const cfg = spec.config ?? resolvePpoConfig({}, choice!.preset);
+  const training = spec.training ?? (choice ? PRESET_TRAINING[choice.preset] : { mode: 'full' });
+  const algo = spec.algo ?? 'ppo';
+  const model = spec.model ?? (await defaultModelDir());
+  const policy = await Policy.load(model, { threads: spec.threads, device, valueHidden: [...cfg.valueHidden] });
+  try {
+    policy.enableTraining(training);
+    const run = openRun(spec.run ?? defaultRunDir(algo, cfg.level), {
+      algo, model, training, checkpointEvery: spec.checkpointEvery ?? 10, ppo: cfg, ...(algo === 'bc' ? { bc: spec.bc ?? BC_DEFAULTS } : {}),
+    });
+    return { run, policy, start: { kind: 'start', run, model, builtin: spec.model === undefined, ...(choice ? { preset: { name: choice.preset, reason: choice.reason } } : {}), startUpdate: 0 } };
+  } catch (e) {
+    await policy.dispose();
+    throw e;
+  }
+}
+
+/** Runs (or resumes) a training run to its end or to a stop; see the file comment. */
+export async function trainRun(spec: NewRunSpec | ResumeSpec, hooks: RunHooks = {}): Promise<TrainRunResult> {
+  const { run, policy, start } = await openPolicyRun(spec);
+  const emit = (e: RunEvent) => hooks.onEvent?.(e);
+  const cfg = run.config.ppo;
+  const algo = run.config.algo;
+  const every = run.config.checkpointEvery;
+  let frames = start.startUpdate * cfg.batchSize;
+  let lastSuccess: number | undefined;
+  const shouldStop = () => hooks.signal?.aborted === true;
+  try {
+    emit(start);
+    const onUpdate = async (r: { update: number; frames: number; metrics: Record<string, number | undefined> }, perf: Record<string, number>) => {
+      run.logUpdate(r.update, r.frames, { ...r.metrics, ...perf });
+      frames = r.frames;
+      const s = r.metrics['charts/success_rate'] ?? r.metrics['eval/success_rate'];
+      if (s !== undefined) lastSuccess = s;
+      emit({ kind: 'update', update: r.update, frames: r.frames, metrics: r.metrics });
+      if (r.update % every === 0 && r.update < cfg.numUpdates && !shouldStop()) {
+        emit({ kind: 'checkpoint', dir: await run.saveCheckpoint(policy, r.update, r.frames) });
+      }
+    };
+    const onProgress = (p: UpdateProgress) => emit({ kind: 'progress', progress: p });
+    const done = algo === 'bc'
+      ? await trainBc(policy, cfg, run.config.bc ?? BC_DEFAULTS, {
+        startUpdate: start.startUpdate, shouldStop, onProgress, onDemos: (demos) => emit({ kind: 'demos', demos }),
+        onUpdate: (r) => onUpdate(r, { 'perf/update_s': r.timing.update, 'perf/eval_s': r.timing.eval }),
+      })
+      : await trainPpo(policy, cfg, {
+        startUpdate: start.startUpdate, shouldStop, onProgress,
+        onUpdate: (r) => onUpdate(r, { 'perf/env_s': r.timing.env, 'perf/scoring_s': r.timing.scoring, 'perf/update_s': r.timing.update, 'perf/gradient_steps': r.gradientSteps }),
+      });
+    // --- save: final/ after the last update; on a stop, the point reached (once)
+    const stopped = done < cfg.numUpdates;
+    let saved: string | undefined;
+    if (!stopped) saved = await run.saveFinal(policy, done, frames);
+    else if (done > start.startUpdate) {
+      saved = run.state.checkpoint?.update === done ? resolve(run.dir, run.state.checkpoint.path) : await run.saveCheckpoint(policy, done, frames);
+    }
+    const title = `${algo === 'bc' ? 'BC' : 'PPO'} on ${cfg.level}`;
+    const curve = run.writeCurve(learningCurveSvg([curveFromRecords(basename(run.dir), run.records())], { title }));
+    return { runDir: run.dir, algo, update: done, frames, numUpdates: cfg.numUpdates, stopped, ...(saved ? { saved } : {}), curve, ...(lastSuccess !== undefined ? { lastSuccess } : {}) };
+  } finally {
+    run.close();
+    await policy.dispose();
+  }
+}
