@@ -9,6 +9,7 @@
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 
 import type { CliIO } from './io.js';
+import { formatDuration } from './progress.js';
 
 export interface TrainProgress {
   /** An update's rollout or gradient steps (within the update). */
@@ -17,13 +18,6 @@ export interface TrainProgress {
   update(frames: number, info: { update: number; success?: number }): void;
   log(line: string): void;
   stop(): void;
-}
-
-export function hms(s: number): string {
-  if (!Number.isFinite(s) || s < 0) return '?';
-  const t = Math.round(s);
-  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), sec = t % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
 export function makeTrainProgress(io: CliIO, tty: NodeJS.WritableStream | undefined,
@@ -40,8 +34,8 @@ export function makeTrainProgress(io: CliIO, tty: NodeJS.WritableStream | undefi
   let update = 0;
   const eta = () => {
     const remaining = o.updates - update - current;
-    if (doneUpdates > 0) return hms((lastEnd / doneUpdates) * remaining);
-    return current > 0 ? hms(((now() - lastEnd) / current) * remaining) : '?';
+    if (doneUpdates > 0) return formatDuration((lastEnd / doneUpdates) * remaining);
+    return current > 0 ? formatDuration(((now() - lastEnd) / current) * remaining) : '?';
   };
   const phaseText = (p: { phase: string; done: number; total: number }) => `${p.phase === 'rollout' ? 'rollout' : 'epochs'} ${p.done}/${p.total} ${p.phase === 'rollout' ? 'steps' : 'gradient steps'}`;
   const fraction = (p: { phase: string; done: number; total: number }) => (p.phase === 'rollout' ? 0 : 0.5) + 0.5 * (p.done / p.total);

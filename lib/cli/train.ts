@@ -40,7 +40,8 @@ import type { BcSettings } from '../ppo/run-dir.js';
 import { trainRun, type NewRunSpec, type ResumeSpec, type RunEvent } from '../ppo/run.js';
 import { intFlag, processIO, runCommand, type CliIO } from './io.js';
 import { trainConfig } from './train-config.js';
-import { hms, makeTrainProgress, type TrainProgress } from './train-progress.js';
+import { makeTrainProgress, type TrainProgress } from './train-progress.js';
+import { formatDuration } from './progress.js';
 
 export { trainConfig } from './train-config.js';
 
@@ -182,7 +183,7 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
   try {
     const r = await trainRun(spec, { ...(opts.signal ? { signal: opts.signal } : {}), onEvent });
     progress?.stop();
-    const took = hms((performance.now() - t0) / 1000);
+    const took = formatDuration((performance.now() - t0) / 1000);
     if (r.stopped) {
       io.out(`glam train: stopped at update ${r.update}/${r.numUpdates} (${r.frames} frames) after ${took}; ` +
         `${r.saved ? `checkpoint ${show(r.saved)}` : 'nothing new to save'}; continue with: glam train --resume ${show(r.runDir)}\n`);
