@@ -6,7 +6,7 @@
 // Subtle: the whole directory is written under a temporary name and renamed into place (the previous
 // checkpoint, if any, is moved aside first and removed last), so a run killed mid-save leaves either
 // the old checkpoint or the new one, never a mix; every file is fsynced before the rename.
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { GlamError } from '../errors.js';
@@ -57,7 +57,17 @@ function adapterConfig(cfg: ModelConfig, opts: NativeTrainOptions, base: string)
 }
 
 /** Writes the checkpoint directory `dir` (replacing any previous one atomically). */
-export function saveCheckpoint(dir: string, model: NativeModel, cfg: ModelConfig, srcDir: string, training: TrainingRecord | null): void {
+/**
+ * The tokenizer files of `dir`, read into memory when a policy is loaded: a checkpoint must carry them
+ * even after the directory the policy came from is gone (a run prunes the checkpoint it resumed from).
+ */
+export function readTokenizerFiles(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const n of TOKENIZER_FILES) if (existsSync(join(dir, n))) files.set(n, readFileSync(join(dir, n)));
+  return files;
+}
+
+export function saveCheckpoint(dir: string, model: NativeModel, cfg: ModelConfig, tokenizer: ReadonlyMap<string, Buffer>, training: TrainingRecord | null): void {
   const target = resolve(dir);
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
@@ -70,7 +80,7 @@ export function saveCheckpoint(dir: string, model: NativeModel, cfg: ModelConfig
     writeFileAtomic(join(tmp, 'config.json'), JSON.stringify({ ...cfg.raw, torch_dtype: 'float32' }, null, 2) + '\n');
     writeSafetensors(join(tmp, 'model.safetensors'), toStored(model.exportTensors('params', 'model')), { format: 'pt' });
   }
-  for (const f of TOKENIZER_FILES) if (existsSync(join(srcDir, f))) cpSync(join(srcDir, f), join(tmp, f));
+  for (const [name, data] of tokenizer) writeFileSync(join(tmp, name), data);
   writeSafetensors(join(tmp, 'value_head.safetensors'), toStored(model.exportTensors('params', 'value_head')), { format: 'pt', glam: 'value_head' });
   if (training) {
     const scope: TensorScope = lora ? 'lora' : 'model';

@@ -19,7 +19,7 @@ import { packBatch, tokenizeBatch, type Tokenization, type TokenizedBatch } from
 import { defaultModelDir } from './default-model.js';
 import { TextTokenizer } from './tokenizer.js';
 import { VALUE_HEAD_FILE, createValueHead, loadValueHead } from './value-head.js';
-import { adapterBase, readTrainingRecord, restoreTraining, saveCheckpoint, type TrainingRecord } from './checkpoint.js';
+import { adapterBase, readTokenizerFiles, readTrainingRecord, restoreTraining, saveCheckpoint, type TrainingRecord } from './checkpoint.js';
 import { TrainHandle, checkGradients, type ForwardResult, type StepOptions, type TrainingOptions } from './training.js';
 import { checkDirectory, checkForwardRequest, checkLoadOptions, checkPrecisionOn, checkScoreRequest, checkScoreTokensOptions, checkStepOptions, checkTrainingOptions } from './arguments.js';
 import { existsSync } from 'node:fs';
@@ -94,6 +94,8 @@ export class Policy {
   #queue: Promise<unknown> = Promise.resolve();
   #training: TrainingRecord | null = null;
   #valueHeadTrained = false;
+  /** The model's tokenizer files, read at load: save() writes them whatever happened to `dir` since. */
+  #tokenizerFiles: ReadonlyMap<string, Buffer> = new Map();
 
   private constructor(dir: string, config: ModelConfig, tokenizer: TextTokenizer, native: NativeModel, threads: number,
     device: 'cpu' | 'cuda', precision: Precision) {
@@ -150,6 +152,7 @@ export class Policy {
     }
     const policy = new Policy(modelDir, config, tokenizer, native, threads, backend.kind, backend.kind === 'cuda' ? precision : 'fp32');
     if (record) policy.#training = { ...record };
+    policy.#tokenizerFiles = readTokenizerFiles(modelDir);
     policy.#valueHeadTrained = existsSync(join(given, VALUE_HEAD_FILE));
     return policy;
   }
@@ -209,7 +212,7 @@ export class Policy {
   async save(dir: string): Promise<void> {
     const native = this.#live();
     checkDirectory('save()', dir);
-    await this.#enqueue(async () => callNativeSync(() => saveCheckpoint(dir, native, this.config, this.dir, this.#training)));
+    await this.#enqueue(async () => callNativeSync(() => saveCheckpoint(dir, native, this.config, this.#tokenizerFiles, this.#training)));
   }
 
   /** True when the value head was loaded from value_head.safetensors or trained by a step() in this process; a fresh head's values are random. */

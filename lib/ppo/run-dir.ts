@@ -19,9 +19,8 @@
 //   state write, between final/'s two renames) resumes from a complete policy. Metrics lines of later
 //   updates are dropped (the file is rewritten atomically), and so are incomplete and newer checkpoint
 //   directories and every temporary, so the resumed run logs each update once and leaves nothing behind.
-// - The run keeps its tokenizer files in memory from the start (from the model, or the checkpoint it
-//   resumes from) and writes them into every checkpoint: a resumed policy's own directory, where
-//   Policy.save copies them from, is a checkpoint that is later pruned.
+// - Every checkpoint carries the tokenizer although a resumed policy's own directory is a checkpoint
+//   that is later pruned: Policy reads its tokenizer files at load and save() writes them from memory.
 // - TensorBoard files are append-only: a resumed session writes a new event file, and TensorBoard may
 //   show the dropped updates' points from the older file.
 // - The files' formats and readers (config.json, state.json, the checkpoint listing) are run-config.ts.
@@ -30,12 +29,11 @@ import { join, resolve } from 'node:path';
 
 import { GlamError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { TOKENIZER_FILES } from '../policy/checkpoint.js';
 import type { Policy } from '../policy/policy.js';
 import type { TrainingOptions } from '../policy/training.js';
 import { resolvePpoConfig } from './config.js';
 import { JsonlWriter, readJsonl } from './jsonl-writer.js';
-import { MANIFEST_FILE, readManifest, readTokenizerFiles, removeDir, saveComplete, sweepTemporaries } from './run-files.js';
+import { MANIFEST_FILE, readManifest, removeDir, saveComplete, sweepTemporaries } from './run-files.js';
 import { TensorBoardWriter } from './tensorboard.js';
 import { KEEP_CHECKPOINTS, listCheckpoints, readRunConfig, readRunState, RUN_FORMAT, STATE_FORMAT, type CheckpointRef, type RunConfig, type RunSpec, type RunState } from './run-config.js';
 
@@ -49,13 +47,11 @@ export class RunDir {
   #state: RunState;
   readonly #metrics: JsonlWriter;
   readonly #tb: TensorBoardWriter;
-  readonly #tokenizer: ReadonlyMap<string, Buffer>;
 
-  private constructor(dir: string, config: RunConfig, state: RunState, tokenizerFrom: readonly string[]) {
+  private constructor(dir: string, config: RunConfig, state: RunState) {
     this.dir = dir;
     this.#config = config;
     this.#state = state;
-    this.#tokenizer = readTokenizerFiles(tokenizerFrom, TOKENIZER_FILES);
     this.#metrics = new JsonlWriter(this.metricsPath);
     try {
       this.#tb = new TensorBoardWriter(join(dir, 'tb'));
@@ -77,8 +73,8 @@ export class RunDir {
   checkpointDir(update: number): string { return join(this.dir, 'checkpoints', `update-${update}`); }
 
   /** @internal openRun / resumeRun. */
-  static create(dir: string, config: RunConfig, state: RunState, tokenizerFrom: readonly string[]): RunDir {
-    return new RunDir(dir, config, state, tokenizerFrom);
+  static create(dir: string, config: RunConfig, state: RunState): RunDir {
+    return new RunDir(dir, config, state);
   }
 
   /** Appends one update's metrics (JSON line + TensorBoard event) and records it in state.json. */
@@ -96,7 +92,7 @@ export class RunDir {
   async saveCheckpoint(policy: Pick<Policy, 'save'>, update: number, frames: number): Promise<string> {
     const dir = this.checkpointDir(update);
     mkdirSync(join(this.dir, 'checkpoints'), { recursive: true });
-    await saveComplete(policy, dir, { update, frames }, this.#tokenizer);
+    await saveComplete(policy, dir, { update, frames });
     this.#writeState({ ...this.#state, checkpoint: { update, frames, path: `checkpoints/update-${update}` } });
     this.#prune(update);
     return dir;
@@ -109,7 +105,7 @@ export class RunDir {
   async saveFinal(policy: Pick<Policy, 'save'>, update: number, frames: number): Promise<string> {
     mkdirSync(join(this.dir, 'checkpoints'), { recursive: true });
     // a previous final/ (a finished run given more frames) becomes the checkpoint of its update
-    await saveComplete(policy, this.finalDir, { update, frames }, this.#tokenizer, (old) => this.checkpointDir(old.update));
+    await saveComplete(policy, this.finalDir, { update, frames }, (old) => this.checkpointDir(old.update));
     this.#writeState({ ...this.#state, checkpoint: { update, frames, path: 'final' }, finished: true });
     this.#prune(update);
     return this.finalDir;
@@ -167,7 +163,7 @@ export function openRun(dir: string, spec: RunSpec): RunDir {
   writeFileAtomic(join(abs, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   const state: RunState = { format: STATE_FORMAT, update: 0, frames: 0, checkpoint: null, finished: false };
   writeFileAtomic(join(abs, 'state.json'), JSON.stringify(state, null, 2) + '\n');
-  return RunDir.create(abs, config, state, [config.model]);
+  return RunDir.create(abs, config, state);
 }
 
 export interface ResumedRun {
@@ -231,7 +227,7 @@ export function resumeRun(dir: string, opts: { totalFrames?: number } = {}): Res
   const newState: RunState = { format: STATE_FORMAT, update: startUpdate, frames, checkpoint: ck, finished: false };
   writeFileAtomic(join(abs, 'state.json'), JSON.stringify(newState, null, 2) + '\n');
   const policyDir = ck ? join(abs, ck.path) : config.model;
-  const run = RunDir.create(abs, config, newState, [policyDir, config.model]);
+  const run = RunDir.create(abs, config, newState);
   if (opts.totalFrames !== undefined) run.updateConfig(config);
   return { run, startUpdate, policyDir, fromCheckpoint: ck !== null };
 }

@@ -6,9 +6,8 @@
 //
 // Subtle:
 // - A checkpoint is written whole under a temporary name next to its target (`.update-7.stage-<pid>`):
-//   Policy.save, then the tokenizer files it could not copy (a resumed run's policy comes from a
-//   checkpoint that is later pruned; the run keeps its tokenizer in memory from the start), then the
-//   manifest, written last and fsynced; only then is it renamed into place. So a directory under its
+//   Policy.save (which writes the tokenizer files the policy read at load, so a resumed run's saves
+//   carry them after the checkpoint it resumed from is pruned), then the manifest, written last and fsynced; only then is it renamed into place. So a directory under its
 //   real name is complete by construction, and one without a manifest that verifies (every listed file
 //   present with its size) is not a checkpoint: resume ignores and removes it.
 // - Replacing an existing target (final/ of a run resumed with more frames) takes two renames; the old
@@ -19,7 +18,7 @@
 // - Temporaries are recognised by name: `.<name>.(stage|tmp|old)-<pid>` (these saves, Policy.save's own)
 //   and writeFileAtomic's `.<file>.<pid>.<hex>.tmp`. sweepTemporaries removes them; it is called at the
 //   start of a run and after each save, when no save of this run is in flight.
-import { existsSync, fsyncSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, fsyncSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 import { writeFileAtomic } from '../io/atomic.js';
@@ -83,14 +82,6 @@ export function readManifest(dir: string): Manifest | null {
   }
 }
 
-/** The tokenizer files of the first of `dirs` that has a tokenizer.json, read into memory. */
-export function readTokenizerFiles(dirs: readonly string[], names: readonly string[]): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const src = dirs.find((d) => existsSync(join(d, 'tokenizer.json')));
-  if (src) for (const n of names) if (existsSync(join(src, n))) files.set(n, readFileSync(join(src, n)));
-  return files;
-}
-
 function fsyncPath(p: string): void {
   let fd: number | undefined;
   try {
@@ -104,17 +95,15 @@ function fsyncPath(p: string): void {
 }
 
 /**
- * Saves `policy` as the complete checkpoint `target` (see the file comment): staged, tokenizer files
- * added where missing, manifest last, renamed into place. `displace(old)` is called with the manifest of
+ * Saves `policy` as the complete checkpoint `target` (see the file comment): staged, manifest last, renamed into place. `displace(old)` is called with the manifest of
  * an existing complete `target` before it is replaced, and returns where to move it (or null to drop it).
  */
 export async function saveComplete(policy: Pick<Policy, 'save'>, target: string, at: { update: number; frames: number },
-  tokenizer: ReadonlyMap<string, Buffer>, displace: (old: Manifest) => string | null = () => null): Promise<void> {
+  displace: (old: Manifest) => string | null = () => null): Promise<void> {
   const parent = dirname(target);
   const stage = join(parent, `.${basename(target)}.stage-${process.pid}`);
   rmSync(stage, { recursive: true, force: true });
   await policy.save(stage);
-  for (const [name, data] of tokenizer) if (!existsSync(join(stage, name))) writeFileSync(join(stage, name), data);
   const files = readdirSync(stage).filter((n) => n !== MANIFEST_FILE).sort().map((name) => {
     fsyncPath(join(stage, name));
     return { name, bytes: statSync(join(stage, name)).size };

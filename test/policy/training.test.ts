@@ -1,7 +1,7 @@
 // Training API contract: microbatches accumulate, handles are single-use and owned, step returns the
 // pre-clip norm, and a save + load resumes bit-identically (the step after resuming equals the step
 // an uninterrupted run takes), for full fine-tuning and LoRA.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -122,4 +122,23 @@ test('frozen embeddings / LM head hold no gradient; the value head always trains
     expect(Buffer.from(p.exportTensors('params', 'model')[absent]!.data.buffer).equals(Buffer.from(before.buffer))).toBe(true);
     await p.dispose();
   }
+});
+
+test('a checkpoint saved from a policy whose directory is gone still holds the tokenizer (issue 11)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'glam-tok-'));
+  const first = join(root, 'first'), second = join(root, 'second');
+  const p = await Policy.load(fixture, { threads: 2, valueHidden: [16, 16] });
+  p.enableTraining({ mode: 'full' });
+  await trainStep(p);
+  await p.save(first);
+  await p.dispose();
+  const q = await Policy.load(first, { threads: 2 });
+  rmSync(first, { recursive: true, force: true }); // a run prunes the checkpoint it resumed from
+  await q.save(second);
+  await q.dispose();
+  expect(readFileSync(join(second, 'tokenizer.json'))).toEqual(readFileSync(join(fixture, 'tokenizer.json')));
+  const r = await Policy.load(second, { threads: 2 });
+  expect((await r.score({ prompts, candidates })).logprobs.length).toBe(5);
+  await r.dispose();
+  rmSync(root, { recursive: true, force: true });
 });
