@@ -62,16 +62,17 @@ for s in "${seeds[@]}"; do
   fi
 done
 
+rate() { # rate FILE: "0.985 [0.975, 0.991]" from a `glam eval --json` result
+  jq -r '[.successRate, .ci95[0], .ci95[1]] | @tsv' "$1" | xargs printf '%.3f [%.3f, %.3f]'
+}
 row() { # row LABEL PREFIX
-  local g="$out/$2.greedy.json" m="$out/$2.sampled.json"
-  printf '| %s | %s | %s | %s |\n' "$1" \
-    "$(jq -r '"\(.successRate*1000|round/1000) [\(.ci95[0]*1000|round/1000), \(.ci95[1]*1000|round/1000)]"' "$g")" \
-    "$(jq -r '"\(.successRate*1000|round/1000) [\(.ci95[0]*1000|round/1000), \(.ci95[1]*1000|round/1000)]"' "$m")" \
-    "$(cat "$out/$2.train.time" 2>/dev/null | xargs printf '%.0f s' 2>/dev/null || echo -)"
+  local t=-
+  [ -f "$out/$2.train.time" ] && t=$(printf '%.0f s' "$(cat "$out/$2.train.time")")
+  printf '| %s | %s | %s | %s |\n' "$1" "$(rate "$out/$2.greedy.json")" "$(rate "$out/$2.sampled.json")" "$t"
 }
 {
-  echo "| policy | greedy success [95% CI] | sampled success [95% CI] | train wall time |"
+  echo "| policy | greedy success [95% CI] | sampled success [95% CI] | training wall time |"
   echo "|---|---|---|---|"
-  row untrained untrained
-  for s in "${seeds[@]}"; do row "seed $s, 60 updates" "seed-$s"; done
+  row "untrained built-in model" untrained
+  for s in "${seeds[@]}"; do row "\`glam train --seed $s\`" "seed-$s"; done
 } | tee "$out/table.md"
