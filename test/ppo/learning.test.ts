@@ -29,7 +29,8 @@
 // update for update; it printed greedy 0.030 -> 0.555, sampled 0.030 -> 1.000 on its 200 episodes.
 // Subtle: this is the real trainer end to end (fused scoring, GAE, PPO loss, backward, AdamW) with
 // nothing mocked; it takes ~4-5 minutes on 2 idle cores (235 s with 64-episode evaluations; the four
-// 200-episode ones add about 40 s, the untrained model's being the longest), hence its own timeout.
+// 200-episode ones add about 40 s, the untrained model's being the longest; 356 s measured with the 2
+// cores shared, load ~5), hence its own timeout.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
