@@ -1,11 +1,36 @@
-// Proof that PPO learns (issue 5): the built-in small model, trained with the 'small' preset on
-// BabyAI-GoToRedBallNoDists from its fixed seed, raises its greedy success rate on held-out episodes
-// (eval seed 999, envs seeded 999 + i, disjoint from training's GLAM seeds 100·seed + i) from the
-// untrained model's measured rate to at least twice that and at least 0.5.
+// Proof that PPO learns (issue 5; bar from issue 11's measurements): the built-in small model, trained
+// as `glam train` trains it (preset 'small': BabyAI-GoToRedBallNoDists, 60 updates, seed 1, the config's
+// 64-64 value head), is evaluated before and after on 200 held-out episodes, greedy and sampled.
+//
+// Held-out episodes are `glam eval`'s: envs seeded 1000000 + i and sampling seeded 1000000 (training's
+// envs are seeded 100·seed + i); the first 200 finished episodes count, so they are the first 200 of the
+// README's `glam eval --episodes 1000`. Counting the first to finish drops the 32 envs' unfinished
+// episodes, which are more often the long failures, so a rate on 200 reads a little high (up to ~0.06
+// for seed 1's greedy policy by a renewal estimate, ~0.01 on 1,000): the bars below stay conservative.
+//
+// The bars come from the measured spread over seeds, not from one run (scripts/learning-figures.sh,
+// `glam train --seed S` then `glam eval --policy RUN/final --episodes 1000 [--greedy]`, 2-core x86 CPU):
+//                       greedy success [95% CI]   sampled success [95% CI]
+//     untrained model     0.043 [0.032, 0.057]      0.044 [0.033, 0.059]
+//     seed 0              0.985 [0.975, 0.991]      0.987 [0.978, 0.992]
+//     seed 1 (this run)   0.547 [0.516, 0.578]      0.980 [0.969, 0.987]
+//     seed 2              0.985 [0.975, 0.991]      0.989 [0.980, 0.994]
+//     seed 3              0.985 [0.975, 0.991]      0.989 [0.980, 0.994]
+//     seed 4              0.985 [0.975, 0.991]      0.989 [0.980, 0.994]
+// Greedy success is bimodal over seeds (seed 1's greedy policy runs out of steps in ~45% of episodes while its
+// sampled one succeeds; seeds 0, 2, 3 and 4 reach the same greedy behaviour with different weights);
+// sampled success is steady.
+// A run on another CPU is another draw from that spread (float rounding changes the trajectory), and
+// 200 episodes estimate a rate to within ±0.07 (95%, at 0.5; ±0.03 at 0.97). So each bar is the worst
+// seed's lower 95% bound on 1,000 episodes less that half-width, rounded down: greedy 0.516 − 0.07 → 0.4,
+// sampled 0.969 − 0.03 → 0.9; both are far above the untrained model's (upper bounds 0.057, 0.059). And
+// the improvement must be significant on the test's own episodes: the trained rate's lower 95% bound
+// above the untrained rate's upper one. On this machine the test's run is `glam train --seed 1`'s,
+// update for update; it printed greedy 0.030 -> 0.555, sampled 0.030 -> 1.000 on its 200 episodes.
 // Subtle: this is the real trainer end to end (fused scoring, GAE, PPO loss, backward, AdamW) with
-// nothing mocked; it takes ~4 minutes on 2 cores, hence its own timeout. The preset's comment
-// (lib/ppo/config.ts) records the runs across seeds that chose it; the run is deterministic for a given
-// machine, but float rounding differs across CPUs, so the margin, not one lucky trajectory, carries it.
+// nothing mocked; it takes ~4-5 minutes on 2 idle cores (235 s with 64-episode evaluations; the four
+// 200-episode ones add about 40 s, the untrained model's being the longest; 356 s measured with the 2
+// cores shared, load ~5), hence its own timeout.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +39,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Policy } from '../../lib/policy/policy.js';
 import { resolvePpoConfig } from '../../lib/ppo/config.js';
-import { evaluate } from '../../lib/agent/evaluate.js';
+import { evaluate, type EvalResult } from '../../lib/agent/evaluate.js';
 import { trainPpo } from '../../lib/ppo/trainer.js';
 
-const EVAL = { episodes: 64, greedy: true, seed: 999 } as const;
+/** `glam eval`'s held-out episodes (its default --seed), the first 200 of them. */
+const HELD_OUT = { episodes: 200, seed: 1_000_000 } as const;
+/** Bars on the trained policy's success over HELD_OUT (see the measurements above). */
+const BAR = { greedy: 0.4, sampled: 0.9 } as const;
+
+const show = (r: EvalResult) => `${r.successRate.toFixed(3)} [${r.ci95.map((x) => x.toFixed(3)).join(', ')}]`;
 
 describe('PPO on the built-in small model', () => {
   let home: string;
@@ -32,25 +62,29 @@ describe('PPO on the built-in small model', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('raises greedy success on held-out episodes to >= 2x the untrained rate and >= 0.5', async () => {
+  it(`raises greedy success on 200 held-out episodes to >= ${BAR.greedy} and sampled to >= ${BAR.sampled}, significantly above the untrained model`, async () => {
     const cfg = resolvePpoConfig({}, 'small');
     const policy = await Policy.load(undefined, { threads: 2, device: 'cpu', valueHidden: [...cfg.valueHidden] });
     try {
-      const evalOpts = { ...EVAL, level: cfg.level, memory: { ...cfg.memory } };
-      const before = await evaluate(policy, evalOpts);
+      const evalOpts = (greedy: boolean) => ({ ...HELD_OUT, greedy, level: cfg.level, memory: { ...cfg.memory } });
+      const before = { greedy: await evaluate(policy, evalOpts(true)), sampled: await evaluate(policy, evalOpts(false)) };
       const successes: number[] = [];
       const done = await trainPpo(policy, cfg, {
         onUpdate: (r) => { successes.push(r.metrics['charts/success_rate'] ?? 0); },
       });
       expect(done).toBe(cfg.numUpdates);
-      const after = await evaluate(policy, evalOpts);
-      console.log(`learning: greedy success ${before.successRate.toFixed(3)} untrained -> ${after.successRate.toFixed(3)} after ` +
-        `${cfg.numUpdates} updates (${cfg.numUpdates * cfg.batchSize} frames); 95% CI [${after.ci95.map((x) => x.toFixed(2)).join(', ')}]; ` +
+      const after = { greedy: await evaluate(policy, evalOpts(true)), sampled: await evaluate(policy, evalOpts(false)) };
+      console.log(`learning (seed ${cfg.seed}, ${cfg.numUpdates} updates = ${cfg.numUpdates * cfg.batchSize} frames, ${HELD_OUT.episodes} held-out episodes): ` +
+        `greedy ${show(before.greedy)} -> ${show(after.greedy)}; sampled ${show(before.sampled)} -> ${show(after.sampled)}; ` +
         `training success by update: ${successes.map((s) => s.toFixed(2)).join(' ')}`);
-      expect(after.successRate).toBeGreaterThanOrEqual(0.5);
-      expect(after.successRate).toBeGreaterThanOrEqual(2 * before.successRate);
+      for (const mode of ['greedy', 'sampled'] as const) {
+        expect(after[mode].episodes).toBe(HELD_OUT.episodes);
+        expect(after[mode].successRate).toBeGreaterThanOrEqual(BAR[mode]);
+        expect(after[mode].successRate).toBeGreaterThanOrEqual(2 * before[mode].successRate);
+        expect(after[mode].ci95[0]).toBeGreaterThan(before[mode].ci95[1]);
+      }
       // the learnt policy is also shorter: fewer steps per episode than the untrained one
-      expect(after.meanLength).toBeLessThan(before.meanLength);
+      expect(after.greedy.meanLength).toBeLessThan(before.greedy.meanLength);
     } finally {
       await policy.dispose();
     }
