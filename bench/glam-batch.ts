@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Rng } from '../lib/util/rng.js';
 import { initModel, type InitModelOptions } from '../lib/model/init-model.js';
 import type { TokenizedBatch } from '../lib/policy/batch.js';
+import { glamHome } from '../lib/policy/default-model.js';
 import { packageRoot } from '../lib/util/package-root.js';
 
 /** The shapes of bench/models/<name> (scripts/fixtures/make_bench_models.py writes the same ones). */
@@ -16,8 +17,26 @@ export const BENCH_SHAPES: Record<string, InitModelOptions> = {
   'qwen2-0.5b': { arch: 'qwen2', layers: 24, hidden: 896, heads: 14, kvHeads: 2, intermediate: 4864, vocab: 151936, maxPositions: 1024, seed: 1 },
 };
 
-/** bench/models/<name>; a missing one is written with initModel (random weights), with a message. */
+/** The real pretrained model (bash scripts/fixtures/make_smollm2.sh): $GLAM_SMOLLM2_DIR, else $GLAM_HOME/models/smollm2-135m. */
+export const SMOLLM2 = 'smollm2-135m';
+export function smollm2Dir(): string {
+  return process.env.GLAM_SMOLLM2_DIR ?? join(glamHome(), 'models', SMOLLM2);
+}
+
+/** score's and train's default --models: the two bench models, and SmolLM2-135M when it is built (opt-in). */
+export function defaultBenchModels(): string {
+  if (existsSync(join(smollm2Dir(), 'READY'))) return `llama-256,gpt2-small,${SMOLLM2}`;
+  console.log(`${SMOLLM2}: not built at ${smollm2Dir()} (bash scripts/fixtures/make_smollm2.sh; or GLAM_SMOLLM2_DIR): left out`);
+  return 'llama-256,gpt2-small';
+}
+
+/** bench/models/<name> (smollm2-135m: smollm2Dir()); a missing one is written with initModel (random weights), with a message. */
 export function benchModelDir(name: string): string {
+  if (name === SMOLLM2) {
+    const dir = smollm2Dir();
+    if (!existsSync(join(dir, 'READY'))) throw new Error(`${SMOLLM2} is not built at ${dir}: run bash scripts/fixtures/make_smollm2.sh (or set GLAM_SMOLLM2_DIR)`);
+    return dir;
+  }
   const dir = join(packageRoot(), 'bench', 'models', name);
   if (!existsSync(join(dir, 'config.json'))) {
     const shape = BENCH_SHAPES[name];

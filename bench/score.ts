@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { Policy } from '../lib/policy/policy.js';
 import type { TokenizedBatch } from '../lib/policy/batch.js';
-import { benchModelDir, glamShapedBatch } from './glam-batch.js';
+import { benchModelDir, defaultBenchModels, glamShapedBatch } from './glam-batch.js';
 import { gemmReport } from './gemm-report.js';
 import { scoreWithOrt } from './ort-naive.js';
 
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const ortB = Number(arg('ort-prompts', '8'));
   const threads = Number(arg('threads', String(availableParallelism())));
   const reps = Number(arg('reps', '1'));
-  const names = arg('models', 'llama-256,gpt2-small').split(',');
+  const names = (arg('models', '') || defaultBenchModels()).split(',');
   console.log(`glam bench/score: B=${B} prompts x K=6 candidates (1-3 tokens), prompts 140-160 tokens, ${threads} threads`);
   const rows: string[] = [];
   for (const name of names) {

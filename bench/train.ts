@@ -17,7 +17,7 @@ import type { TokenizedBatch } from '../lib/policy/batch.js';
 import { Policy } from '../lib/policy/policy.js';
 import type { TrainingOptions } from '../lib/policy/training.js';
 import { packageRoot } from '../lib/util/package-root.js';
-import { benchModelDir, glamShapedBatch } from './glam-batch.js';
+import { benchModelDir, defaultBenchModels, glamShapedBatch } from './glam-batch.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -100,10 +100,10 @@ async function timeTraining(dir: string, threads: number, batch: TokenizedBatch,
   }
 }
 
-/** The Python that has torch + transformers (the fixtures' venv first), or why there is none. */
+/** The Python that has torch + transformers ($GLAM_TORCH_PYTHON, else the fixtures' venvs, else python3), or why there is none. */
 function findTorchPython(): { python?: string; why?: string } {
-  const venv = join(packageRoot(), 'scripts', 'fixtures', '.venv', 'bin', 'python');
-  const python = existsSync(venv) ? venv : 'python3';
+  const venvs = ['.venv', '.venv-smollm2'].map((v) => join(packageRoot(), 'scripts', 'fixtures', v, 'bin', 'python'));
+  const python = process.env.GLAM_TORCH_PYTHON ?? venvs.find((v) => existsSync(v)) ?? 'python3';
   const r = spawnSync(python, ['-c', 'import torch, transformers'], { encoding: 'utf8' });
   if (r.status === 0) return { python };
   const err = r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const B = Number(arg('prompts', '32'));
   const threads = Number(arg('threads', String(availableParallelism())));
   const reps = Number(arg('reps', '1'));
-  const names = arg('models', 'llama-256,gpt2-small').split(',');
+  const names = (arg('models', '') || defaultBenchModels()).split(',');
   const torchMode = arg('torch', 'auto');
   const contextLogits = arg('torch-context-logits', 'all');
   console.log(`glam bench/train: B=${B} prompts x K=6 candidates (1-3 tokens), prompts 140-160 tokens, ${threads} threads, ` +

@@ -15,10 +15,10 @@
 //  - gemm_nt with M <= SMALL_M rows skips packing: dot products of X rows and W rows read in place.
 // Measured (AMD EPYC Zen 4, 2 cores, AVX-512, FMA peak ~117 GFLOP/s per core, bench/gemm.ts) on the
 // engine's shapes: 90-95% of peak on 1 thread, 82-93% on 2; 1.04-1.10x / 1.06-1.23x OpenBLAS 0.3.21.
-// Subtle: determinism. Every output element is one FMA chain over k in increasing order, started
-// from (accumulate ? Y : 0) + bias; a k block stores the tile and the next block reloads it, which
-// is exact in fp32. So neither the thread count, the task split nor the blocking changes a bit of
-// the result (tail tiles use the same chain with masked loads/stores). The few-row gemm_nt path
+// Subtle: determinism. Every output element is, per k block, one FMA chain over k in increasing
+// order started from the bias (first block) or 0, added once to (accumulate ? Y : 0) or the tile the
+// previous block stored (why not started from Y: gemm.h). So neither the thread count nor the task
+// split changes a bit of the result (tail tiles use the same chain with masked loads/stores). The few-row gemm_nt path
 // sums in vector lanes instead: a different rounding, but again independent of the thread count.
 // Subtle: buffers are thread_local and grow to the largest size seen (the shared one lives on the
 // calling thread, the per-task ones on whichever thread runs the task), so steady-state calls
@@ -207,7 +207,7 @@ inline void prefetch_row(const float* pf, int64_t off) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Microkernels: C[R, nv] = (load_c ? C : 0) + (bias ? bias : 0) then += A_panel · B_panel over kc.
+// Microkernels: C[R, nv] = (load_c ? C : 0) + ((bias ? bias : 0) + A_panel · B_panel over kc).
 // A: [kc][MR] (rows < R used), B: [kc][NR]; nv <= NR valid columns; C row stride ldc.
 
 #if GLAM_GEMM_ISA == 2
@@ -218,16 +218,8 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
   const __mmask16 m0 = nv >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nv) - 1u);
   const __mmask16 m1 = nv >= 32 ? __mmask16(0xFFFF) : nv <= 16 ? __mmask16(0) : __mmask16((1u << (nv - 16)) - 1u);
   __m512 c0[R], c1[R];
-  if (load_c) {
 #pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
-      c0[i] = _mm512_maskz_loadu_ps(m0, C + i * ldc);
-      c1[i] = _mm512_maskz_loadu_ps(m1, C + i * ldc + 16);
-    }
-  } else {
-#pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
-  }
+  for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
   if (bias) {
     const __m512 b0 = _mm512_maskz_loadu_ps(m0, bias), b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
 #pragma GCC unroll 16
@@ -249,6 +241,13 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
     A += MR;
     B += NR;
   }
+  if (load_c) {  // Y added once to the block's sum (not the chain's start: see the header)
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      c0[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, C + i * ldc), c0[i]);
+      c1[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, C + i * ldc + 16), c1[i]);
+    }
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
     _mm512_mask_storeu_ps(C + i * ldc, m0, c0[i]);
@@ -266,21 +265,8 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
   const __m256i k0 = _mm256_cmpgt_epi32(nvv, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   const __m256i k1 = _mm256_cmpgt_epi32(nvv, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15));
   __m256 c0[R], c1[R];
-  if (load_c) {
 #pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) {
-      if (full) {
-        c0[i] = _mm256_loadu_ps(C + i * ldc);
-        c1[i] = _mm256_loadu_ps(C + i * ldc + 8);
-      } else {
-        c0[i] = _mm256_maskload_ps(C + i * ldc, k0);
-        c1[i] = _mm256_maskload_ps(C + i * ldc + 8, k1);
-      }
-    }
-  } else {
-#pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
-  }
+  for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
   if (bias) {
     const __m256 b0 = _mm256_maskload_ps(bias, k0), b1 = _mm256_maskload_ps(bias + 8, k1);
 #pragma GCC unroll 8
@@ -302,6 +288,18 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
     A += MR;
     B += NR;
   }
+  if (load_c) {  // Y added once to the block's sum (not the chain's start: see the header)
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      if (full) {
+        c0[i] = _mm256_add_ps(_mm256_loadu_ps(C + i * ldc), c0[i]);
+        c1[i] = _mm256_add_ps(_mm256_loadu_ps(C + i * ldc + 8), c1[i]);
+      } else {
+        c0[i] = _mm256_add_ps(_mm256_maskload_ps(C + i * ldc, k0), c0[i]);
+        c1[i] = _mm256_add_ps(_mm256_maskload_ps(C + i * ldc + 8, k1), c1[i]);
+      }
+    }
+  }
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
     if (full) {
@@ -322,9 +320,7 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
   float c[R][NR];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < NR; ++j) {
-      float v = (load_c && j < nv) ? C[i * ldc + j] : 0.0f;
-      if (bias && j < nv) v += bias[j];
-      c[i][j] = v;
+      c[i][j] = (bias && j < nv) ? bias[j] : 0.0f;
     }
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < R; ++i) {
@@ -335,7 +331,7 @@ void ukernel(const float* __restrict A, const float* __restrict B, int64_t kc, f
     B += NR;
   }
   for (int i = 0; i < R; ++i)
-    for (int j = 0; j < nv; ++j) C[i * ldc + j] = c[i][j];
+    for (int j = 0; j < nv; ++j) C[i * ldc + j] = load_c ? C[i * ldc + j] + c[i][j] : c[i][j];
 }
 
 #endif
