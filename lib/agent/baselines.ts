@@ -4,7 +4,7 @@
 //
 // Subtle:
 // - evaluate() and LlmAgent take any Scorer (lib/agent/scorer.ts, a structural type a Policy
-//   satisfies); asPolicy() is kept as the identity for callers written when they took a Policy.
+//   satisfies), so a baseline is passed to them as it is.
 // - The random policy's log-probs are all −log K, so the candidate softmax is exactly uniform and the
 //   agent's sampling draws each candidate with probability 1/K from the evaluation's own seeded
 //   stream; greedy (argmax) is meaningless for it (always the first candidate), so it is refused.
@@ -18,11 +18,6 @@ import { Policy, type ScoreRequest, type ScoreResult } from '../policy/policy.js
 import type { Scorer } from './scorer.js';
 
 export type { Scorer } from './scorer.js';
-
-/** The identity: evaluate() and LlmAgent take any Scorer (kept for callers written when they took a Policy). */
-export function asPolicy<S extends Scorer>(s: S): S {
-  return s;
-}
 
 /** The random policy: uniform over each prompt's candidates. */
 export class RandomPolicy implements Scorer {

@@ -27,7 +27,7 @@ import type { Command } from 'commander';
 
 import { GlamError } from '../errors.js';
 import { listLevels } from '../env/registry.js';
-import { asPolicy, loadEvalPolicy, type EvalPolicy } from '../agent/baselines.js';
+import { loadEvalPolicy, type EvalPolicy } from '../agent/baselines.js';
 import { evaluate, type EvalResult } from '../agent/evaluate.js';
 import { GENERALIZATION_TESTS, runGeneralizationSuite, selectTests, type SuiteRow } from '../agent/generalization.js';
 import { findRunDir } from '../ppo/run-dir.js';
@@ -132,7 +132,7 @@ export async function evalCommand(f: EvalFlags, io: CliIO, opts: EvalCommandOpti
     };
     if (f.suite === undefined) {
       progress = startProgress('eval');
-      const r = await evaluate(asPolicy(p.scorer), { ...env, onEpisode: (n, wins) => progress?.update(n, wins) });
+      const r = await evaluate(p.scorer, { ...env, onEpisode: (n, wins) => progress?.update(n, wins) });
       stopProgress();
       if (f.json) {
         io.out(JSON.stringify({ ...common, successRate: r.successRate, ci95: r.ci95, meanReturn: r.meanReturn, meanLength: r.meanLength }) + '\n');

@@ -8,7 +8,7 @@ import { PROMPT_TEMPLATES } from '../../lib/agent/prompt.js';
 import { collectDemos } from '../../lib/agent/demos.js';
 import { getStyle } from '../../lib/env/text/style.js';
 import type { ScoreRequest, ScoreResult } from '../../lib/policy/policy.js';
-import { asPolicy, RandomPolicy, type Scorer } from '../../lib/agent/baselines.js';
+import { RandomPolicy, type Scorer } from '../../lib/agent/baselines.js';
 import { evaluate } from '../../lib/agent/evaluate.js';
 import {
   evaluateTest, GENERALIZATION_TESTS, promptRewriter, runGeneralizationSuite, selectTests, testScorer,
@@ -64,13 +64,13 @@ test('promptRewriter changes only the head; tests that change neither goal nor t
 
 test('the random baseline samples candidates uniformly and evaluate() runs it like a policy', async () => {
   const rec = new Recorder();
-  const r = await evaluate(asPolicy(rec), { level: 'BabyAI-GoToRedBallNoDists-v0', episodes: 40, seed: SEED, numEnvs: 8 });
+  const r = await evaluate(rec, { level: 'BabyAI-GoToRedBallNoDists-v0', episodes: 40, seed: SEED, numEnvs: 8 });
   expect(r.episodes).toBe(40);
   expect(r.successRate).toBeGreaterThan(0);
   const s = await new RandomPolicy().score({ prompts: ['a', 'b'], candidates: [['x', 'y'], ['x', 'y', 'z', 'w']] });
   expect(Array.from(s.probs)).toEqual([0.5, 0.5, 0.25, 0.25, 0.25, 0.25]);
   expect(Array.from(s.candOffset)).toEqual([0, 2, 6]);
-  const again = await evaluate(asPolicy(new RandomPolicy()), { level: 'BabyAI-GoToRedBallNoDists-v0', episodes: 40, seed: SEED, numEnvs: 8 });
+  const again = await evaluate(new RandomPolicy(), { level: 'BabyAI-GoToRedBallNoDists-v0', episodes: 40, seed: SEED, numEnvs: 8 });
   expect(again).toEqual(r); // seeded
 });
 

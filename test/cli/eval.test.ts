@@ -11,7 +11,7 @@ import { runCli } from './run-cli.js';
 import { evalCommand } from '../../lib/cli/eval.js';
 import { initModel } from '../../lib/model/init-model.js';
 import { Policy } from '../../lib/policy/policy.js';
-import { asPolicy, RandomPolicy } from '../../lib/agent/baselines.js';
+import { RandomPolicy } from '../../lib/agent/baselines.js';
 import { evaluate } from '../../lib/agent/evaluate.js';
 import { checkXml } from '../ppo/xml-check.js';
 
@@ -67,7 +67,7 @@ test('random baseline: uniform sampling, the same numbers as evaluate() of Rando
   expect(r.code, r.err).toBe(0);
   const j = JSON.parse(r.out);
   expect(j).toMatchObject({ kind: 'random', policy: 'random (uniform over candidates)', greedy: false, episodes: 30 });
-  const e = await evaluate(asPolicy(new RandomPolicy()), { level: LEVEL, episodes: 30, numEnvs: 10 });
+  const e = await evaluate(new RandomPolicy(), { level: LEVEL, episodes: 30, numEnvs: 10 });
   expect(j.successRate).toBe(e.successRate);
   expect(j.successRate).toBeGreaterThan(0); // a random walk finds the only object in an empty room now and then
   const z = await run(['eval', '--policy', 'zero-shot', '--model', model, '--level', LEVEL, '--episodes', '2', '--envs', '2', '--json', '--threads', '1']);
