@@ -12,7 +12,7 @@
 # Subtle:
 # - Held-out episodes: `glam eval` seeds its 32 envs 1000000 + i (each env then continues its own random
 #   stream) and its action sampler 1000000; training seeds its envs 100·seed + i. The first 1,000
-#   finished episodes count. The same --seed gives the same episodes to every policy.
+#   episodes to start count. The same --seed gives the same episodes to every policy.
 # - The untrained model is evaluated as a copy of the built-in model placed inside the first run's
 #   directory (OUT_DIR/seed-S/untrained): `glam eval` then uses that run's level and prompt memory (the
 #   small preset's 1 observation, no actions), exactly the prompts the trained policy sees. The training
