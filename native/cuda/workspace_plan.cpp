@@ -28,7 +28,6 @@ WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bo
   p.Vt = lm_tile_width(cfg.vocab, s.R);
   Arena a;
   p.x = a.take(T * C * f);
-  p.y = a.take(T * C * f);
   p.h = a.take(T * C * e);
   p.qkv = a.take(T * Q * f);
   p.att = a.take(T * HD * e);

@@ -26,8 +26,7 @@ struct WorkspaceShape {
 
 struct WorkspacePlan {
   // fp32 unless noted; e-byte buffers are GEMM inputs
-  size_t x = 0;        // (T, C) residual stream
-  size_t y = 0;        // (T, C) branch output, added into x by the next norm
+  size_t x = 0;        // (T, C) residual stream (the branches add into it in their GEMMs)
   size_t h = 0;        // (T, C) e: norm output
   size_t qkv = 0;      // (T, Q)
   size_t att = 0;      // (T, HD) e: attention output

@@ -78,7 +78,7 @@ Napi::Value Workspace(const Napi::CallbackInfo& info) {
   o.Set("total", double(p.total));
   o.Set("Vt", double(p.Vt));
   o.Set("metaBytes", double(p.meta_bytes));
-  o.Set("offsets", offsets_object(env, {{"x", p.x}, {"y", p.y}, {"h", p.h}, {"qkv", p.qkv}, {"att", p.att}, {"up", p.up},
+  o.Set("offsets", offsets_object(env, {{"x", p.x}, {"h", p.h}, {"qkv", p.qkv}, {"att", p.att}, {"up", p.up},
                                          {"act", p.act}, {"hn", p.hn}, {"hn32", p.hn32}, {"logits", p.logits},
                                          {"runMax", p.run_max}, {"runSum", p.run_sum}, {"lse", p.lse},
                                          {"tlogit", p.tlogit}, {"vhA", p.vh_a}, {"vhB", p.vh_b}, {"values", p.values},

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 
+#include "backend/backend.h"  // OptSlot
 #include "ops/cuda/attention_layout.h"
 #include "ops/cuda/cuda_check.h"
 
@@ -124,13 +125,8 @@ void cast_rows(void* out, DType ot, const float* in, int64_t rows, int64_t cols,
 // out[n] fp32 = in[n] bf16.
 void widen_bf16(float* out, const void* in, int64_t n, cudaStream_t s);
 
-// The optimizer (adamw.cu). One slot per trainable tensor: fp32 master w, gradient g, moments m, v,
-// and the bf16 compute copy the forward reads (null when the forward reads w itself).
-struct OptSlot {
-  float *w, *g, *m, *v;
-  void* copy;  // bf16 (n) or null
-  int64_t n;
-};
+// The optimizer (adamw.cu). One slot (backend/backend.h's OptSlot) per trainable tensor: fp32 master
+// w, gradient g, moments m, v, and the bf16 compute copy the forward reads (null when it reads w).
 struct AdamWArgs {
   float decay, b1, b2, step_size;  // decay = 1 - lr wd; step_size = lr / (1 - b1^t)
   double bc2_sqrt, eps;            // sqrt(1 - b2^t)
