@@ -39,7 +39,7 @@ export interface NativeValueHead {
   biases: Float32Array[]; // layer i: (sizes[i+1])
 }
 
-/** Training setup (native/model/training.h TrainOptions). */
+/** Training setup (native/model/trainable_set.h TrainOptions). */
 export interface NativeTrainOptions {
   mode: 'full' | 'lora';
   rank?: number;
