@@ -48,7 +48,7 @@ struct LinearParams {
   const float* b = nullptr;
   float *dW = nullptr, *db = nullptr;
   std::vector<AdapterParams> lora;
-  // floats a training forward keeps for the adapters' backward: sum of ranks x T
+  // values a training forward keeps for the adapters' backward: sum of ranks x T (compute type)
   int64_t lora_rank() const {
     int64_t r = 0;
     for (const AdapterParams& a : lora) r += a.rank;
@@ -161,7 +161,7 @@ class Backend {
                              int64_t C, float eps, const NormParams& p) = 0;
 
   // Y[T,out] (fp32) (+)= X[T,in] W^T + b + LoRA; accumulate: the residual add fused into the GEMM.
-  // keep_t (training, sum of ranks x T floats): what the adapters' backward reuses.
+  // keep_t (training, sum of ranks x T values of the compute type): what the adapters' backward reuses.
   virtual void linear_forward(float* Y, const void* X, int64_t T, int64_t in, int64_t out, const LinearParams& p,
                               bool accumulate, float* keep_t) = 0;
   // dX[T,in] (= or += per dx_accumulate; null: not needed) from dY[T,out]; dW, db, dA, dB +=.

@@ -60,8 +60,10 @@ ParamTable DeviceWeights::table() const {
   ParamTable p;
   p.meta = &meta;
   const size_t base = param_list_base_size(meta);
-  for (size_t k = 0; k < t.size(); ++k)
-    p.t.push_back({t[k].get(), param_is_matrix(k, base) ? dt : DType::F32, int64_t(t[k].size() / (param_is_matrix(k, base) ? dtype_size(dt) : 4))});
+  for (size_t k = 0; k < t.size(); ++k) {
+    const DType kt = param_is_matrix(k, base) ? dt : DType::F32;
+    p.t.push_back({t[k].get(), kt, int64_t(t[k].size() / dtype_size(kt))});
+  }
   p.inv_freq = inv_freq.as<float>();
   return p;
 }
