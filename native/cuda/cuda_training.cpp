@@ -196,16 +196,6 @@ void CudaEngine::import_tensors(const std::string& what, const std::string& scop
   params_ = decoder_params(cfg_, w_.table());
 }
 
-TrainStatus CudaEngine::train_status(int64_t set_step) {
-  TrainStatus s;
-  s.enabled = train_ != nullptr;
-  if (!train_) return s;
-  if (set_step >= 0) train_->set_step_count(set_step);
-  s.step = train_->step_count();
-  s.lora = train_->options().lora;
-  s.trainable_params = train_->trainable_params();
-  s.state_bytes = train_->bytes();
-  return s;
-}
+TrainStatus CudaEngine::train_status(int64_t set_step) { return train_status_of(train_.get(), set_step); }
 
 }  // namespace glam::cuda

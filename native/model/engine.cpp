@@ -89,4 +89,16 @@ void import_training(const ModelConfig& cfg, TrainState& t, StateTensor what, co
   }
 }
 
+TrainStatus train_status_of(TrainState* t, int64_t set_step) {
+  TrainStatus s;
+  s.enabled = t != nullptr;
+  if (!t) return s;
+  if (set_step >= 0) t->set_step_count(set_step);
+  s.step = t->step_count();
+  s.lora = t->options().lora;
+  s.trainable_params = t->trainable_params();
+  s.state_bytes = t->bytes();
+  return s;
+}
+
 }  // namespace glam

@@ -245,16 +245,16 @@ void CudaBackend::lm_head_backward(float* dh, float* dE, const float* dlogprob, 
 
 void CudaBackend::value_head_forward(float* out, const float* h, int64_t B, const ValueHeadParams& p,
                                      float* const* acts) {
-  const int64_t L = p.layers();
-  const float* cur = h;
-  for (int64_t i = 0; i < L; ++i) {
-    const int64_t n = p.sizes[size_t(i + 1)];
-    const bool last = i + 1 == L;
-    float* next = last ? out : acts ? acts[i] : static_cast<float*>(scratch(i % 2 ? kVhB : kVhA, size_t(B * n) * 4));
-    gemm_.nt(next, cur, p.W[size_t(i)], p.b[size_t(i)], B, n, p.sizes[size_t(i)], DType::F32, false, s_);
-    if (!last) sigmoid_forward(next, B * n, s_);
-    cur = next;
+  std::vector<float*> alt;  // not kept: two scratch buffers of the widest layer, alternating
+  if (!acts) {
+    int64_t width = 1;
+    for (int64_t i = 1; i < p.layers(); ++i) width = std::max(width, p.sizes[size_t(i)]);
+    float* ab[2] = {static_cast<float*>(scratch(kVhA, size_t(B * width) * 4)),
+                    static_cast<float*>(scratch(kVhB, size_t(B * width) * 4))};
+    for (int64_t i = 0; i + 1 < p.layers(); ++i) alt.push_back(ab[i % 2]);
+    acts = alt.data();
   }
+  cuda::value_head_forward(out, h, int(p.layers()), p.sizes.data(), p.W.data(), p.b.data(), acts, B, gemm_, s_);
 }
 
 void CudaBackend::value_head_backward(float* dh, const float* dv, const float* h, const float* const* acts, int64_t B,
