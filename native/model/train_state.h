@@ -67,9 +67,12 @@ class TrainState {
   int64_t trainable_params() const { return total_; }
   size_t bytes() const;  // gradients, moments, fp32 masters and adapters
 
-  // Every trainable tensor's gradient as one flat fp32 sequence (backend memory, flat_size() long).
+  // Every trainable tensor's gradient as one flat fp32 sequence (backend memory, flat_size() long),
+  // and its copies to / from host memory (an all-reduce across processes reads and writes it whole).
   float* flat_grads() const { return g_ ? g_->as<float>() : nullptr; }
   int64_t flat_size() const { return total_; }
+  void flat_grads_to_host(float* dst) const { be_.to_host(dst, flat_grads(), size_t(total_) * 4); }
+  void flat_grads_from_host(const float* src) { be_.from_host(flat_grads(), src, size_t(total_) * 4); }
 
   // The model part (base tensors and adapters) of `what` as fp32 host Weights in param_list's layout;
   // frozen tensors are EMPTY for grads and moments.
