@@ -134,20 +134,21 @@ void CudaEngine::ensure_workspace(const WorkspaceShape& shape) {
   ws_.alloc(std::min(wp_.total + wp_.total / 8, available));  // headroom (when it fits): nearby shapes reuse the arena
 }
 
-void CudaEngine::upload_meta(const BatchPlan& p) {
-  staging_.reserve(wp_.meta_bytes);
+void CudaEngine::upload_meta(const BatchPlan& p, const MetaLayout& m, void* dev) {
+  staging_.reserve(m.bytes);
   char* host = staging_.as<char>();
   auto put = [&](size_t off, const void* src, size_t bytes) {
-    if (bytes) std::memcpy(host + (off - wp_.meta), src, bytes);
+    if (bytes) std::memcpy(host + off, src, bytes);
   };
-  put(wp_.ids, p.ids.data(), p.ids.size() * 4);
-  put(wp_.pos, p.pos.data(), p.pos.size() * 4);
-  put(wp_.rows, p.rows.data(), p.rows.size() * 4);
-  put(wp_.trow, p.trow.data(), p.trow.size() * 4);
-  put(wp_.tid, p.tid.data(), p.tid.size() * 4);
-  put(wp_.tiles, p.tiles.data(), p.tiles.size() * sizeof(AttnTile));
-  put(wp_.arows, p.arows.data(), p.arows.size() * sizeof(AttnRow));
-  CUDA_CHECK(cudaMemcpyAsync(ws_.as<char>(wp_.meta), host, wp_.meta_bytes, cudaMemcpyHostToDevice, stream_));
+  put(m.ids, p.ids.data(), p.ids.size() * 4);
+  put(m.pos, p.pos.data(), p.pos.size() * 4);
+  put(m.rows, p.rows.data(), p.rows.size() * 4);
+  put(m.trow, p.trow.data(), p.trow.size() * 4);
+  put(m.tid, p.tid.data(), p.tid.size() * 4);
+  put(m.arows, p.arows.data(), p.arows.size() * sizeof(AttnRow));
+  put(m.tiles, p.tiles.data(), p.tiles.size() * sizeof(AttnTile));
+  if (m.bytes > m.kv) put(m.kv, p.kv_tiles.data(), p.kv_tiles.size() * sizeof(AttnKvTile));
+  CUDA_CHECK(cudaMemcpyAsync(dev, host, m.bytes, cudaMemcpyHostToDevice, stream_));
 }
 
 void CudaEngine::enqueue_pass(const BatchPlan& p) {
@@ -222,7 +223,7 @@ void CudaEngine::run_pass(const BatchPlan& p) {
 ScoreResult CudaEngine::score_plan(const BatchPlan& p, bool want_hidden) {
   WorkspaceShape shape{p.T, p.B, p.R, p.NT, int64_t(p.tiles.size()), vwidth_};
   ensure_workspace(shape);
-  upload_meta(p);
+  upload_meta(p, wp_.m, ws_.as<char>(wp_.meta));
   run_pass(p);
   // results: lse (R), tlogit (NT), values (B), hidden (B, C) through the pinned staging buffer
   const size_t C = size_t(cfg_.hidden);

@@ -94,7 +94,8 @@ class CudaEngine final : public Engine {
  private:
   ScoreResult score_plan(const BatchPlan& plan, bool want_hidden);
   void ensure_workspace(const WorkspaceShape& shape);
-  void upload_meta(const BatchPlan& plan);
+  // Stages the plan's metadata (laid out by m; kv tiles when m has room) and uploads it to dev.
+  void upload_meta(const BatchPlan& plan, const MetaLayout& m, void* dev);
   void enqueue_pass(const BatchPlan& plan);
   void run_pass(const BatchPlan& plan);
   void drop_graphs();

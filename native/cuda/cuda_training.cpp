@@ -18,32 +18,14 @@ namespace glam::cuda {
 
 namespace {
 
-// The pass's device metadata, one block: offsets in bytes.
-struct Meta {
-  size_t ids = 0, pos = 0, rows = 0, trow = 0, tid = 0, arows = 0, tiles = 0, kv = 0, total = 0;
-};
-
-Meta meta_layout(const BatchPlan& p) {
-  Meta m;
-  auto take = [&](size_t bytes) {
-    const size_t at = m.total;
-    m.total += (bytes + 255) / 256 * 256;
-    return at;
-  };
-  m.ids = take(p.ids.size() * 4);
-  m.pos = take(p.pos.size() * 4);
-  m.rows = take(p.rows.size() * 4);
-  m.trow = take(p.trow.size() * 4);
-  m.tid = take(p.tid.size() * 4);
-  m.arows = take(p.arows.size() * sizeof(AttnRow));
-  m.tiles = take(p.tiles.size() * sizeof(AttnTile));
-  m.kv = take(p.kv_tiles.size() * sizeof(AttnKvTile));
-  return m;
+// The pass's metadata block (workspace_plan.h), with the attention backward's kv tiles.
+MetaLayout meta_of(const BatchPlan& p) {
+  return meta_layout(p.T, p.R, p.NT, int64_t(p.tiles.size()), int64_t(p.kv_tiles.size()));
 }
 
 struct CudaPass final : TrainPass {
   BatchPlan plan;
-  Meta meta;
+  MetaLayout meta;
   DecoderCache fc;
   HeadCache hc;
   std::unique_ptr<Buffer> dmeta;
@@ -78,7 +60,7 @@ void CudaEngine::enable_training(const TrainOptions& opts, const ValueHead& head
 }
 
 void CudaEngine::bind_pass(const char* meta, const BatchPlan& p) {
-  const Meta m = meta_layout(p);
+  const MetaLayout m = meta_of(p);
   ensure_workspace({p.T, p.B, p.R, p.NT, int64_t(p.tiles.size()), vwidth_});  // LM-head tile, value-head scratch
   PassBindings b;
   b.arows = reinterpret_cast<const AttnRow*>(meta + m.arows);
@@ -104,23 +86,10 @@ std::unique_ptr<TrainPass> CudaEngine::forward_train(const PackedBatch& batch, c
   const BatchPlan& p = pass->plan;
   const int64_t C = cfg_.hidden;
   // metadata: staged in pinned memory, one upload
-  const Meta m = pass->meta = meta_layout(p);
+  const MetaLayout m = pass->meta = meta_of(p);
   pass->dmeta = be_->buffer();
-  char* dm = static_cast<char*>(pass->dmeta->ensure(m.total));
-  staging_.reserve(m.total);
-  char* host = staging_.as<char>();
-  auto put = [&](size_t off, const void* src, size_t bytes) {
-    if (bytes) std::memcpy(host + off, src, bytes);
-  };
-  put(m.ids, p.ids.data(), p.ids.size() * 4);
-  put(m.pos, p.pos.data(), p.pos.size() * 4);
-  put(m.rows, p.rows.data(), p.rows.size() * 4);
-  put(m.trow, p.trow.data(), p.trow.size() * 4);
-  put(m.tid, p.tid.data(), p.tid.size() * 4);
-  put(m.arows, p.arows.data(), p.arows.size() * sizeof(AttnRow));
-  put(m.tiles, p.tiles.data(), p.tiles.size() * sizeof(AttnTile));
-  put(m.kv, p.kv_tiles.data(), p.kv_tiles.size() * sizeof(AttnKvTile));
-  CUDA_CHECK(cudaMemcpyAsync(dm, host, m.total, cudaMemcpyHostToDevice, stream_));
+  char* dm = static_cast<char*>(pass->dmeta->ensure(m.bytes));
+  upload_meta(p, m, dm);
   bind_pass(dm, p);
   const DecoderParams prm = train_->params();
   const ValueHeadParams vh = value_head();

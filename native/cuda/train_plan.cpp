@@ -6,7 +6,6 @@
 #include "common/error.h"
 #include "cuda/workspace_plan.h"
 #include "model/family.h"
-#include "ops/cuda/attention_layout.h"
 
 namespace glam::cuda {
 
@@ -35,12 +34,8 @@ TrainPlan plan_training(const ModelConfig& cfg, const TrainShape& s, bool bf16) 
   }
   for (size_t bytes : {T * C * f, R * C * e, B * C * f, R * f, NT * f, B * f}) a.take(bytes);  // HeadCache: x hn hv lse tlogit values
   for (size_t i = 1; i + 1 < s.value_sizes.size(); ++i) a.take(B * size_t(s.value_sizes[i]) * f);  // value-head inputs
-  Arena m;  // cuda_training.cpp meta_layout: ids pos rows trow tid arows tiles kv, one block
-  for (size_t bytes : {T * 4, T * 4, R * 4, NT * 4, NT * 4, T * sizeof(AttnRow), size_t(s.ntiles) * sizeof(AttnTile),
-                       size_t(s.nkv) * sizeof(AttnKvTile)})
-    m.take(bytes);
-  p.meta_bytes = m.at;
-  a.take(m.at);
+  p.meta_bytes = meta_layout(s.T, s.R, s.NT, s.ntiles, s.nkv).bytes;  // the pass's metadata block
+  a.take(p.meta_bytes);
   p.cache_total = a.at;
 
   Arena b;
