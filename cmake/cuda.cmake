@@ -2,7 +2,8 @@
 # (included by CMakeLists.txt when GLAM_CUDA=ON).
 # Sources: native/ops/cuda (kernels, cuBLASLt GEMM), native/cuda (device weights, workspace, the
 # scoring pass, CUDA graphs) and the host-only model code shared with the CPU addon (the decoder over
-# the Backend interface, the family table, weights loading, the batch plan, packed-batch validation),
+# the Backend interface, the heads after it, the parameter table and TrainState, the family table,
+# weights loading, the batch plan, packed-batch validation),
 # compiled once (object library glam_cuda_core) for both; then native/napi_cuda (module init, the
 # CUDA engine's loader) with the shared N-API model wrapper and workers (native/napi/model_wrap.cpp,
 # model_train.cpp) for the addon, and native/napi_cuda_test (the kernel test hooks) for the test addon.
@@ -41,6 +42,9 @@ add_library(glam_cuda_core OBJECT ${GLAM_CUDA_SOURCES}
   ${CMAKE_SOURCE_DIR}/native/model/weights.cpp
   ${CMAKE_SOURCE_DIR}/native/model/family.cpp
   ${CMAKE_SOURCE_DIR}/native/model/decoder.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/heads.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/param_table.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/train_state.cpp
   ${CMAKE_SOURCE_DIR}/native/model/batch_plan.cpp
   ${CMAKE_SOURCE_DIR}/native/model/packed_batch.cpp
   ${CMAKE_SOURCE_DIR}/native/model/trainable_set.cpp

@@ -1,5 +1,7 @@
 // The per-architecture weight inventory: which tensors (Hugging Face names, shapes) a ModelConfig needs, and
-// resolveWeights, which checks a loaded checkpoint against it and returns exactly those tensors.
+// resolveWeights, which checks a loaded checkpoint against it and returns exactly those tensors. The names come
+// from the native family table (native/model/family.cpp, exported by the CPU addon's familyTable()), the one
+// the native loader reads: the table exists once.
 // Subtle points:
 //  - GPT-2 uses Conv1D, whose weight is [in, out] (c_attn [C, 3C]), unlike nn.Linear's [out, in] in Llama;
 //  - checkpoints of the bare base model (original GPT-2 hub files: "h.0.attn.c_attn.weight"; LlamaModel:
@@ -11,6 +13,7 @@
 //    missing tensor instead of materialising billions of names.
 
 import { GlamError } from '../errors.js';
+import { cpuAddon, type FamilyDim, type NativeFamily } from '../native/binding.js';
 import type { ModelConfig } from './model-config.js';
 import { isWeightDtype, WEIGHT_DTYPES, type StoredTensor, type Tensor } from './safetensors-format.js';
 
@@ -19,56 +22,60 @@ export interface ExpectedTensor {
   shape: number[];
 }
 
-function* llamaTensors(cfg: ModelConfig): Generator<ExpectedTensor> {
-  const { vocabSize: V, hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: Hkv, headDim: D } = cfg;
-  yield { name: 'model.embed_tokens.weight', shape: [V, C] };
-  for (let i = 0; i < cfg.numLayers; i++) {
-    const p = `model.layers.${i}.`;
-    yield { name: `${p}input_layernorm.weight`, shape: [C] };
-    for (const [proj, out] of [['q_proj', H * D], ['k_proj', Hkv * D], ['v_proj', Hkv * D]] as const) {
-      yield { name: `${p}self_attn.${proj}.weight`, shape: [out, C] };
-      if (cfg.qkvBias) yield { name: `${p}self_attn.${proj}.bias`, shape: [out] };
-    }
-    yield { name: `${p}self_attn.o_proj.weight`, shape: [C, H * D] };
-    if (cfg.oBias) yield { name: `${p}self_attn.o_proj.bias`, shape: [C] };
-    yield { name: `${p}post_attention_layernorm.weight`, shape: [C] };
-    for (const [proj, out, inp] of [['gate_proj', I, C], ['up_proj', I, C], ['down_proj', C, I]] as const) {
-      yield { name: `${p}mlp.${proj}.weight`, shape: [out, inp] };
-      if (cfg.mlpBias) yield { name: `${p}mlp.${proj}.bias`, shape: [out] };
-    }
+/** A dimension of the family table resolved against a config. */
+function dimOf(cfg: ModelConfig, d: FamilyDim): number {
+  switch (d) {
+    case 'C': return cfg.hiddenSize;
+    case 'I': return cfg.intermediateSize;
+    case 'HD': return cfg.numHeads * cfg.headDim;
+    case 'KvD': return cfg.numKvHeads * cfg.headDim;
+    case 'C3': return 3 * cfg.hiddenSize;
   }
-  yield { name: 'model.norm.weight', shape: [C] };
-  if (!cfg.tieWordEmbeddings) yield { name: 'lm_head.weight', shape: [V, C] };
 }
 
-function* gpt2Tensors(cfg: ModelConfig): Generator<ExpectedTensor> {
-  const { vocabSize: V, hiddenSize: C, intermediateSize: I } = cfg;
-  yield { name: 'transformer.wte.weight', shape: [V, C] };
-  yield { name: 'transformer.wpe.weight', shape: [cfg.maxPositions, C] };
-  const linear = function* (name: string, inp: number, out: number): Generator<ExpectedTensor> {
-    yield { name: `${name}.weight`, shape: [inp, out] }; // Conv1D: [in, out]
-    yield { name: `${name}.bias`, shape: [out] };
-  };
+let families: Record<string, NativeFamily> | undefined;
+
+/** The native family table (read once from the CPU addon). */
+function familyOf(cfg: ModelConfig): NativeFamily {
+  families ??= cpuAddon().familyTable();
+  const f = families[cfg.family];
+  if (f === undefined) throw new GlamError('UnsupportedArchitecture', `the native engine has no "${cfg.family}" family table; update glam`);
+  return f;
+}
+
+/** Whether a linear of this role carries a bias under cfg (native: linear_has_bias). */
+function hasBias(cfg: ModelConfig, role: NativeFamily['linears'][number]['role']): boolean {
+  return role === 'qkv' ? cfg.qkvBias : role === 'o' ? cfg.oBias : cfg.mlpBias;
+}
+
+function* familyTensors(cfg: ModelConfig, f: NativeFamily): Generator<ExpectedTensor> {
+  const C = cfg.hiddenSize;
+  yield { name: f.embed, shape: [cfg.vocabSize, C] };
+  if (f.pos === 'learned') yield { name: f.posEmbed, shape: [cfg.maxPositions, C] };
   const norm = function* (name: string): Generator<ExpectedTensor> {
     yield { name: `${name}.weight`, shape: [C] };
-    yield { name: `${name}.bias`, shape: [C] };
+    if (f.normBias) yield { name: `${name}.bias`, shape: [C] };
   };
   for (let i = 0; i < cfg.numLayers; i++) {
-    const p = `transformer.h.${i}.`;
-    yield* norm(`${p}ln_1`);
-    yield* linear(`${p}attn.c_attn`, C, 3 * C);
-    yield* linear(`${p}attn.c_proj`, C, C);
-    yield* norm(`${p}ln_2`);
-    yield* linear(`${p}mlp.c_fc`, C, I);
-    yield* linear(`${p}mlp.c_proj`, I, C);
+    const p = `${f.layerPrefix}${i}.`;
+    for (const lin of f.linears) {
+      if (lin.role === 'qkv') yield* norm(p + f.norm1);
+      if (lin.role === 'up') yield* norm(p + f.norm2);
+      const inp = dimOf(cfg, lin.in);
+      for (const part of lin.parts) {
+        const out = dimOf(cfg, part.rows);
+        yield { name: `${p}${part.module}.weight`, shape: lin.conv1d ? [inp, out] : [out, inp] }; // Conv1D: [in, out]
+        if (hasBias(cfg, lin.role)) yield { name: `${p}${part.module}.bias`, shape: [out] };
+      }
+    }
   }
-  yield* norm('transformer.ln_f');
-  if (!cfg.tieWordEmbeddings) yield { name: 'lm_head.weight', shape: [V, C] };
+  yield* norm(f.finalNorm);
+  if (!cfg.tieWordEmbeddings) yield { name: f.lmHead, shape: [cfg.vocabSize, C] };
 }
 
 /** Lazily yields the tensors `cfg` needs, in load order, with Hugging Face names and shapes. */
 export function iterExpectedTensors(cfg: ModelConfig): Generator<ExpectedTensor> {
-  return cfg.family === 'gpt2' ? gpt2Tensors(cfg) : llamaTensors(cfg);
+  return familyTensors(cfg, familyOf(cfg));
 }
 
 /** The tensors `cfg` needs, with Hugging Face names and shapes (llama: [out, in]; GPT-2 Conv1D: [in, out]). */
@@ -78,7 +85,8 @@ export function expectedTensors(cfg: ModelConfig): ExpectedTensor[] {
 
 /** Adds the base-model prefix ("model." / "transformer.") to names saved without it; rejects duplicate spellings. */
 export function canonicalTensorNames<T extends StoredTensor>(cfg: ModelConfig, tensors: Map<string, T>): Map<string, T> {
-  const prefix = cfg.family === 'gpt2' ? 'transformer.' : 'model.';
+  const f = familyOf(cfg);
+  const prefix = f.layerPrefix.slice(0, f.layerPrefix.indexOf('.') + 1); // "model." | "transformer."
   const out = new Map<string, T>();
   for (const [name, t] of tensors) {
     const canonical = name.startsWith(prefix) || name.startsWith('lm_head.') ? name : prefix + name;

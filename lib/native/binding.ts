@@ -39,7 +39,7 @@ export interface NativeValueHead {
   biases: Float32Array[]; // layer i: (sizes[i+1])
 }
 
-/** Training setup (native/model/training.h TrainOptions). */
+/** Training setup (native/model/trainable_set.h TrainOptions). */
 export interface NativeTrainOptions {
   mode: 'full' | 'lora';
   rank?: number;
@@ -90,9 +90,31 @@ export interface NativeModel {
   trainInfo(setStep?: number): { enabled: boolean; step?: number; mode?: 'full' | 'lora'; trainableParams?: number; stateBytes?: number; openHandles?: number };
 }
 
+/** A size of the config that shapes a tensor: hidden, MLP width, heads x head size, kv heads x head size, 3 x hidden. */
+export type FamilyDim = 'C' | 'I' | 'HD' | 'KvD' | 'C3';
+
+/** An architecture family as data (native/model/family.h): its ops and its Hugging Face tensor names. */
+export interface NativeFamily {
+  norm: 'rms' | 'layer';
+  normBias: boolean;
+  pos: 'rope' | 'learned';
+  gatedMlp: boolean;
+  embed: string;
+  posEmbed: string;
+  finalNorm: string;
+  lmHead: string;
+  layerPrefix: string; // layerPrefix + "<l>." + module
+  norm1: string;
+  norm2: string;
+  /** The block's linears in load order; a fused matrix lists its modules in row order. */
+  linears: { role: 'qkv' | 'o' | 'up' | 'down'; in: FamilyDim; conv1d: boolean; parts: { module: string; rows: FamilyDim }[] }[];
+}
+
 export interface NativeAddon {
   backend: 'cpu';
   loadModel(config: ModelConfig, tensors: Record<string, Tensor>, opts: { threads: number }): Promise<NativeModel>;
+  /** The family table the native loader reads (native/napi/family_table.h), by family name. */
+  familyTable(): Record<string, NativeFamily>;
 }
 
 /** Where the compute runs: 'auto' = CUDA when the CUDA addon is built and sees a GPU, else the CPU. */

@@ -79,8 +79,6 @@ export interface PlanHooks {
   /** The training pass's per-handle cache (kept from forward to backward) and shared backward scratch, in bytes. */
   train(config: ModelConfig, shape: TrainShape, precision: Precision): {
     cacheTotal: number; scratchTotal: number; bytesPerToken: number; Vt: number; metaBytes: number;
-    layers: Array<{ x1: number; x2: number; qkv: number; att: number; lse: number; up: number; loraT: number }>;
-    offsets: Record<string, number>;
   };
   /** Optimizer-side bytes: fp32 gradients, AdamW moments, fp32 masters where the compute copy is bf16. */
   optimizerState(matrixParams: number, fp32Params: number, precision: Precision): { grads: number; moments: number; masters: number; total: number };

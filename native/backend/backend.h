@@ -3,7 +3,7 @@
 // forward and backward once as calls on this interface; a backend never learns which architecture
 // it runs (it sees norms, linears, attention over row groups, activations, the LM head).
 // defines: NormKind, ActKind, NormParams, AdapterParams, LinearParams, AttentionGroup, AttentionRows,
-//          AttentionSpec, Buffer, Backend (DType: backend/dtype.h).
+//          AttentionSpec, ValueHeadParams, AdamWOptions, OptSlot, Buffer, Backend (DType: backend/dtype.h).
 // Conventions (both backends, see ops/cpu/cpu_ops.h and ops/cuda/cuda_ops.h): every pointer lives in
 // the backend's memory; the residual stream, q|k|v, GEMM outputs and statistics are fp32; tensors
 // typed `void*` (norm outputs, the attention output, the MLP activation, weight matrices) are in the
@@ -11,7 +11,8 @@
 // parameter gradients (+=, microbatches add up) and WRITE input gradients unless they say +=; a null
 // parameter gradient is a frozen parameter (its work is skipped).
 // Dimension legend: T packed rows, C hidden, H heads, Hkv kv heads, D head size, I MLP width,
-// V vocabulary, R scored rows, NT target tokens, n rows of a norm call, r LoRA rank.
+// V vocabulary, R scored rows, NT target tokens, n rows of a norm call, r LoRA rank, B prompts (value
+// head rows), S optimizer slots.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -47,7 +48,7 @@ struct LinearParams {
   const float* b = nullptr;
   float *dW = nullptr, *db = nullptr;
   std::vector<AdapterParams> lora;
-  // floats a training forward keeps for the adapters' backward: sum of ranks x T
+  // values a training forward keeps for the adapters' backward: sum of ranks x T (compute type)
   int64_t lora_rank() const {
     int64_t r = 0;
     for (const AdapterParams& a : lora) r += a.rank;
@@ -87,6 +88,31 @@ struct AttentionSpec {
   int64_t window = 0;             // > 0: key j visible from query i only if pos_i - pos_j < window
 };
 
+// GLAM's value MLP (fp32 in both precisions, backend memory): layer i W[i] (sizes[i+1], sizes[i]), b[i]
+// (sizes[i+1]), a sigmoid after every layer but the last; dW, db their gradients (empty: not training).
+struct ValueHeadParams {
+  std::vector<int64_t> sizes;  // C, hidden..., 1
+  std::vector<const float*> W, b;
+  std::vector<float*> dW, db;
+  bool empty() const { return W.empty(); }
+  int64_t layers() const { return int64_t(W.size()); }
+};
+
+// AdamW as PyTorch has it (decoupled weight decay, bias-corrected moments, eps outside the square
+// root), after clipping by the global norm: clip factor min(1, max_grad_norm / (norm + 1e-6)) when
+// max_grad_norm > 0 (torch.nn.utils.clip_grad_norm_).
+struct AdamWOptions {
+  double lr = 1e-6, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0, max_grad_norm = 0.0;  // 0: no clipping
+};
+
+// One trainable tensor as the optimizer sees it (backend memory): fp32 master w, gradient g, moments
+// m, v, and the compute copy the forward reads when it is not w itself (bf16; null otherwise).
+struct OptSlot {
+  float *w, *g, *m, *v;
+  void* copy;
+  int64_t n;
+};
+
 // Backend memory that grows on demand; contents are kept while it does not grow.
 class Buffer {
  public:
@@ -105,6 +131,15 @@ class Backend {
   virtual std::unique_ptr<Buffer> buffer() = 0;
   // dst <- src (bytes), both in backend memory
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  // dst (backend memory) <- 0
+  virtual void zero(void* dst, size_t bytes) = 0;
+  // Between host and backend memory; both return when the copy is done (the host side may go).
+  virtual void to_host(void* host, const void* src, size_t bytes) = 0;
+  virtual void from_host(void* dst, const void* host, size_t bytes) = 0;
+  // dst[n] (type t) <- src[n] fp32, rounded to nearest even when t is BF16 (backend memory both).
+  virtual void cast(void* dst, DType t, const float* src, int64_t n) = 0;
+  // dst[n] fp32 <- src[n] (type t), exact (backend memory both).
+  virtual void widen(float* dst, const void* src, DType t, int64_t n) = 0;
 
   // The rows the next attention calls run over (until the next call), pos (T) in backend memory.
   // The rows must outlive those calls; a backend that reads device copies of them (CUDA) has them
@@ -126,7 +161,7 @@ class Backend {
                              int64_t C, float eps, const NormParams& p) = 0;
 
   // Y[T,out] (fp32) (+)= X[T,in] W^T + b + LoRA; accumulate: the residual add fused into the GEMM.
-  // keep_t (training, sum of ranks x T floats): what the adapters' backward reuses.
+  // keep_t (training, sum of ranks x T values of the compute type): what the adapters' backward reuses.
   virtual void linear_forward(float* Y, const void* X, int64_t T, int64_t in, int64_t out, const LinearParams& p,
                               bool accumulate, float* keep_t) = 0;
   // dX[T,in] (= or += per dx_accumulate; null: not needed) from dY[T,out]; dW, db, dA, dB +=.
@@ -159,6 +194,20 @@ class Backend {
   virtual void lm_head_backward(float* dh, float* dE, const float* dlogprob, const void* h, int64_t R, const void* E,
                                 int64_t V, int64_t C, const float* lse, const int32_t* target_row,
                                 const int32_t* target_id, int64_t NT) = 0;
+
+  // The value head: out (B) = head(h (B, sizes[0])). acts (training): layer i >= 1's input is kept in
+  // acts[i-1] (B, sizes[i]) for the backward; null: the backend's scratch.
+  virtual void value_head_forward(float* out, const float* h, int64_t B, const ValueHeadParams& p,
+                                  float* const* acts) = 0;
+  // dh (B, sizes[0]) written, p.dW, p.db += from dv (B); h and acts as the forward read and kept them.
+  virtual void value_head_backward(float* dh, const float* dv, const float* h, const float* const* acts, int64_t B,
+                                   const ValueHeadParams& p) = 0;
+
+  // One clipped AdamW step over every slot at step count t (>= 1): the global L2 norm of every
+  // slot's gradient, the clip factor from it, then each slot's update (master, moments and the
+  // compute copy). Returns the norm before clipping. Partial sums have a fixed shape, so the norm
+  // does not depend on scheduling or thread count.
+  virtual double adamw_step(const std::vector<OptSlot>& slots, const AdamWOptions& o, int64_t t) = 0;
 };
 
 }  // namespace glam

@@ -1,19 +1,15 @@
 // The GPU scoring pass; see cuda_engine.h.
 // Pipeline (one stream, capturable):
 //   x (T,C) = Decoder::forward (model/decoder.cpp) over the CUDA backend
-//   hn (R,C) = final_norm(x)[rows]                    gather of scored rows, compute type
-//   hn32 (B,C) = final_norm(x)[rows[0:B]] in fp32     value head input, `hidden`
-//   lse (R), tlogit (NT) = fused LM head over vocabulary tiles
-//   values (B) = value head(hn32)
-// then lse, tlogit, values (and hn32) come back; finish_scores forms log p = tlogit - lse[trow] and
-// the candidates' sums in double.
+//   hn, hn32, lse, tlogit, values = Heads::forward (model/heads.cpp) into the workspace arena
+// then lse, tlogit, values (and hn32) come back through pinned staging; assemble (model/heads.h)
+// forms log p = tlogit - lse[trow], the candidates' sums in double and each prompt's value.
 #include "cuda/cuda_engine.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
-#include "model/value_head.h"
 #include "ops/cuda/cuda_ops.h"
 
 namespace glam::cuda {
@@ -24,32 +20,6 @@ constexpr size_t kFreeMargin = size_t(256) << 20;  // left free for cuBLASLt, gr
 constexpr size_t kMaxGraphs = 16;
 
 }  // namespace
-
-// The Decoder's views of the device weights (inference: no gradients).
-DecoderParams decoder_params(const DeviceWeights& w) {
-  auto f = [](const DeviceBuffer& b) { return b.as<float>(); };
-  DecoderParams p;
-  p.embed = w.embed.get();
-  p.pos_embed = w.pos_embed.get();
-  p.head = w.head();
-  p.inv_freq = f(w.inv_freq);
-  p.final_norm = {f(w.final_w), f(w.final_b), nullptr, nullptr};
-  for (const DeviceLayer& l : w.layers) {
-    DecoderParams::Layer pl;
-    pl.norm1 = {f(l.norm1_w), f(l.norm1_b), nullptr, nullptr};
-    pl.norm2 = {f(l.norm2_w), f(l.norm2_b), nullptr, nullptr};
-    pl.lin[int(LinearRole::Qkv)].W = l.wqkv.get();
-    pl.lin[int(LinearRole::Qkv)].b = f(l.bqkv);
-    pl.lin[int(LinearRole::O)].W = l.wo.get();
-    pl.lin[int(LinearRole::O)].b = f(l.bo);
-    pl.lin[int(LinearRole::Up)].W = l.wup.get();
-    pl.lin[int(LinearRole::Up)].b = f(l.bup);
-    pl.lin[int(LinearRole::Down)].W = l.wdown.get();
-    pl.lin[int(LinearRole::Down)].b = f(l.bdown);
-    p.layers.push_back(std::move(pl));
-  }
-  return p;
-}
 
 int device_count(std::string& err) {
   int n = 0;
@@ -63,8 +33,7 @@ int device_count(std::string& err) {
   return n;
 }
 
-CudaEngine::CudaEngine(ModelConfig cfg, Weights w, DType dt, int device)
-    : cfg_(std::move(cfg)), host_(std::move(w)), device_(device) {
+CudaEngine::CudaEngine(ModelConfig cfg, Weights&& w, DType dt, int device) : cfg_(std::move(cfg)), device_(device) {
   std::string why;
   const int n = device_count(why);
   GLAM_CHECK(n > 0, "DeviceUnavailable", "no CUDA device is available (" + why + "); load with device: 'cpu'");
@@ -77,10 +46,11 @@ CudaEngine::CudaEngine(ModelConfig cfg, Weights w, DType dt, int device)
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   try {
     gemm_ = std::make_unique<Gemm>();
-    w_ = upload_weights(host_, dt);
+    w_ = upload_weights(std::move(w), dt);
     be_ = std::make_unique<CudaBackend>(dt, *gemm_, stream_);
     dec_ = std::make_unique<Decoder>(cfg_, *be_);
-    params_ = decoder_params(w_);
+    heads_ = std::make_unique<Heads>(cfg_, *be_, *dec_);
+    params_ = decoder_params(cfg_, w_.table());
   } catch (...) {
     cudaStreamDestroy(stream_);
     throw;
@@ -141,6 +111,16 @@ void CudaEngine::set_value_head(const ValueHead& head) {
   }
 }
 
+ValueHeadParams CudaEngine::value_head() const {
+  ValueHeadParams p;
+  p.sizes = vsizes_;
+  for (size_t i = 0; i < vw_.size(); ++i) {
+    p.W.push_back(vw_[i].as<float>());
+    p.b.push_back(vb_[i].as<float>());
+  }
+  return p;
+}
+
 void CudaEngine::ensure_workspace(const WorkspaceShape& shape) {
   wp_ = plan_workspace(cfg_, shape, w_.dt == DType::BF16);
   if (wp_.total <= ws_.size()) return;
@@ -154,20 +134,21 @@ void CudaEngine::ensure_workspace(const WorkspaceShape& shape) {
   ws_.alloc(std::min(wp_.total + wp_.total / 8, available));  // headroom (when it fits): nearby shapes reuse the arena
 }
 
-void CudaEngine::upload_meta(const BatchPlan& p) {
-  staging_.reserve(wp_.meta_bytes);
+void CudaEngine::upload_meta(const BatchPlan& p, const MetaLayout& m, void* dev) {
+  staging_.reserve(m.bytes);
   char* host = staging_.as<char>();
   auto put = [&](size_t off, const void* src, size_t bytes) {
-    if (bytes) std::memcpy(host + (off - wp_.meta), src, bytes);
+    if (bytes) std::memcpy(host + off, src, bytes);
   };
-  put(wp_.ids, p.ids.data(), p.ids.size() * 4);
-  put(wp_.pos, p.pos.data(), p.pos.size() * 4);
-  put(wp_.rows, p.rows.data(), p.rows.size() * 4);
-  put(wp_.trow, p.trow.data(), p.trow.size() * 4);
-  put(wp_.tid, p.tid.data(), p.tid.size() * 4);
-  put(wp_.tiles, p.tiles.data(), p.tiles.size() * sizeof(AttnTile));
-  put(wp_.arows, p.arows.data(), p.arows.size() * sizeof(AttnRow));
-  CUDA_CHECK(cudaMemcpyAsync(ws_.as<char>(wp_.meta), host, wp_.meta_bytes, cudaMemcpyHostToDevice, stream_));
+  put(m.ids, p.ids.data(), p.ids.size() * 4);
+  put(m.pos, p.pos.data(), p.pos.size() * 4);
+  put(m.rows, p.rows.data(), p.rows.size() * 4);
+  put(m.trow, p.trow.data(), p.trow.size() * 4);
+  put(m.tid, p.tid.data(), p.tid.size() * 4);
+  put(m.arows, p.arows.data(), p.arows.size() * sizeof(AttnRow));
+  put(m.tiles, p.tiles.data(), p.tiles.size() * sizeof(AttnTile));
+  if (m.bytes > m.kv) put(m.kv, p.kv_tiles.data(), p.kv_tiles.size() * sizeof(AttnKvTile));
+  CUDA_CHECK(cudaMemcpyAsync(dev, host, m.bytes, cudaMemcpyHostToDevice, stream_));
 }
 
 void CudaEngine::enqueue_pass(const BatchPlan& p) {
@@ -189,21 +170,17 @@ void CudaEngine::enqueue_pass(const BatchPlan& p) {
                             ws_.as<void>(wp_.act)};
   dec_->use_workspace(&dw);
   // with training on, the views carry the LoRA adapters (their gradients are not touched here)
-  const DecoderParams prm = train_ ? train_params() : params_;
+  const DecoderParams prm = train_ ? decoder_params(c, train_->table()) : params_;
   dec_->forward(prm, x, ids, pos, p.T);
-  dec_->final_norm(prm, ws_.as<void>(wp_.hn), x, rows, p.R);
-  dec_->final_norm(prm, ws_.as<void>(wp_.hn32), x, rows, p.B, /*fp32=*/true);
-  be_->lm_head_forward(ws_.as<float>(wp_.lse), ws_.as<float>(wp_.tlogit), ws_.as<void>(wp_.hn), p.R, prm.head,
-                       c.vocab, c.hidden, ws_.as<int32_t>(wp_.trow), ws_.as<int32_t>(wp_.tid), p.NT);
-  if (!vw_.empty()) {
-    std::vector<const float*> W, bias;
-    for (size_t i = 0; i < vw_.size(); ++i) {
-      W.push_back(vw_[i].as<float>());
-      bias.push_back(vb_[i].as<float>());
-    }
-    value_head_forward(ws_.as<float>(wp_.values), ws_.as<float>(wp_.hn32), int(vw_.size()), vsizes_.data(), W.data(),
-                       bias.data(), ws_.as<float>(wp_.vh_a), ws_.as<float>(wp_.vh_b), p.B, *gemm_, stream_);
-  }
+  HeadOut o;
+  o.hn = ws_.as<void>(wp_.hn);
+  o.hv = ws_.as<float>(wp_.hn32);
+  o.lse = ws_.as<float>(wp_.lse);
+  o.tlogit = ws_.as<float>(wp_.tlogit);
+  o.values = ws_.as<float>(wp_.values);
+  for (size_t i = 0; i + 1 < vw_.size(); ++i) o.vacts.push_back(ws_.as<float>(i % 2 ? wp_.vh_b : wp_.vh_a));  // alternate
+  heads_->forward(prm, value_head(), x, PlanRows{rows, ws_.as<int32_t>(wp_.trow), ws_.as<int32_t>(wp_.tid), p.R, p.NT, p.B},
+                  o);
 }
 
 void CudaEngine::run_pass(const BatchPlan& p) {
@@ -246,7 +223,7 @@ void CudaEngine::run_pass(const BatchPlan& p) {
 ScoreResult CudaEngine::score_plan(const BatchPlan& p, bool want_hidden) {
   WorkspaceShape shape{p.T, p.B, p.R, p.NT, int64_t(p.tiles.size()), vwidth_};
   ensure_workspace(shape);
-  upload_meta(p);
+  upload_meta(p, wp_.m, ws_.as<char>(wp_.meta));
   run_pass(p);
   // results: lse (R), tlogit (NT), values (B), hidden (B, C) through the pinned staging buffer
   const size_t C = size_t(cfg_.hidden);
@@ -264,18 +241,7 @@ ScoreResult CudaEngine::score_plan(const BatchPlan& p, bool want_hidden) {
   if (want_hidden)
     CUDA_CHECK(cudaMemcpyAsync(hidden, ws_.as<float>(wp_.hn32), size_t(p.B) * C * 4, cudaMemcpyDeviceToHost, stream_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
-  ScoreResult r;
-  finish_scores(r, p, lse, tlogit);
-  // prompt b's value and hidden state sit on value_row[b] (b itself, or its first naive sequence)
-  const size_t B = p.value_row.size();
-  r.values.assign(B, 0.0f);
-  if (want_hidden) r.hidden.resize(B * C);
-  for (size_t b = 0; b < B; ++b) {
-    const size_t v = size_t(p.value_row[b]);
-    if (!vw_.empty()) r.values[b] = values[v];
-    if (want_hidden) std::copy(hidden + v * C, hidden + (v + 1) * C, r.hidden.begin() + b * C);
-  }
-  return r;
+  return assemble(p, lse, tlogit, vw_.empty() ? nullptr : values, want_hidden ? hidden : nullptr, cfg_.hidden);
 }
 
 ScoreResult CudaEngine::score(const PackedBatch& batch, bool naive, bool want_hidden) {

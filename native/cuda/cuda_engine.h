@@ -1,9 +1,10 @@
-// CudaEngine: one model on one GPU — weights uploaded once, the shared model code (model/decoder.h)
-// over the CUDA backend (ops/cuda/cuda_backend.h), a metadata/head workspace sized from each batch
-// (grown, then reused), a cuBLASLt GEMM context, one stream, and CUDA graphs of the whole scoring
-// pass for batch shapes that repeat. The same scoring contract as the CPU engine (model/scorer.h,
-// one BatchPlan and one ScoreResult): candidates' log-probs (sum of token log-probs), token
-// log-probs, values from each prompt's last row after the final norm, optionally that hidden state.
+// CudaEngine: one model on one GPU — weights uploaded once, the shared model code (model/decoder.h:
+// the blocks, model/heads.h: final norm, LM head, value head, their backward and the result) over the
+// CUDA backend (ops/cuda/cuda_backend.h), a metadata/head workspace sized from each batch (grown,
+// then reused), a cuBLASLt GEMM context, one stream, and CUDA graphs of the whole scoring pass for
+// batch shapes that repeat. The same scoring contract as the CPU engine (model/scorer.h, one
+// BatchPlan and one ScoreResult): candidates' log-probs (sum of token log-probs), token log-probs,
+// values from each prompt's last row after the final norm, optionally that hidden state.
 // Legend: B prompts, N candidates, NT target tokens, R scored rows, T packed rows, C hidden.
 // Subtle: a shape's first batch runs eagerly (cuBLASLt plans and kernel attributes are set up then,
 // outside any capture); when the same shape signature (batch_plan.h) comes again, the pass is
@@ -22,11 +23,12 @@
 
 #include "model/batch_plan.h"
 #include "cuda/device_buffer.h"
-#include "cuda/device_train_state.h"
 #include "cuda/device_weights.h"
 #include "cuda/workspace_plan.h"
 #include "model/decoder.h"
 #include "model/engine.h"
+#include "model/heads.h"
+#include "model/train_state.h"
 #include "model/model_config.h"
 #include "model/packed_batch.h"
 #include "ops/cuda/cuda_backend.h"
@@ -43,9 +45,6 @@ struct OnDevice {
   explicit OnDevice(int d) { CUDA_CHECK(cudaSetDevice(d)); }
 };
 
-// The Decoder's views of the device weights (inference: no gradients).
-DecoderParams decoder_params(const DeviceWeights& w);
-
 struct EngineInfo {
   int device = 0;
   size_t weight_bytes = 0, workspace_bytes = 0;
@@ -54,8 +53,8 @@ struct EngineInfo {
 
 class CudaEngine final : public Engine {
  public:
-  // w: the fp32 host weights, kept for training (the fp32 masters of bf16 matrices start from them)
-  CudaEngine(ModelConfig cfg, Weights w, DType dt, int device);
+  // w: the fp32 host weights, freed tensor by tensor as they are uploaded
+  CudaEngine(ModelConfig cfg, Weights&& w, DType dt, int device);
   ~CudaEngine() override;
   CudaEngine(const CudaEngine&) = delete;
   CudaEngine& operator=(const CudaEngine&) = delete;
@@ -77,8 +76,9 @@ class CudaEngine final : public Engine {
     return score(batch, naive, want_hidden);  // the uploaded head
   }
 
-  // Training (cuda_training.cpp): the same Decoder forward/backward over the CUDA backend, fp32
-  // gradients and AdamW with fp32 masters behind bf16 compute copies (cuda/device_train_state.h).
+  // Training (cuda_training.cpp): the same Decoder and Heads forward/backward over the CUDA backend,
+  // and the same TrainState (model/train_state.h): fp32 gradients and AdamW with fp32 masters
+  // behind bf16 compute copies.
   void enable_training(const TrainOptions& opts, const ValueHead& head) override;
   bool training() const override { return train_ != nullptr; }
   std::unique_ptr<TrainPass> forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) override;
@@ -94,24 +94,25 @@ class CudaEngine final : public Engine {
  private:
   ScoreResult score_plan(const BatchPlan& plan, bool want_hidden);
   void ensure_workspace(const WorkspaceShape& shape);
-  void upload_meta(const BatchPlan& plan);
+  // Stages the plan's metadata (laid out by m; kv tiles when m has room) and uploads it to dev.
+  void upload_meta(const BatchPlan& plan, const MetaLayout& m, void* dev);
   void enqueue_pass(const BatchPlan& plan);
   void run_pass(const BatchPlan& plan);
   void drop_graphs();
 
-  DecoderParams train_params() const;  // params_ with the training state's gradients and adapters
   void bind_pass(const char* meta, const BatchPlan& p);
-  DeviceTrainState& train();
+  TrainState& train();
+  ValueHeadParams value_head() const;  // the uploaded head (no gradients)
 
   ModelConfig cfg_;
-  Weights host_;  // fp32 host weights
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<Gemm> gemm_;
   DeviceWeights w_;
   std::unique_ptr<CudaBackend> be_;
   std::unique_ptr<Decoder> dec_;
-  DecoderParams params_;  // views of w_
+  std::unique_ptr<Heads> heads_;
+  DecoderParams params_;  // views of w_ (inference)
   // value head (fp32): layer i weight (sizes[i+1], sizes[i]) and bias (sizes[i+1])
   std::vector<int64_t> vsizes_;
   std::vector<DeviceBuffer> vw_, vb_;
@@ -126,9 +127,9 @@ class CudaEngine final : public Engine {
   bool use_graphs_ = true;
   int64_t replays_ = 0;
   // training
-  std::unique_ptr<DeviceTrainState> train_;
-  std::vector<LayerCache> spare_layers_;              // the last consumed pass's layer caches
-  std::unique_ptr<Buffer> bw_dx_, bw_dhn_, bw_dh_, bw_io_;  // backward scratch: (T,C), (R,C), (B,C), dlogprob|dv
+  std::unique_ptr<TrainState> train_;
+  std::vector<LayerCache> spare_layers_;  // the last consumed pass's layer caches
+  std::unique_ptr<Buffer> bw_dx_;         // backward scratch: (T, C)
 };
 
 // Devices cudart can see (0 without a driver or GPU); err receives the reason when 0.

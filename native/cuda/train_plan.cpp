@@ -4,11 +4,21 @@
 #include <algorithm>
 
 #include "common/error.h"
-#include "model/family.h"
 #include "cuda/workspace_plan.h"
-#include "ops/cuda/attention_layout.h"
+#include "model/family.h"
 
 namespace glam::cuda {
+
+namespace {
+
+// the widest value-head hidden layer (the value head's scratch and the workspace's vh_a / vh_b)
+int64_t value_width(const TrainShape& s) {
+  int64_t w = 0;
+  for (size_t i = 1; i + 1 < s.value_sizes.size(); ++i) w = std::max(w, s.value_sizes[i]);
+  return w;
+}
+
+}  // namespace
 
 TrainPlan plan_training(const ModelConfig& cfg, const TrainShape& s, bool bf16) {
   GLAM_CHECK(s.T >= 0 && s.B >= 0 && s.R >= 0 && s.NT >= 0 && s.ntiles >= 0 && s.nkv >= 0, "InvalidArgument",
@@ -17,61 +27,28 @@ TrainPlan plan_training(const ModelConfig& cfg, const TrainShape& s, bool bf16) 
   TrainPlan p;
   // the same LM-head tile width as the scoring workspace for R rows
   p.Vt = plan_workspace(cfg, WorkspaceShape{0, 0, s.R, 0, 0, 0}, bf16).Vt;
-  Arena a;
-  p.layers.resize(size_t(cfg.layers));
-  for (size_t l = 0; l < p.layers.size(); ++l) {
-    LayerCacheOffsets& o = p.layers[l];
-    o.x1 = a.take(T * C * f);
-    o.x2 = a.take(T * C * f);
-    o.qkv = a.take(T * Q * f);
-    o.att = a.take(T * HD * e);
-    o.lse = a.take(T * H * f);
-    o.up = a.take(T * U * f);
-    const size_t r = l < s.lora_rank.size() ? size_t(s.lora_rank[l]) : 0;
-    o.lora_t = a.take(T * r * e);
+  Arena a;  // each buffer rounded to kWorkspaceAlign, summed
+  for (int64_t l = 0; l < cfg.layers; ++l) {  // model/decoder.h LayerCache
+    const size_t r = size_t(l) < s.lora_rank.size() ? size_t(s.lora_rank[size_t(l)]) : 0;
+    for (size_t bytes : {T * C * f, T * C * f, T * Q * f, T * HD * e, T * H * f, T * U * f, T * r * e}) a.take(bytes);
   }
-  p.xf = a.take(T * C * f);
-  p.hn = a.take(R * C * e);
-  p.hn32 = a.take(B * C * f);
-  p.lse = a.take(R * f);
-  for (size_t i = 1; i + 1 < s.value_sizes.size(); ++i) p.vacts.push_back(a.take(B * size_t(s.value_sizes[i]) * f));
-  p.meta = a.at;
-  p.ids = a.take(T * 4);
-  p.pos = a.take(T * 4);
-  p.rows = a.take(R * 4);
-  p.tiles = a.take(size_t(s.ntiles) * sizeof(AttnTile));
-  p.kv_tiles = a.take(size_t(s.nkv) * sizeof(AttnKvTile));
-  p.arows = a.take(T * sizeof(AttnRow));
-  p.row_off = a.take((R + 1) * 4);
-  p.row_tid = a.take(NT * 4);
-  p.meta_bytes = a.at - p.meta;
+  for (size_t bytes : {T * C * f, R * C * e, B * C * f, R * f, NT * f, B * f}) a.take(bytes);  // HeadCache: x hn hv lse tlogit values
+  for (size_t i = 1; i + 1 < s.value_sizes.size(); ++i) a.take(B * size_t(s.value_sizes[i]) * f);  // value-head inputs
+  p.meta_bytes = meta_layout(s.T, s.R, s.NT, s.ntiles, s.nkv).bytes;  // the pass's metadata block
+  a.take(p.meta_bytes);
   p.cache_total = a.at;
 
   Arena b;
-  const size_t widest = std::max({Q, U, C, HD});
-  const size_t rmax = size_t(s.lora_rmax);
-  size_t vwidth = 0;
-  for (size_t i = 1; i + 1 < s.value_sizes.size(); ++i) vwidth = std::max(vwidth, size_t(s.value_sizes[i]));
-  p.dx = b.take(T * C * f);
-  p.dh = b.take(T * C * f);
-  p.h = b.take(T * C * e);
-  p.act = b.take(T * I * e);
-  p.dact = b.take(T * I * f);
-  p.dup = b.take(T * U * f);
-  p.ge = b.take(T * widest * e);
-  p.datt = b.take(T * HD * f);
-  p.dqkv = b.take(T * Q * f);
-  p.di = b.take(T * H * f);
-  p.dt = b.take(T * rmax * f);
-  p.dte = b.take(T * rmax * e);
-  p.dhn = b.take(R * C * f);
-  p.tile = b.take(R * size_t(p.Vt) * f);
-  p.gtile = b.take(R * size_t(p.Vt) * e);
-  p.g_row = b.take(R * f);
-  p.row_tg = b.take(NT * f);
-  p.dv = b.take(B * f);
-  p.vd_a = b.take(B * std::max(vwidth, C) * f);
-  p.vd_b = b.take(B * std::max(vwidth, C) * f);
+  const size_t rmax = size_t(s.lora_rmax), vw = size_t(std::max<int64_t>(value_width(s), 1));
+  // the decoder's backward (model/decoder.h): h dh act dact dup datt dqkv; the engine's dx
+  for (size_t bytes : {T * C * e, T * C * f, T * I * e, T * I * f, T * U * f, T * HD * f, T * Q * f, T * C * f}) b.take(bytes);
+  // the heads' backward (model/heads.h): dtok|dv, dhn, dh
+  for (size_t bytes : {(NT + B) * f, R * C * f, B * C * f}) b.take(bytes);
+  // the CUDA backend's scratch: the bf16 cast of a gradient (bf16 only), LoRA's t, s t, d t, s d t,
+  // attention's row sums, the LM head's CSR rows and gradient tile, the value head's two activations
+  b.take(bf16 ? T * std::max({Q, U, C}) * 2 : 0);
+  for (size_t bytes : {T * rmax * f, T * rmax * f, T * rmax * f, T * rmax * f, T * H * f}) b.take(bytes);
+  for (size_t bytes : {(R + 1 + NT) * 4 + (NT + R) * f, R * size_t(p.Vt) * e, B * vw * f, B * vw * f}) b.take(bytes);
   p.scratch_total = b.at;
   return p;
 }
@@ -96,7 +73,7 @@ int64_t max_train_tokens(const ModelConfig& cfg, const TrainShape& s, bool bf16,
     q.nkv = scaled_count(s.nkv, double(t) / double(s.T));
     const TrainPlan p = plan_training(cfg, q, bf16);
     // the training forward also uses the scoring workspace for its transient buffers
-    const WorkspacePlan w = plan_workspace(cfg, WorkspaceShape{q.T, q.B, q.R, q.NT, q.ntiles, 0}, bf16);
+    const WorkspacePlan w = plan_workspace(cfg, WorkspaceShape{q.T, q.B, q.R, q.NT, q.ntiles, value_width(q)}, bf16);
     return p.cache_total + p.scratch_total + w.total;
   };
   return largest_fitting(need, s.T, available);

@@ -28,7 +28,6 @@ WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bo
   p.Vt = lm_tile_width(cfg.vocab, s.R);
   Arena a;
   p.x = a.take(T * C * f);
-  p.y = a.take(T * C * f);
   p.h = a.take(T * C * e);
   p.qkv = a.take(T * Q * f);
   p.att = a.take(T * HD * e);
@@ -45,16 +44,33 @@ WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bo
   p.vh_b = a.take(B * size_t(s.value_width) * f);
   p.values = a.take(B * f);
   p.meta = a.at;
-  p.ids = a.take(T * 4);
-  p.pos = a.take(T * 4);
-  p.rows = a.take(R * 4);
-  p.trow = a.take(NT * 4);
-  p.tid = a.take(NT * 4);
-  p.tiles = a.take(size_t(s.ntiles) * sizeof(AttnTile));
-  p.arows = a.take(T * sizeof(AttnRow));
-  p.meta_bytes = a.at - p.meta;
+  p.m = meta_layout(s.T, s.R, s.NT, s.ntiles, 0);
+  p.meta_bytes = p.m.bytes;
+  a.take(p.m.bytes);
+  p.ids = p.meta + p.m.ids;
+  p.pos = p.meta + p.m.pos;
+  p.rows = p.meta + p.m.rows;
+  p.trow = p.meta + p.m.trow;
+  p.tid = p.meta + p.m.tid;
+  p.tiles = p.meta + p.m.tiles;
+  p.arows = p.meta + p.m.arows;
   p.total = a.at;
   return p;
+}
+
+MetaLayout meta_layout(int64_t T, int64_t R, int64_t NT, int64_t ntiles, int64_t nkv) {
+  Arena a;
+  MetaLayout m;
+  m.ids = a.take(size_t(T) * 4);
+  m.pos = a.take(size_t(T) * 4);
+  m.rows = a.take(size_t(R) * 4);
+  m.trow = a.take(size_t(NT) * 4);
+  m.tid = a.take(size_t(NT) * 4);
+  m.arows = a.take(size_t(T) * sizeof(AttnRow));
+  m.tiles = a.take(size_t(ntiles) * sizeof(AttnTile));
+  m.kv = a.take(size_t(nkv) * sizeof(AttnKvTile));
+  m.bytes = a.at;
+  return m;
 }
 
 PlanDims plan_dims(const ModelConfig& cfg, int64_t T, int64_t R, int64_t NT, int64_t B, bool bf16) {

@@ -24,10 +24,16 @@ struct WorkspaceShape {
   int64_t value_width = 0;  // widest value-head layer (0: no value head)
 };
 
+// A pass's metadata, one block uploaded once per pass (the scoring arena's meta region; a training
+// pass's own buffer): offsets from the block's start. ids, pos (T), rows (R), trow, tid (NT) int32,
+// arows (T) AttnRow, tiles (ntiles) AttnTile, kv (nkv) AttnKvTile (the attention backward's only).
+struct MetaLayout {
+  size_t ids = 0, pos = 0, rows = 0, trow = 0, tid = 0, arows = 0, tiles = 0, kv = 0, bytes = 0;
+};
+
 struct WorkspacePlan {
   // fp32 unless noted; e-byte buffers are GEMM inputs
-  size_t x = 0;        // (T, C) residual stream
-  size_t y = 0;        // (T, C) branch output, added into x by the next norm
+  size_t x = 0;        // (T, C) residual stream (the branches add into it in their GEMMs)
   size_t h = 0;        // (T, C) e: norm output
   size_t qkv = 0;      // (T, Q)
   size_t att = 0;      // (T, HD) e: attention output
@@ -40,8 +46,10 @@ struct WorkspacePlan {
   size_t tlogit = 0;   // (NT)
   size_t vh_a = 0, vh_b = 0;  // (B, value_width) value-head activations
   size_t values = 0;   // (B)
-  // metadata uploaded per call, one contiguous block [meta, meta + meta_bytes)
+  // metadata uploaded per call, one contiguous block [meta, meta + meta_bytes) laid out by meta_layout
+  // (without kv tiles); the offsets below are absolute
   size_t meta = 0, meta_bytes = 0;
+  MetaLayout m;
   size_t ids = 0, pos = 0;    // (T) int32
   size_t rows = 0;            // (R) int32
   size_t trow = 0, tid = 0;   // (NT) int32
@@ -55,6 +63,8 @@ constexpr size_t kLogitTileBytes = size_t(256) << 20;  // the LM head's (R, Vt) 
 constexpr size_t kWorkspaceAlign = 256;                // every buffer starts on 256 bytes (cuBLASLt's best alignment)
 
 WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16);
+
+MetaLayout meta_layout(int64_t T, int64_t R, int64_t NT, int64_t ntiles, int64_t nkv);
 
 // --- what this plan and the training plan (train_plan.h) are both built from ---
 

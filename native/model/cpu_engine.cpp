@@ -23,12 +23,19 @@ std::vector<std::pair<std::string, InfoValue>> CpuEngine::info() const {
   return {{"threads", threads}, {"backend", backend}};
 }
 
+DecoderParams CpuEngine::params() {
+  if (train_) return decoder_params(model_.config(), train_->table());
+  const ParamTable t = model_.table();
+  return decoder_params(model_.config(), t);
+}
+
 ScoreResult CpuEngine::score(const PackedBatch& batch, const ValueHead& head, bool naive, bool want_hidden) {
-  return naive ? score_naive(model_, head, batch, want_hidden) : score_fused(model_, head, batch, want_hidden);
+  const ModelConfig& cfg = model_.config();
+  return score_plan(model_, params(), view(head), naive ? plan_naive(cfg, batch) : plan_batch(cfg, batch), want_hidden);
 }
 
 void CpuEngine::value_head_changed(const ValueHead& head) {
-  if (train_) train_->reset_value_head(head);  // the optimizer's buffers follow the new head
+  if (train_) train_->reset_value_head(head.sizes);  // the optimizer's slices follow the new head
 }
 
 TrainState& CpuEngine::train() {
@@ -38,83 +45,59 @@ TrainState& CpuEngine::train() {
 
 void CpuEngine::enable_training(const TrainOptions& opts, const ValueHead& head) {
   GLAM_CHECK(train_ == nullptr, "InvalidArgument", "training is already enabled on this model; load it again to change modes");
-  train_ = std::make_unique<TrainState>(model_, head, opts);
+  const ParamTable t = model_.table();
+  train_ = std::make_unique<TrainState>(model_.config(), model_.backend(), t, head.sizes, opts);
 }
 
 std::unique_ptr<TrainPass> CpuEngine::forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) {
   train();
   auto p = std::make_unique<CpuPass>();
   p->h.fc.layers = std::move(spare_layers_);
-  r = score_fused(model_, head, batch, false, &p->h);
-  p->B = p->h.B;
-  p->N = p->h.N;
+  r = score_plan(model_, params(), view(head), plan_batch(model_.config(), batch), false, &p->h);
+  p->B = int64_t(batch.B());
+  p->N = int64_t(batch.N());
   return p;
 }
 
 void CpuEngine::backward(TrainPass& pass, const ValueHead& head, const float* dl, const float* dv) {
   TrainState& t = train();
   TrainHandle& h = static_cast<CpuPass&>(pass).h;
-  train_backward(model_, head, t.grads, t.vgrads, h, dl, dv);
+  train_backward(model_, t.params(), t.with_grads(view(head)), h, dl, dv);
   spare_layers_ = std::move(h.fc.layers);
 }
 
-double CpuEngine::step(const AdamWOptions& o, ValueHead& head) { return train().adamw_step(model_, head, o); }
+double CpuEngine::step(const AdamWOptions& o, ValueHead& head) { return train().step(o, view(head)); }
 
 void CpuEngine::zero_grad() { train().zero_grad(); }
 
-CpuEngine::Target CpuEngine::target_of(const std::string& what, ValueHead& head) {
-  if (what == "params") return {&model_.mutable_weights(), &head};
-  TrainState& t = train();
-  if (what == "grads") return {&t.grads, &t.vgrads};
-  if (what == "exp_avg" || what == "exp_avg_sq") {
-    t.ensure_moments(model_, head);
-    return what == "exp_avg" ? Target{&t.m, &t.vm} : Target{&t.v, &t.vv};
-  }
-  fail("InvalidArgument", "tensor set must be params, grads, exp_avg or exp_avg_sq");
-}
-
 std::map<std::string, HfTensor> CpuEngine::export_tensors(const std::string& what, const std::string& scope,
                                                           ValueHead& head) {
-  Target t = target_of(what, head);
-  if (scope == "model") return export_hf(model_.config(), *t.w, false);
-  if (scope == "lora") return export_hf(model_.config(), *t.w, true);
-  if (scope == "value_head") return value_head_tensors(*t.head);
+  const StateTensor st = state_tensor(what);
+  if (train_) return export_training(model_.config(), *train_, st, scope, head, view(head));
+  GLAM_CHECK(st == StateTensor::Params, "InvalidArgument", "training is not enabled; call setTraining() first");
+  if (scope == "model" || scope == "lora") return export_hf(model_.config(), model_.weights(), scope == "lora");
+  if (scope == "value_head") return value_head_tensors(head);
   fail("InvalidArgument", "scope must be model, lora or value_head");
 }
 
 void CpuEngine::import_tensors(const std::string& what, const std::string& scope,
                                const std::map<std::string, HfTensor>& src, ValueHead& head) {
   GLAM_CHECK(what != "grads", "InvalidArgument", "gradients cannot be imported");
-  Target t = target_of(what, head);
+  const StateTensor st = state_tensor(what);
+  if (train_) return import_training(model_.config(), *train_, st, scope, src, head, view(head));
+  GLAM_CHECK(st == StateTensor::Params, "InvalidArgument", "training is not enabled; call setTraining() first");
   if (scope == "value_head") {
-    import_value_head(*t.head, src);
-  } else if (scope == "lora") {
-    for (LayerWeights& l : t.w->layers)
-      for (auto* list : {&l.lqkv, &l.lo, &l.lup, &l.ldown})
-        for (LoraAdapter& a : *list) {
-          a.A = tensor_from(src, "base_model.model." + a.module + ".lora_A.weight", size_t(a.rank * a.in_n));
-          a.B = tensor_from(src, "base_model.model." + a.module + ".lora_B.weight", size_t(a.out_n * a.rank));
-        }
+    import_value_head(head, src);
   } else if (scope == "model") {
     Weights loaded = weights_from(model_.config(), src);
-    auto from = param_list(loaded), to = param_list(*t.w);
+    auto from = param_list(loaded), to = param_list(model_.weights());
     for (size_t k = 0; k < param_list_base_size(loaded); ++k)
       if (!to[k]->empty()) *to[k] = std::move(*from[k]);
-  } else {
+  } else if (scope != "lora") {  // no adapters before training: nothing to import
     fail("InvalidArgument", "scope must be model, lora or value_head");
   }
 }
 
-TrainStatus CpuEngine::train_status(int64_t set_step) {
-  TrainStatus s;
-  s.enabled = train_ != nullptr;
-  if (!train_) return s;
-  if (set_step >= 0) train_->step = set_step;
-  s.step = train_->step;
-  s.lora = train_->options().lora;
-  s.trainable_params = train_->trainable_params();
-  s.state_bytes = train_->bytes();
-  return s;
-}
+TrainStatus CpuEngine::train_status(int64_t set_step) { return train_status_of(train_.get(), set_step); }
 
 }  // namespace glam

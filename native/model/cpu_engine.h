@@ -1,6 +1,8 @@
 // CpuEngine: the Engine (model/engine.h) of the CPU addon — a Transformer (host weights, the CPU
-// backend, the shared decoder), the scoring passes (model/scorer.h) and, once enabled, a TrainState
-// (model/training.h) with the training forwards' layer caches recycled between steps.
+// backend, the shared decoder and heads), the pass over a plan (model/scorer.h) and, once enabled,
+// a TrainState (model/train_state.h) with the training forwards' layer caches recycled between steps.
+// Subtle: the value head is the wrapper's (host memory is backend memory): every call that reads it
+// receives it, and the optimizer step updates it in place.
 // Legend: B prompts, N candidates.
 #pragma once
 #include <memory>
@@ -8,7 +10,7 @@
 
 #include "model/engine.h"
 #include "model/scorer.h"
-#include "model/training.h"
+#include "model/train_state.h"
 #include "model/transformer.h"
 
 namespace glam {
@@ -36,12 +38,8 @@ class CpuEngine final : public Engine {
   TrainStatus train_status(int64_t set_step) override;
 
  private:
-  struct Target {
-    Weights* w;
-    ValueHead* head;
-  };
-  Target target_of(const std::string& what, ValueHead& head);
   TrainState& train();
+  DecoderParams params();  // the weights (and adapters when training), no gradients
 
   Transformer model_;
   std::unique_ptr<TrainState> train_;

@@ -53,7 +53,7 @@ void Decoder::block(const DecoderParams& p, int64_t l, float* x, const int32_t* 
     be_.copy(made(lc->x_in)->ensure(size_t(T * C) * 4), x, size_t(T * C) * 4);
     lse = static_cast<float*>(made(lc->lse)->ensure(size_t(T * H) * 4));
     for (int r = 0; r < kLinearRoles; ++r)
-      keep[r] = static_cast<float*>(made(lc->t[r])->ensure(size_t(lw.lin[r].lora_rank() * T) * 4));
+      keep[r] = static_cast<float*>(made(lc->t[r])->ensure(size_t(lw.lin[r].lora_rank() * T) * esz_));
   }
   AttentionSpec spec;
   spec.window = cfg_.sliding_window;

@@ -49,7 +49,7 @@ struct LayerCache {
   std::unique_ptr<Buffer> att;          // (T, HD) compute type
   std::unique_ptr<Buffer> lse;          // (T, H) fp32
   std::unique_ptr<Buffer> up;           // (T, U) fp32, before the activation
-  std::unique_ptr<Buffer> t[kLinearRoles];  // (r, T) LoRA: each adapter's s X A^T
+  std::unique_ptr<Buffer> t[kLinearRoles];  // (r, T) e LoRA: each adapter's s X A^T
 };
 struct DecoderCache {
   std::vector<LayerCache> layers;  // (L)

@@ -43,4 +43,62 @@ Weights weights_from(const ModelConfig& cfg, const std::map<std::string, HfTenso
   return load_weights(cfg, raw);
 }
 
+std::map<std::string, HfTensor> export_training(const ModelConfig& cfg, TrainState& t, StateTensor what,
+                                                const std::string& scope, const ValueHead& head,
+                                                const ValueHeadParams& hp) {
+  if (scope == "model" || scope == "lora") return export_hf(cfg, t.download(what), scope == "lora");
+  GLAM_CHECK(scope == "value_head", "InvalidArgument", "scope must be model, lora or value_head");
+  ValueHead v = head;  // shapes; values from the backend
+  const std::vector<std::vector<float>> d = t.download_value_head(what, hp);
+  for (size_t i = 0; i < v.weight.size(); ++i) {
+    v.weight[i] = d[2 * i];
+    v.bias[i] = d[2 * i + 1];
+  }
+  return value_head_tensors(v);
+}
+
+void import_training(const ModelConfig& cfg, TrainState& t, StateTensor what, const std::string& scope,
+                     const std::map<std::string, HfTensor>& src, ValueHead& head, const ValueHeadParams& hp) {
+  GLAM_CHECK(what != StateTensor::Grads, "InvalidArgument", "gradients cannot be imported");
+  if (scope == "value_head") {
+    ValueHead v = head;
+    import_value_head(v, src);
+    for (size_t i = 0; i < v.weight.size(); ++i) {
+      t.upload_value_head(what, 2 * i, v.weight[i], hp);
+      t.upload_value_head(what, 2 * i + 1, v.bias[i], hp);
+    }
+    if (what == StateTensor::Params) head = std::move(v);
+    return;
+  }
+  const size_t base = t.table().base();
+  if (scope == "model") {
+    Weights loaded = weights_from(cfg, src);
+    auto from = param_list(loaded);
+    for (size_t k = 0; k < base; ++k)
+      if (!from[k]->empty()) t.upload(what, k, *from[k]);
+  } else if (scope == "lora") {
+    size_t k = base;
+    for (const LayerWeights& l : t.table().meta->layers)
+      for (int r = 0; r < kLinearRoles; ++r)
+        for (const LoraAdapter& a : l.lora(LinearRole(r))) {
+          t.upload(what, k++, tensor_from(src, "base_model.model." + a.module + ".lora_A.weight", size_t(a.rank * a.in_n)));
+          t.upload(what, k++, tensor_from(src, "base_model.model." + a.module + ".lora_B.weight", size_t(a.out_n * a.rank)));
+        }
+  } else {
+    fail("InvalidArgument", "scope must be model, lora or value_head");
+  }
+}
+
+TrainStatus train_status_of(TrainState* t, int64_t set_step) {
+  TrainStatus s;
+  s.enabled = t != nullptr;
+  if (!t) return s;
+  if (set_step >= 0) t->set_step_count(set_step);
+  s.step = t->step_count();
+  s.lora = t->options().lora;
+  s.trainable_params = t->trainable_params();
+  s.state_bytes = t->bytes();
+  return s;
+}
+
 }  // namespace glam

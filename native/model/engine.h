@@ -17,15 +17,12 @@
 #include "model/batch_plan.h"
 #include "model/model_config.h"
 #include "model/packed_batch.h"
+#include "model/train_state.h"
 #include "model/trainable_set.h"
 #include "model/value_head.h"
 #include "model/weights.h"
 
 namespace glam {
-
-struct AdamWOptions {
-  double lr = 1e-6, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0, max_grad_norm = 0.0;  // 0: no clipping
-};
 
 // What a training forward keeps until its backward (one per forward; single use).
 struct TrainPass {
@@ -86,5 +83,16 @@ std::map<std::string, HfTensor> value_head_tensors(const ValueHead& h);
 void import_value_head(ValueHead& h, const std::map<std::string, HfTensor>& src);
 // Weights rebuilt from Hugging Face names through the loader (which knows the fused layout).
 Weights weights_from(const ModelConfig& cfg, const std::map<std::string, HfTensor>& src);
+
+// Both engines' export and import while training, through their TrainState: scope model | lora |
+// value_head. head: the host value head (its shapes; import of params writes the new values into
+// it); hp: the engine's value head as the backend holds it (params are read from / written to it).
+std::map<std::string, HfTensor> export_training(const ModelConfig& cfg, TrainState& t, StateTensor what,
+                                                const std::string& scope, const ValueHead& head,
+                                                const ValueHeadParams& hp);
+void import_training(const ModelConfig& cfg, TrainState& t, StateTensor what, const std::string& scope,
+                     const std::map<std::string, HfTensor>& src, ValueHead& head, const ValueHeadParams& hp);
+// Both engines' train_status: t null when training is off; set_step >= 0 sets the step count first.
+TrainStatus train_status_of(TrainState* t, int64_t set_step);
 
 }  // namespace glam

@@ -1,7 +1,9 @@
 // FamilySpec: an architecture family as data — which ops its block calls (norm, activation,
 // positions) and its Hugging Face tensor names — so the model layer (model/decoder.cpp), weight
-// loading and export (model/weights.cpp) and the LoRA targets (model/trainable_set.cpp) read one
-// table instead of branching on the family. Adding a decoder-only family = one entry in family.cpp.
+// loading and export (model/weights.cpp), the LoRA targets (model/trainable_set.cpp) and, through the
+// addon's familyTable() (native/napi/family_table.h), TypeScript's tensor inventory (lib/io/weights.ts)
+// read one table instead of branching on the family. Adding a decoder-only family = one entry in
+// family.cpp (and in kFamilies).
 // Legend: C hidden, H heads, Hkv kv heads, D head size, I MLP width, V vocab.
 // Subtle: a fused matrix (q|k|v, gate|up) lists its Hugging Face modules in row order; each module's
 // weight is `<module>.weight`, its bias `<module>.bias`, and it is also the LoRA target (the short
@@ -50,6 +52,8 @@ struct FamilySpec {
 };
 
 const FamilySpec& family_spec(Family f);
+// Every family (the table's entries; native/napi/family_table.cpp exports them to TypeScript).
+constexpr Family kFamilies[] = {Family::Llama, Family::Gpt2};
 // The block's MLP activation: SwiGLU for gated families, GELU (tanh / erf) per the config otherwise.
 ActKind mlp_act(const ModelConfig& cfg);
 // Rows of the fused up projection: 2I when gated, I otherwise.

@@ -1,17 +1,16 @@
-// The CPU engine's scoring passes over a BatchPlan (model/batch_plan.h): every candidate's
-// log-probability (the sum of its tokens' log-softmax given its prompt) and every prompt's value.
-//  - fused: each prompt's rows run once; candidates attend to the prompt's keys/values in place;
-//    the LM head runs only on scored rows, fused with log-softmax and the target gather.
-//  - naive (plan_naive): each prompt+candidate as one full causal sequence with a materialised
-//    log-softmax in double: the oracle for tests and the baseline for the benchmark.
-// Legend: B prompts, N candidates, A_k tokens of candidate k, C hidden, R scored rows.
+// The CPU engine's pass over a BatchPlan (model/batch_plan.h): the decoder (model/decoder.h) and the
+// heads (model/heads.h) on the CPU backend, every candidate's log-probability (the sum of its
+// tokens' log-softmax given its prompt) and every prompt's value.
+//  - fused (plan_batch): each prompt's rows run once; candidates attend to the prompt's keys/values in
+//    place; the LM head runs only on scored rows, fused with log-softmax and the target gather.
+//  - naive (plan_naive): each prompt+candidate as one full causal sequence, with the reference
+//    kernels (row-by-row attention, a materialised log-softmax in double): the oracle for tests and
+//    the baseline for the benchmark.
+// Legend: B prompts, N candidates, C hidden, T packed rows.
 #pragma once
-#include <vector>
-
 #include "model/batch_plan.h"
-#include "model/packed_batch.h"
+#include "model/heads.h"
 #include "model/transformer.h"
-#include "model/value_head.h"
 
 namespace glam {
 
@@ -19,21 +18,18 @@ namespace glam {
 struct TrainHandle {
   BatchPlan plan;
   DecoderCache fc;
-  std::vector<float> x;                   // (T, C) stream after the last block
-  std::vector<float> hn, lse;             // (R, C) final-norm rows, (R) their log-sum-exp
-  std::vector<std::vector<float>> vacts;  // value head layer inputs
-  int64_t B = 0, N = 0;                   // prompts and candidates of the batch
+  HeadCache hc;
   size_t bytes() const;
 };
 
-// keep: when given, the pass records what train_backward needs.
-ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden,
-                        TrainHandle* keep = nullptr);
-ScoreResult score_naive(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden);
+// p: the decoder's params (with adapters when training); keep: when given, the pass records what
+// train_backward needs (the plan moves into it).
+ScoreResult score_plan(Transformer& model, const DecoderParams& p, const ValueHeadParams& vh, BatchPlan plan,
+                       bool want_hidden, TrainHandle* keep = nullptr);
 
-// Gradients of L = sum_k dlogprobs[k] * logprob_k + sum_b dvalues[b] * value_b, accumulated into g
-// (model; empty vectors frozen) and vg (value head). Consumes the handle's cache.
-void train_backward(Transformer& model, const ValueHead& head, Weights& g, ValueHead& vg, TrainHandle& h,
-                    const float* dlogprobs, const float* dvalues);
+// Gradients of L = sum_k dl[k] * logprob_k + sum_b dv[b] * value_b accumulate into p's and vh's
+// gradient pointers (null: frozen). Consumes the handle's cache.
+void train_backward(Transformer& model, const DecoderParams& p, const ValueHeadParams& vh, TrainHandle& h,
+                    const float* dl, const float* dv);
 
 }  // namespace glam

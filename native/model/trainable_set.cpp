@@ -67,19 +67,17 @@ void add_lora_adapters(const ModelConfig& cfg, Weights& w, const TrainOptions& o
   GLAM_CHECK(matched > 0, "InvalidArgument", "no LoRA target matched; use " + family_spec(cfg.family).lora_hint);
 }
 
-std::vector<bool> trainable_mask(const ModelConfig& cfg, Weights& w, const TrainOptions& opts) {
-  auto params = param_list(w);
-  std::vector<bool> trainable(params.size(), false);
-  for (size_t k = 0; k < params.size(); ++k) {
-    const std::vector<float>* p = params[k];
-    if (p->empty()) continue;
-    bool is_adapter = k >= param_list_base_size(w);
+std::vector<bool> trainable_mask(const ModelConfig& cfg, const std::vector<int64_t>& n, size_t base,
+                                 const TrainOptions& opts) {
+  std::vector<bool> trainable(n.size(), false);
+  for (size_t k = 0; k < n.size(); ++k) {
+    if (n[k] == 0) continue;
     if (opts.lora) {
-      trainable[k] = is_adapter;
+      trainable[k] = k >= base;  // the adapters only
       continue;
     }
-    const bool embed = p == &w.embed || p == &w.pos_embed;
-    const bool head_w = p == &w.lm_head || (cfg.tie && p == &w.embed);
+    const bool embed = k == 0 || k == 1;  // embed, pos_embed
+    const bool head_w = k == base - 1 || (cfg.tie && k == 0);
     trainable[k] = !(embed && opts.freeze_embeddings) && !(head_w && opts.freeze_lm_head);
   }
   return trainable;

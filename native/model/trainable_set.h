@@ -1,8 +1,8 @@
 // The trainable set of a model, decided once for both engines: which of param_list(w)'s tensors
 // train under the training options (full fine-tuning minus frozen embeddings / LM head, or LoRA
 // adapters only), and the LoRA adapters themselves with PEFT's initialisation from a seed.
-// Shared by the CPU engine (model/training.cpp) and the CUDA engine (cuda/device_train_state.cpp) so
-// the two train exactly the same tensors from exactly the same adapter values.
+// Read by TrainState (model/train_state.h) for both backends, so the two engines train exactly the
+// same tensors from exactly the same adapter values.
 // Legend: C hidden, H heads, Hkv kv heads, D head size, I MLP width, r LoRA rank.
 // Subtle: with a tied LM head (cfg.tie) the head IS the embedding, so freezing either freezes it;
 // adapters sit on the FUSED matrices (q|k|v, gate|up) at a row offset (out_off) of the fused output.
@@ -29,7 +29,9 @@ struct TrainOptions {
 // nothing when !opts.lora. InvalidArgument on a bad rank / alpha or when no target matches.
 void add_lora_adapters(const ModelConfig& cfg, Weights& w, const TrainOptions& opts);
 
-// One flag per param_list(w) entry: true when it trains (empty tensors never do).
-std::vector<bool> trainable_mask(const ModelConfig& cfg, Weights& w, const TrainOptions& opts);
+// One flag per param_list entry, given each entry's element count n (param_list order, base tensors
+// first): true when it trains (empty tensors never do).
+std::vector<bool> trainable_mask(const ModelConfig& cfg, const std::vector<int64_t>& n, size_t base,
+                                 const TrainOptions& opts);
 
 }  // namespace glam

@@ -1,12 +1,13 @@
-// ValueHead: GLAM's value MLP on a prompt's last-token final hidden state:
+// ValueHead: GLAM's value MLP on a prompt's last-token final hidden state as the host holds it:
 // C -> 1024 -> sigmoid -> 1024 -> sigmoid -> 1 (sizes configurable). Weights are created (seeded)
-// and saved by the TS side (lib/policy/value-head.ts) and handed over as fp32 arrays.
+// and saved by the TS side (lib/policy/value-head.ts) and handed over as fp32 arrays; the backends
+// run it (Backend::value_head_forward/backward) through a ValueHeadParams view.
 // Legend: B prompts, C hidden.
 #pragma once
 #include <cstdint>
 #include <vector>
 
-#include "runtime/thread_pool.h"
+#include "backend/backend.h"
 
 namespace glam {
 
@@ -16,14 +17,9 @@ struct ValueHead {
   std::vector<std::vector<float>> bias;    // layer i: (sizes[i+1])
 
   bool empty() const { return weight.empty(); }
-  // out[B] <- head(h[B, C]); with acts, also keeps every layer's input (acts[0] = h) for backward.
-  void forward(float* out, const float* h, int64_t B, ThreadPool& pool,
-               std::vector<std::vector<float>>* acts = nullptr) const;
-  // dh[B, C] <- d value / d h . dv; grads (same shapes as this head) +=.
-  void backward(float* dh, ValueHead& grads, const float* dv, int64_t B,
-                const std::vector<std::vector<float>>& acts, ThreadPool& pool) const;
-  // A zero head of the same shapes (gradient buffers, optimizer moments).
-  ValueHead zeros_like() const;
 };
+
+// The head's host vectors as backend params (the CPU backend's memory is host memory); no gradients.
+ValueHeadParams view(const ValueHead& h);
 
 }  // namespace glam

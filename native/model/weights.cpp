@@ -187,9 +187,7 @@ namespace glam {
 std::vector<std::vector<float>*> param_list(Weights& w) {
   std::vector<std::vector<float>*> p = {&w.embed, &w.pos_embed};
   for (LayerWeights& l : w.layers)
-    for (auto* v : {&l.norm1_w, &l.norm1_b, &l.wqkv, &l.bqkv, &l.wo, &l.bo, &l.norm2_w, &l.norm2_b, &l.wup, &l.bup,
-                    &l.wdown, &l.bdown})
-      p.push_back(v);
+    for (size_t j = 0; j < kLayerParams; ++j) p.push_back(&l.at(LayerParam(j)));
   for (auto* v : {&w.final_w, &w.final_b, &w.lm_head}) p.push_back(v);
   for (LayerWeights& l : w.layers)
     for (auto* list : {&l.lqkv, &l.lo, &l.lup, &l.ldown})
@@ -198,6 +196,13 @@ std::vector<std::vector<float>*> param_list(Weights& w) {
         p.push_back(&a.B);
       }
   return p;
+}
+
+bool param_is_matrix(size_t k, size_t base) {
+  if (k < 2) return true;                             // embed, pos_embed
+  if (k >= base - 3) return k == base - 1;            // final_w, final_b | lm_head
+  const LayerParam j = LayerParam((k - 2) % kLayerParams);
+  return j == LayerParam::Wqkv || j == LayerParam::Wo || j == LayerParam::Wup || j == LayerParam::Wdown;
 }
 
 namespace {

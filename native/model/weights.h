@@ -23,6 +23,10 @@ struct RawTensor {
   size_t nbytes = 0;
 };
 
+// The per-layer tensors in the one parameter order (param_list below).
+enum class LayerParam { Norm1W, Norm1B, Wqkv, Bqkv, Wo, Bo, Norm2W, Norm2B, Wup, Bup, Wdown, Bdown };
+constexpr size_t kLayerParams = 12;
+
 struct LayerWeights {
   std::vector<float> norm1_w, norm1_b;  // (C), (C) gpt2 only
   std::vector<float> wqkv, bqkv;        // ((H+2Hkv)D, C), ((H+2Hkv)D) when biased
@@ -40,6 +44,10 @@ struct LayerWeights {
   const std::vector<float>& weight(LinearRole r) const { return const_cast<LayerWeights*>(this)->weight(r); }
   const std::vector<float>& bias(LinearRole r) const { return const_cast<LayerWeights*>(this)->bias(r); }
   const std::vector<LoraAdapter>& lora(LinearRole r) const { return const_cast<LayerWeights*>(this)->lora(r); }
+  std::vector<float>& at(LayerParam p) {
+    std::vector<float>* t[kLayerParams] = {&norm1_w, &norm1_b, &wqkv, &bqkv, &wo, &bo, &norm2_w, &norm2_b, &wup, &bup, &wdown, &bdown};
+    return *t[size_t(p)];
+  }
 
  private:
   template <class T>
@@ -59,11 +67,18 @@ struct Weights {
   const float* head() const { return lm_head.empty() ? embed.data() : lm_head.data(); }
 };
 
-// Every parameter vector of `w` in one fixed order (embeddings, layers, final norm, head, then the
-// adapters' A and B): the optimizer and the gradient buffers zip over this list.
+// Every parameter vector of `w` in THE parameter order (embed, pos_embed, each layer's LayerParam
+// tensors, final_w, final_b, lm_head, then every adapter's A and B: layer by layer, qkv, o, up, down):
+// the gradient buffers, the optimizer, the backends' tensor tables (model/param_table.h) and
+// checkpoints' import all index tensors by it.
 std::vector<std::vector<float>*> param_list(Weights& w);
 // How many of param_list's entries are base-model parameters (the rest are LoRA adapters).
-inline size_t param_list_base_size(const Weights& w) { return 2 + 12 * w.layers.size() + 3; }
+inline size_t param_list_base_size(size_t layers) { return 2 + kLayerParams * layers + 3; }
+inline size_t param_list_base_size(const Weights& w) { return param_list_base_size(w.layers.size()); }
+inline size_t layer_param_index(int64_t layer, LayerParam p) { return 2 + kLayerParams * size_t(layer) + size_t(p); }
+// Whether base tensor k is a matrix the forward reads in the compute type (embeddings, projections,
+// LM head); the others (norms, biases) stay fp32.
+bool param_is_matrix(size_t k, size_t base);
 
 // The weights as Hugging Face tensors (the inverse of load_weights: q/k/v and gate/up split, GPT-2's
 // Conv1D transposed back), name -> (shape, fp32 values). Vectors that are empty (frozen gradients)

@@ -4,6 +4,7 @@
 // (native/napi_test), never here: test/native/cuda-addon.test.ts asserts this export list.
 #include <napi.h>
 
+#include "napi/family_table.h"
 #include "napi/model_wrap.h"
 
 namespace {
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backend", Napi::String::New(env, "cpu"));
   exports.Set("NativeModel", glam::napi::ModelWrap::Init(env));
   exports.Set("loadModel", Napi::Function::New(env, glam::napi::LoadModel));
+  exports.Set("familyTable", Napi::Function::New(env, glam::napi::FamilyTable));
   return exports;
 }
 

@@ -1,5 +1,6 @@
 // The CUDA addon's engine: what the shared NativeModel wrapper (napi/model_wrap.h) runs in
-// glam_cuda.node. The weights are built in fp32 on the host, then uploaded once.
+// glam_cuda.node. The weights are built in fp32 on the host, then uploaded once (each host tensor
+// freed as soon as the device holds it).
 #include "cuda/cuda_engine.h"
 #include "napi/model_wrap.h"
 
@@ -7,8 +8,7 @@ namespace glam::napi {
 
 std::unique_ptr<Engine> make_engine(const ModelConfig& cfg, const std::map<std::string, RawTensor>& tensors,
                                     const LoadOptions& o) {
-  const Weights w = load_weights(cfg, tensors);
-  return std::make_unique<cuda::CudaEngine>(cfg, w, o.dt, o.device);
+  return std::make_unique<cuda::CudaEngine>(cfg, load_weights(cfg, tensors), o.dt, o.device);
 }
 
 }  // namespace glam::napi

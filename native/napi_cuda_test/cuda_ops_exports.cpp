@@ -152,8 +152,10 @@ HOOK(ValueHeadHook) {
   }
   DeviceBuffer h = up(f32_of(o, "h", B * sizes[0]), DType::F32);
   DeviceBuffer a = poisoned(B * width, DType::F32), b2 = poisoned(B * width, DType::F32), out = poisoned(B, DType::F32);
+  std::vector<float*> acts;  // two buffers, alternating (as the scoring pass runs it)
+  for (size_t i = 0; i + 1 < Wp.size(); ++i) acts.push_back(i % 2 ? b2.as<float>() : a.as<float>());
   cuda::value_head_forward(out.as<float>(), h.as<float>(), int(Wp.size()), sizes.data(), Wp.data(), bp.data(),
-                           a.as<float>(), b2.as<float>(), B, gemm(), nullptr);
+                           acts.data(), B, gemm(), nullptr);
   return down(env, out, B, DType::F32);
   END
 }

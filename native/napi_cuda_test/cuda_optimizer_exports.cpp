@@ -3,16 +3,16 @@
 //   valueHeadBackward({h, B, sizes, weights, biases, dv}) -> { dh, dW: Float32Array[], db: Float32Array[] }
 //   adamw({w: Float32Array[], grads: Float32Array[][] (step, tensor), lr, beta1, beta2, eps, weightDecay,
 //          maxGradNorm, bf16Copy?}) -> { w, m, v: Float32Array[], copy?: Float32Array[], norms: number[] }
-// Subtle: the AdamW hook runs the engine's own optimizer (cuda::DeviceOptimizer: slots table in device
-// memory, one-reduction norm, fused step with the clip factor read on the device), once per step
-// t = 1..steps; an empty tensor holds no slot (its moments come back empty).
+// Subtle: the AdamW hook runs the engine's own optimizer (CudaBackend::adamw_step: slots table in
+// device memory, one-reduction norm, fused step with the clip factor read on the device), once per
+// step t = 1..steps; an empty tensor holds no slot (its moments come back empty).
 #include <napi.h>
 
 #include <cmath>
 #include <vector>
 
-#include "cuda/device_optimizer.h"
 #include "napi_cuda_test/hook_helpers.h"
+#include "ops/cuda/cuda_backend.h"
 #include "ops/cuda/cuda_ops.h"
 
 namespace glam::napi {
@@ -99,35 +99,31 @@ HOOK(AdamW) {
   const double lr = num(o, "lr", 0, true), b1 = num(o, "beta1", 0.9), b2 = num(o, "beta2", 0.999), eps = num(o, "eps", 1e-8);
   const double wd = num(o, "weightDecay", 0), maxn = num(o, "maxGradNorm", 0);
   const bool copy = flag(o, "bf16Copy", false);
-  // the engine's optimizer (native/cuda/device_optimizer.h) over the uploaded tensors; empty tensors hold no slot
-  std::vector<DeviceBuffer> w, c;
-  std::vector<int> slot;
+  // the engine's optimizer (CudaBackend::adamw_step) over the uploaded tensors; empty tensors hold no slot
+  std::vector<DeviceBuffer> w, c, g, m, v;
+  std::vector<OptSlot> slots;
   std::vector<int64_t> n;
-  cuda::DeviceOptimizer opt;
   for (const auto& x : w0) {
+    const int64_t k = int64_t(x.size());
     w.push_back(up(x, DType::F32));
-    c.push_back(copy ? poisoned(int64_t(x.size()), DType::BF16) : DeviceBuffer());
-    n.push_back(int64_t(x.size()));
-    slot.push_back(x.empty() ? -1 : opt.add(w.back().as<float>(), copy ? c.back().get() : nullptr, int64_t(x.size())));
+    c.push_back(copy ? poisoned(k, DType::BF16) : DeviceBuffer());
+    g.push_back(zeros(k));
+    m.push_back(zeros(k));
+    v.push_back(zeros(k));
+    n.push_back(k);
+    if (k > 0)
+      slots.push_back({w.back().as<float>(), g.back().as<float>(), m.back().as<float>(), v.back().as<float>(),
+                       copy ? c.back().get() : nullptr, k});
   }
-  const cuda::AdamWHyper hyper{lr, b1, b2, eps, wd, maxn};
+  cuda::CudaBackend be(DType::F32, gemm(), nullptr);
+  const AdamWOptions hyper{lr, b1, b2, eps, wd, maxn};
   Napi::Array norms = Napi::Array::New(env, steps.size());
   for (size_t s = 0; s < steps.size(); ++s) {
     for (size_t i = 0; i < w0.size(); ++i)
-      if (slot[i] >= 0)
-        CUDA_CHECK(cudaMemcpy(opt.grad(slot[i]), steps[s][i].data(), size_t(n[i]) * 4, cudaMemcpyHostToDevice));
-    norms.Set(uint32_t(s), Napi::Number::New(env, opt.step(hyper, nullptr)));
+      if (n[i] > 0) CUDA_CHECK(cudaMemcpy(g[i].get(), steps[s][i].data(), size_t(n[i]) * 4, cudaMemcpyHostToDevice));
+    norms.Set(uint32_t(s), Napi::Number::New(env, be.adamw_step(slots, hyper, int64_t(s + 1))));
   }
-  auto moments = [&](bool second) {
-    Napi::Array a = Napi::Array::New(env, w0.size());
-    for (size_t i = 0; i < w0.size(); ++i) {
-      std::vector<float> h(static_cast<size_t>(n[i]), 0.0f);
-      const float* p = slot[i] < 0 ? nullptr : second ? opt.exp_avg_sq(slot[i]) : opt.exp_avg(slot[i]);
-      if (p) CUDA_CHECK(cudaMemcpy(h.data(), p, h.size() * 4, cudaMemcpyDeviceToHost));
-      a.Set(uint32_t(i), to_typed<float, Napi::Float32Array>(env, h));
-    }
-    return a;
-  };
+  auto moments = [&](bool second) { return down_list(env, second ? v : m, n, DType::F32); };
   Napi::Object r = Napi::Object::New(env);
   r.Set("w", down_list(env, w, n, DType::F32));
   r.Set("m", moments(false));

@@ -78,7 +78,7 @@ Napi::Value Workspace(const Napi::CallbackInfo& info) {
   o.Set("total", double(p.total));
   o.Set("Vt", double(p.Vt));
   o.Set("metaBytes", double(p.meta_bytes));
-  o.Set("offsets", offsets_object(env, {{"x", p.x}, {"y", p.y}, {"h", p.h}, {"qkv", p.qkv}, {"att", p.att}, {"up", p.up},
+  o.Set("offsets", offsets_object(env, {{"x", p.x}, {"h", p.h}, {"qkv", p.qkv}, {"att", p.att}, {"up", p.up},
                                          {"act", p.act}, {"hn", p.hn}, {"hn32", p.hn32}, {"logits", p.logits},
                                          {"runMax", p.run_max}, {"runSum", p.run_sum}, {"lse", p.lse},
                                          {"tlogit", p.tlogit}, {"vhA", p.vh_a}, {"vhB", p.vh_b}, {"values", p.values},
@@ -180,19 +180,6 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
   o.Set("bytesPerToken", cuda::cache_bytes_per_token(cfg, s, bf16));
   o.Set("Vt", double(p.Vt));
   o.Set("metaBytes", double(p.meta_bytes));
-  Napi::Array layers = Napi::Array::New(env, p.layers.size());
-  for (size_t l = 0; l < p.layers.size(); ++l) {
-    const cuda::LayerCacheOffsets& c = p.layers[l];
-    layers.Set(uint32_t(l), offsets_object(env, {{"x1", c.x1}, {"x2", c.x2}, {"qkv", c.qkv}, {"att", c.att},
-                                                 {"lse", c.lse}, {"up", c.up}, {"loraT", c.lora_t}}));
-  }
-  o.Set("layers", layers);
-  o.Set("offsets", offsets_object(env, {{"xf", p.xf}, {"hn", p.hn}, {"hn32", p.hn32}, {"lse", p.lse}, {"meta", p.meta},
-                                         {"dx", p.dx}, {"dh", p.dh}, {"h", p.h}, {"act", p.act}, {"dact", p.dact},
-                                         {"dup", p.dup}, {"ge", p.ge}, {"datt", p.datt}, {"dqkv", p.dqkv},
-                                         {"di", p.di}, {"dt", p.dt}, {"dte", p.dte}, {"dhn", p.dhn},
-                                         {"tile", p.tile}, {"gtile", p.gtile}, {"gRow", p.g_row},
-                                         {"rowTg", p.row_tg}, {"dv", p.dv}, {"vdA", p.vd_a}, {"vdB", p.vd_b}}));
   return o;
   GLAM_NAPI_CATCH(env)
 }

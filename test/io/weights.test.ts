@@ -6,9 +6,10 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../lib/io/atomic.js';
 import { loadModelFiles } from '../../lib/io/model-files.js';
-import { parseModelConfig } from '../../lib/io/model-config.js';
-import type { StoredTensor } from '../../lib/io/safetensors.js';
-import { expectedTensors, iterExpectedTensors, resolveWeights } from '../../lib/io/weights.js';
+import { parseModelConfig, readModelConfig } from '../../lib/io/model-config.js';
+import { readSafetensorsHeader, type StoredTensor } from '../../lib/io/safetensors.js';
+import { canonicalTensorNames, expectedTensors, iterExpectedTensors, resolveWeights } from '../../lib/io/weights.js';
+import { cpuAddon } from '../../lib/native/binding.js';
 import { expectCode, f32, tensorsFor, tinyGpt2Config, tinyLlamaConfig, tmpDir, writeModelDir } from './helpers.js';
 
 const shapes = (cfg: Record<string, unknown>) =>
@@ -65,6 +66,28 @@ describe('expectedTensors', () => {
     const it = iterExpectedTensors(cfg);
     expect(it.next().value?.name).toBe('model.embed_tokens.weight');
     expectCode(() => resolveWeights(cfg, tensorsFor(tinyLlamaConfig())), 'TensorMissing', /model\.layers\.1\.input_layernorm/);
+  });
+});
+
+// The names come from the native family table (familyTable(): the table the native loader reads), so this is
+// the check that the one table agrees with checkpoints transformers wrote: every fixture's stored tensors are
+// exactly the expected ones, up to the extras transformers itself ignores.
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/models');
+const hfDirs = fs.readdirSync(FIXTURES).map((d) => path.join(FIXTURES, d))
+  .filter((d) => fs.existsSync(path.join(d, 'model.safetensors')));
+
+describe('the native family table against transformers-written checkpoints', () => {
+  it('the addon exports one entry per family, the ones model-config.ts produces', () => {
+    expect(Object.keys(cpuAddon().familyTable()).sort()).toEqual(['gpt2', 'llama']);
+  });
+
+  it.each(hfDirs.map((d) => [path.basename(d), d]))('%s: the stored names are exactly the expected names', (_n, dir) => {
+    const cfg = readModelConfig(dir);
+    const stored = [...readSafetensorsHeader(path.join(dir, 'model.safetensors')).tensors.keys()]
+      .filter((n) => !/\.attn\.(masked_)?bias$|rotary_emb\.inv_freq$/.test(n))
+      .filter((n) => !(cfg.tieWordEmbeddings && n === 'lm_head.weight'));
+    expect(new Set(canonicalTensorNames(cfg, new Map(stored.map((n) => [n, {} as StoredTensor]))).keys()))
+      .toEqual(new Set(expectedTensors(cfg).map((t) => t.name)));
   });
 });
 

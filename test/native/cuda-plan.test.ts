@@ -18,7 +18,7 @@ function expectedBytes(c: ModelConfig, s: WorkspaceShape, e: number, Vt: number)
   const C = c.hiddenSize, Q = (c.numHeads + 2 * c.numKvHeads) * c.headDim, HD = c.numHeads * c.headDim;
   const I = c.intermediateSize, U = c.family === 'llama' ? 2 * I : I, W = s.valueWidth ?? 0;
   const sizes = [
-    s.T * C * 4, s.T * C * 4, s.T * C * e, s.T * Q * 4, s.T * HD * e, s.T * U * 4, s.T * I * e, // x y h qkv att up act
+    s.T * C * 4, s.T * C * e, s.T * Q * 4, s.T * HD * e, s.T * U * 4, s.T * I * e, // x h qkv att up act
     s.R * C * e, s.B * C * 4, s.R * Vt * 4, s.R * 4, s.R * 4, s.R * 4, s.NT * 4, // hn hn32 logits max sum lse tlogit
     s.B * W * 4, s.B * W * 4, s.B * 4, // value head
     s.T * 4, s.T * 4, s.R * 4, s.NT * 4, s.NT * 4, s.ntiles * 16, s.T * 16, // ids pos rows trow tid tiles arows

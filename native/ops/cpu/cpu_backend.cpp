@@ -41,6 +41,20 @@ void CpuBackend::copy(void* dst, const void* src, size_t bytes) {
   if (bytes) std::memcpy(dst, src, bytes);
 }
 
+void CpuBackend::zero(void* dst, size_t bytes) {
+  if (bytes) std::memset(dst, 0, bytes);
+}
+
+void CpuBackend::cast(void* dst, DType t, const float* src, int64_t n) {
+  GLAM_CHECK(t == DType::F32, "InternalError", "the CPU backend computes in fp32 only");
+  copy(dst, src, size_t(n) * 4);
+}
+
+void CpuBackend::widen(float* dst, const void* src, DType t, int64_t n) {
+  GLAM_CHECK(t == DType::F32, "InternalError", "the CPU backend computes in fp32 only");
+  copy(dst, src, size_t(n) * 4);
+}
+
 void CpuBackend::set_attention(const AttentionRows& rows, const int32_t* pos, int64_t) {
   rows_ = &rows;
   pos_ = pos;
@@ -140,13 +154,36 @@ void CpuBackend::attention_backward(float* dqkv, const float* dout, const void* 
 
 void CpuBackend::lm_head_forward(float* lse, float* target_logit, const void* h, int64_t R, const void* E, int64_t V,
                                  int64_t C, const int32_t* target_row, const int32_t* target_id, int64_t NT) {
-  lm_head_lse_forward(lse, target_logit, f(h), R, f(E), V, C, target_row, target_id, NT, pool_);
+  if (!rows_ || !rows_->reference) {
+    lm_head_lse_forward(lse, target_logit, f(h), R, f(E), V, C, target_row, target_id, NT, pool_);
+    return;
+  }
+  // the naive plan's oracle: a materialised log-softmax in double; log p = target_logit - 0
+  std::vector<double> lp(static_cast<size_t>(NT));
+  lm_head_logprob_reference(lp.data(), f(h), f(E), V, C, target_row, target_id, NT, pool_);
+  std::fill(lse, lse + R, 0.0f);
+  for (int64_t t = 0; t < NT; ++t) target_logit[t] = float(lp[size_t(t)]);
 }
 
 void CpuBackend::lm_head_backward(float* dh, float* dE, const float* dlogprob, const void* h, int64_t R, const void* E,
                                   int64_t V, int64_t C, const float* lse, const int32_t* target_row,
                                   const int32_t* target_id, int64_t NT) {
+  GLAM_CHECK(!rows_ || !rows_->reference, "InvalidArgument", "the naive plan scores only; train on the fused plan");
   lm_head_lse_backward(dh, dE, dlogprob, f(h), R, f(E), V, C, lse, target_row, target_id, NT, pool_);
+}
+
+void CpuBackend::value_head_forward(float* out, const float* h, int64_t B, const ValueHeadParams& p,
+                                    float* const* acts) {
+  cpu::value_head_forward(out, h, B, p, acts, pool_);
+}
+
+void CpuBackend::value_head_backward(float* dh, const float* dv, const float* h, const float* const* acts, int64_t B,
+                                     const ValueHeadParams& p) {
+  cpu::value_head_backward(dh, dv, h, acts, B, p, pool_);
+}
+
+double CpuBackend::adamw_step(const std::vector<OptSlot>& slots, const AdamWOptions& o, int64_t t) {
+  return cpu::adamw_step(slots, o, t, pool_);
 }
 
 }  // namespace glam::cpu

@@ -1,7 +1,9 @@
 // CpuBackend: the Backend interface (backend/backend.h) over the CPU kernels (cpu_ops.h, linear.h,
 // gemm.h) and one thread pool. Memory is host memory: a Buffer is a std::vector<float> that keeps
 // its capacity, so a workspace grown once is reused without page faults.
-// Subtle: every op runs on the pool with a fixed per-element order (see cpu_ops.h), so results do
+// Subtle: the naive plan (AttentionRows::reference) runs the reference kernels: row-by-row attention
+// and the LM head's materialised log-softmax in double (written as target_logit with lse = 0).
+// Every op runs on the pool with a fixed per-element order (see cpu_ops.h), so results do
 // not depend on the thread count; set_attention keeps a pointer to the caller's rows, which must
 // outlive the attention calls that follow.
 #pragma once
@@ -18,6 +20,11 @@ class CpuBackend final : public Backend {
   DType compute_type() const override { return DType::F32; }
   std::unique_ptr<Buffer> buffer() override;
   void copy(void* dst, const void* src, size_t bytes) override;
+  void zero(void* dst, size_t bytes) override;
+  void to_host(void* host, const void* src, size_t bytes) override { copy(host, src, bytes); }
+  void from_host(void* dst, const void* host, size_t bytes) override { copy(dst, host, bytes); }
+  void cast(void* dst, DType t, const float* src, int64_t n) override;
+  void widen(float* dst, const void* src, DType t, int64_t n) override;
   void set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) override;
   void embedding_forward(float* x, const int32_t* ids, const int32_t* pos, int64_t T, const void* table,
                          const void* pos_table, int64_t C) override;
@@ -46,6 +53,10 @@ class CpuBackend final : public Backend {
   void lm_head_backward(float* dh, float* dE, const float* dlogprob, const void* h, int64_t R, const void* E, int64_t V,
                         int64_t C, const float* lse, const int32_t* target_row, const int32_t* target_id,
                         int64_t NT) override;
+  void value_head_forward(float* out, const float* h, int64_t B, const ValueHeadParams& p, float* const* acts) override;
+  void value_head_backward(float* dh, const float* dv, const float* h, const float* const* acts, int64_t B,
+                           const ValueHeadParams& p) override;
+  double adamw_step(const std::vector<OptSlot>& slots, const AdamWOptions& o, int64_t t) override;
 
  private:
   ThreadPool pool_;

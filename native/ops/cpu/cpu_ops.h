@@ -2,7 +2,8 @@
 // defines: embedding_forward/backward, rmsnorm_forward/backward, layernorm_forward/backward,
 //          rope_forward/backward, swiglu_forward/backward, gelu_tanh_forward/backward,
 //          gelu_erf_forward/backward, sigmoid_forward, attention_forward/backward,
-//          lm_head_lse_forward/backward, lm_head_logprob_reference, bias_backward.
+//          lm_head_lse_forward/backward, lm_head_logprob_reference, bias_backward,
+//          value_head_forward/backward (value_head.cpp), adamw_step (adamw.cpp).
 // Each op's backward is written beside its forward in the op's own file. Backward ops ACCUMULATE
 // into parameter gradients (+=: microbatches add up) and WRITE input gradients unless they say +=.
 // Parameter-gradient reductions over rows use fixed 64-row chunks summed in order, so gradients do
@@ -105,5 +106,16 @@ void lm_head_lse_backward(float* dh, float* dE, const float* dlogprob, const flo
 // log_softmax in double. logprob[NT] = log_softmax(h[target_row[t]] · E^T)[target_id[t]].
 void lm_head_logprob_reference(double* logprob, const float* h, const float* E, int64_t V, int64_t C,
                                const int32_t* target_row, const int32_t* target_id, int64_t NT, ThreadPool& pool);
+
+// The value head (backend.h's ValueHeadParams): out[B] = head(h[B, sizes[0]]); acts (or null) keep
+// layer i >= 1's input (B, sizes[i]) in acts[i-1].
+void value_head_forward(float* out, const float* h, int64_t B, const ValueHeadParams& p, float* const* acts,
+                        ThreadPool& pool);
+// dh[B, sizes[0]] written; p.dW, p.db += (null: skipped) from dv[B].
+void value_head_backward(float* dh, const float* dv, const float* h, const float* const* acts, int64_t B,
+                         const ValueHeadParams& p, ThreadPool& pool);
+
+// Clipped AdamW over every slot at step t (backend.h's adamw_step); returns the norm before clipping.
+double adamw_step(const std::vector<OptSlot>& slots, const AdamWOptions& o, int64_t t, ThreadPool& pool);
 
 }  // namespace glam::cpu

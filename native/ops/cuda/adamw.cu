@@ -7,7 +7,7 @@
 //   stay on the device) -> adamw (grid = chunks x slots; reads the clip factor, so no host round trip
 //   sits between the norm and the update).
 // Legend: S slots (trainable tensors), n elements of a slot, kAdamChunks CTAs per slot.
-// Subtle: the per-element arithmetic mirrors native/model/training.cpp's line by line (fp32 moments,
+// Subtle: the per-element arithmetic mirrors native/ops/cpu/adamw.cpp line by line (fp32 moments,
 // the denominator formed in double), so a GPU step tracks the CPU's to fp32 rounding; partial sums
 // have a fixed shape, so the norm does not depend on scheduling.
 #include "ops/cuda/cuda_common.cuh"

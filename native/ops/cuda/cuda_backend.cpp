@@ -3,6 +3,8 @@
 // gradients); leading dimensions are row strides, so LoRA's column slices need no copies.
 #include "ops/cuda/cuda_backend.h"
 
+#include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "cuda/device_buffer.h"
@@ -34,7 +36,7 @@ class CudaBuffer final : public Buffer {
 
 const char* at(const void* p, int64_t elems, DType t) { return static_cast<const char*>(p) + elems * int64_t(dtype_size(t)); }
 
-enum Slot { kGrad = 0, kGradSlice, kLoraT, kLoraTe, kLoraDt, kAttnDi, kLmRows, kLmGrad };
+enum Slot { kGrad = 0, kGradSlice, kLoraT, kLoraTe, kLoraDt, kAttnDi, kLmRows, kLmGrad, kVhA, kVhB, kOptSlots, kOptNorm };
 
 }  // namespace
 
@@ -54,6 +56,29 @@ const void* CudaBackend::gemm_input(const float* dY, int64_t T, int64_t n, int s
 
 void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
   if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s_));
+}
+
+void CudaBackend::zero(void* dst, size_t bytes) {
+  if (bytes) CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, s_));
+}
+
+void CudaBackend::to_host(void* host, const void* src, size_t bytes) {
+  if (bytes) CUDA_CHECK(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, s_));
+  CUDA_CHECK(cudaStreamSynchronize(s_));
+}
+
+void CudaBackend::from_host(void* dst, const void* host, size_t bytes) {
+  if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, s_));
+  CUDA_CHECK(cudaStreamSynchronize(s_));  // host is the caller's pageable memory
+}
+
+void CudaBackend::cast(void* dst, DType t, const float* src, int64_t n) {
+  if (n) cast_rows(dst, t, src, 1, n, n, 1.0f, s_);
+}
+
+void CudaBackend::widen(float* dst, const void* src, DType t, int64_t n) {
+  if (t == DType::F32) copy(dst, src, size_t(n) * 4);
+  else if (n) widen_bf16(dst, src, n, s_);
 }
 
 void CudaBackend::set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) {
@@ -216,6 +241,60 @@ void CudaBackend::lm_head_backward(float* dh, float* dE, const float* dlogprob, 
   lm_head_lse_backward(dh, dE, h, E, dt_, R, V, C, lse, d_tg + NT, d_off, d_off + R + 1, d_tg, bind_.lm_tile, gtile,
                        bind_.Vt, gemm_, s_);
   CUDA_CHECK(cudaStreamSynchronize(s_));  // the host vectors above are pageable
+}
+
+void CudaBackend::value_head_forward(float* out, const float* h, int64_t B, const ValueHeadParams& p,
+                                     float* const* acts) {
+  std::vector<float*> alt;  // not kept: two scratch buffers of the widest layer, alternating
+  if (!acts) {
+    int64_t width = 1;
+    for (int64_t i = 1; i < p.layers(); ++i) width = std::max(width, p.sizes[size_t(i)]);
+    float* ab[2] = {static_cast<float*>(scratch(kVhA, size_t(B * width) * 4)),
+                    static_cast<float*>(scratch(kVhB, size_t(B * width) * 4))};
+    for (int64_t i = 0; i + 1 < p.layers(); ++i) alt.push_back(ab[i % 2]);
+    acts = alt.data();
+  }
+  cuda::value_head_forward(out, h, int(p.layers()), p.sizes.data(), p.W.data(), p.b.data(), acts, B, gemm_, s_);
+}
+
+void CudaBackend::value_head_backward(float* dh, const float* dv, const float* h, const float* const* acts, int64_t B,
+                                      const ValueHeadParams& p) {
+  const int L = int(p.layers());
+  int64_t width = 1;
+  std::vector<const float*> in = {h};
+  for (int i = 1; i < L; ++i) {
+    width = std::max(width, p.sizes[size_t(i)]);
+    in.push_back(acts[i - 1]);
+  }
+  float* a = static_cast<float*>(scratch(kVhA, size_t(B * width) * 4));
+  float* b = static_cast<float*>(scratch(kVhB, size_t(B * width) * 4));
+  cuda::value_head_backward(dh, p.dW.data(), p.db.data(), dv, L, p.sizes.data(), p.W.data(), in.data(), a, b, B, gemm_,
+                            s_);
+}
+
+double CudaBackend::adamw_step(const std::vector<OptSlot>& slots, const AdamWOptions& o, int64_t t) {
+  if (slots.empty()) return 0.0;
+  const size_t bytes = slots.size() * sizeof(OptSlot);
+  const int64_t S = int64_t(slots.size());
+  OptSlot* table = static_cast<OptSlot*>(scratch(kOptSlots, bytes));
+  char* nb = static_cast<char*>(scratch(kOptNorm, 2 * sizeof(double) + size_t(S) * kAdamChunks * sizeof(double)));
+  const bool same = opt_gen_ == generation_ && opt_slots_.size() == slots.size() &&
+                    std::memcmp(opt_slots_.data(), slots.data(), bytes) == 0;
+  if (!same) {  // a grown scratch buffer does not keep its contents: any growth uploads again
+    from_host(table, slots.data(), bytes);
+    opt_slots_ = slots;
+    opt_gen_ = generation_;
+  }
+  double* norm_clip = reinterpret_cast<double*>(nb);
+  double* partial = norm_clip + 2;
+  const double bc1 = 1 - std::pow(o.beta1, double(t)), bc2 = 1 - std::pow(o.beta2, double(t));
+  const AdamWArgs a{float(1 - o.lr * o.weight_decay), float(o.beta1), float(o.beta2), float(o.lr / bc1), std::sqrt(bc2),
+                    o.eps};
+  grad_norm(norm_clip, partial, table, S, o.max_grad_norm, s_);
+  cuda::adamw_step(table, S, norm_clip, a, s_);
+  double host[2] = {0, 0};
+  to_host(host, norm_clip, sizeof(host));
+  return host[0];
 }
 
 }  // namespace glam::cuda

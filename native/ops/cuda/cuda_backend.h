@@ -12,6 +12,9 @@
 // - bf16 mode: GEMM inputs are bf16 and gradients are fp32, so every backward GEMM that reads a
 //   gradient reads a bf16 cast of it (as autocast does); fp32 mode casts nothing.
 // - LoRA: keep_t holds each adapter's s X A^T in the compute type, (T, r) per adapter.
+// - adamw_step: the slot table lives in device memory, uploaded when it changes; the norm and its clip
+//   factor stay on the device (the step kernel reads the factor there) and only the norm comes back,
+//   after the step is enqueued, so a step costs one synchronisation.
 // - lm_head_backward: the kernel reads the targets grouped by scored row with per-row sums of the
 //   gradient (CSR); they are built on the host from the NT targets (a small download and upload), so
 //   that call synchronises the stream (backward passes are never captured).
@@ -45,6 +48,11 @@ class CudaBackend final : public Backend {
   DType compute_type() const override { return dt_; }
   std::unique_ptr<Buffer> buffer() override;
   void copy(void* dst, const void* src, size_t bytes) override;
+  void zero(void* dst, size_t bytes) override;
+  void to_host(void* host, const void* src, size_t bytes) override;
+  void from_host(void* dst, const void* host, size_t bytes) override;
+  void cast(void* dst, DType t, const float* src, int64_t n) override;
+  void widen(float* dst, const void* src, DType t, int64_t n) override;
   void set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) override;
   void embedding_forward(float* x, const int32_t* ids, const int32_t* pos, int64_t T, const void* table,
                          const void* pos_table, int64_t C) override;
@@ -73,6 +81,10 @@ class CudaBackend final : public Backend {
   void lm_head_backward(float* dh, float* dE, const float* dlogprob, const void* h, int64_t R, const void* E, int64_t V,
                         int64_t C, const float* lse, const int32_t* target_row, const int32_t* target_id,
                         int64_t NT) override;
+  void value_head_forward(float* out, const float* h, int64_t B, const ValueHeadParams& p, float* const* acts) override;
+  void value_head_backward(float* dh, const float* dv, const float* h, const float* const* acts, int64_t B,
+                           const ValueHeadParams& p) override;
+  double adamw_step(const std::vector<OptSlot>& slots, const AdamWOptions& o, int64_t t) override;
 
  private:
   void* scratch(int slot, size_t bytes);
@@ -87,7 +99,9 @@ class CudaBackend final : public Backend {
   int64_t T_ = 0, ntiles_ = 0, nkv_ = 0;
   int rows_per_tile_ = 0;
   int64_t generation_ = 0;
-  std::unique_ptr<Buffer> scratch_[8];
+  std::unique_ptr<Buffer> scratch_[12];
+  std::vector<OptSlot> opt_slots_;  // the slot table last uploaded (re-uploaded only when it changes)
+  int64_t opt_gen_ = -1;            // generation_ at that upload
 };
 
 }  // namespace glam::cuda

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 
+#include "backend/backend.h"  // OptSlot
 #include "ops/cuda/attention_layout.h"
 #include "ops/cuda/cuda_check.h"
 
@@ -105,10 +106,10 @@ void lm_head_lse_backward(float* dh, float* dE, const void* h, const void* E, DT
 void sigmoid_forward(float* y, int64_t n, cudaStream_t s);
 // GLAM's value MLP in fp32: out[B] = W_L(... sigmoid(W_1 h + b_1) ...) + b_L; sigmoid after every
 // layer but the last. sizes (nlayers + 1): C, hidden..., 1; W[i] (sizes[i+1], sizes[i]); b[i]
-// (sizes[i+1]); h (B, C); scratch_a, scratch_b (B, max hidden) each.
+// (sizes[i+1]); h (B, C); acts[i] (B, sizes[i+1]) receives hidden layer i's output (layer i+1's
+// input), nlayers - 1 of them: distinct to keep them for the backward, else two alternating buffers.
 void value_head_forward(float* out, const float* h, int nlayers, const int64_t* sizes, const float* const* W,
-                        const float* const* b, float* scratch_a, float* scratch_b, int64_t B, Gemm& gemm,
-                        cudaStream_t s);
+                        const float* const* b, float* const* acts, int64_t B, Gemm& gemm, cudaStream_t s);
 // Its backward: dh (B, C) WRITTEN; dW[i], db[i] +=; dv (B); acts[i] (B, sizes[i]) layer i's saved
 // input (acts[0] = h; acts[i > 0] the previous layer's sigmoid output); scratch as for the forward.
 void value_head_backward(float* dh, float* const* dW, float* const* db, const float* dv, int nlayers,
@@ -124,13 +125,8 @@ void cast_rows(void* out, DType ot, const float* in, int64_t rows, int64_t cols,
 // out[n] fp32 = in[n] bf16.
 void widen_bf16(float* out, const void* in, int64_t n, cudaStream_t s);
 
-// The optimizer (adamw.cu). One slot per trainable tensor: fp32 master w, gradient g, moments m, v,
-// and the bf16 compute copy the forward reads (null when the forward reads w itself).
-struct OptSlot {
-  float *w, *g, *m, *v;
-  void* copy;  // bf16 (n) or null
-  int64_t n;
-};
+// The optimizer (adamw.cu). One slot (backend/backend.h's OptSlot) per trainable tensor: fp32 master
+// w, gradient g, moments m, v, and the bf16 compute copy the forward reads (null when it reads w).
 struct AdamWArgs {
   float decay, b1, b2, step_size;  // decay = 1 - lr wd; step_size = lr / (1 - b1^t)
   double bc2_sqrt, eps;            // sqrt(1 - b2^t)

@@ -32,12 +32,11 @@ void sigmoid_forward(float* y, int64_t n, cudaStream_t s) {
 }
 
 void value_head_forward(float* out, const float* h, int nlayers, const int64_t* sizes, const float* const* W,
-                        const float* const* b, float* scratch_a, float* scratch_b, int64_t B, Gemm& gemm,
-                        cudaStream_t s) {
+                        const float* const* b, float* const* acts, int64_t B, Gemm& gemm, cudaStream_t s) {
   const float* cur = h;
   for (int i = 0; i < nlayers; ++i) {
     const bool last = i + 1 == nlayers;
-    float* next = last ? out : (i % 2 == 0 ? scratch_a : scratch_b);
+    float* next = last ? out : acts[i];
     gemm.nt(next, cur, W[i], b[i], B, sizes[i + 1], sizes[i], DType::F32, false, s);
     if (!last) sigmoid_forward(next, B * sizes[i + 1], s);
     cur = next;
