@@ -6,8 +6,8 @@
 //   POST /v1/train/zero_grad; POST /v1/train/save {dir} writes a checkpoint under --train-root.
 // Subtle: every call goes through the Policy's queue, so training and scoring share the one engine in
 // order. A handle holds activation memory until its backward: at most MAX_HANDLES are open; past
-// that the oldest is released by a zero-gradient backward (adds nothing) and its later use is a 400. A step changes the weights: it runs under vocab.mutating so top-N never
-// reads a half-written LM head. save resolves `dir` under the root and refuses anything that leaves it
+// that the oldest is released by a zero-gradient backward (adds nothing) and its later use is a 400.
+// A step changes the weights in the engine's queue, so no score (top-N included) sees half of it. save resolves `dir` under the root and refuses anything that leaves it
 // (.., absolute paths, symlinks pointing out).
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
@@ -107,7 +107,7 @@ export function registerTrainingRoutes(app: FastifyInstance, ctx: ServerContext)
   app.post<{ Body: { lr: number; betas?: [number, number]; eps?: number; weight_decay?: number; max_grad_norm?: number } }>(
     '/v1/train/step', { schema: schemas.step }, async (req) => {
       const b = req.body;
-      const norm = await ctx.vocab.mutating(() => policy.step({ lr: b.lr, betas: b.betas, eps: b.eps, weightDecay: b.weight_decay, maxGradNorm: b.max_grad_norm }));
+      const norm = await policy.step({ lr: b.lr, betas: b.betas, eps: b.eps, weightDecay: b.weight_decay, maxGradNorm: b.max_grad_norm });
       return { object: 'train.step', grad_norm: norm, step: policy.trainingInfo().step ?? null, value_head_trained: policy.valueHeadTrained };
     });
 

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "model/prompt_logprobs.h"
 #include "model/value_head.h"
 #include "ops/cuda/cuda_ops.h"
 
@@ -275,6 +276,24 @@ ScoreResult CudaEngine::score_plan(const BatchPlan& p, bool want_hidden) {
     if (!vw_.empty()) r.values[b] = values[v];
     if (want_hidden) std::copy(hidden + v * C, hidden + (v + 1) * C, r.hidden.begin() + b * C);
   }
+  return r;
+}
+
+ScoreResult CudaEngine::score_top(const PackedBatch& batch, const ValueHead&, bool want_hidden, int64_t top_n) {
+  OnDevice on(device_);
+  const BatchPlan p = plan_batch(cfg_, batch);
+  ScoreResult r = score_plan(p, want_hidden);
+  std::vector<float> host;  // one chunk of logits
+  const FetchFloats fetch = [&](const float* src, size_t n) {
+    host.resize(n);
+    CUDA_CHECK(cudaMemcpyAsync(host.data(), src, n * 4, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return static_cast<const float*>(host.data());
+  };
+  // hn (R, C) of this pass is still in the workspace
+  const DecoderParams prm = train_ ? train_params() : params_;
+  vocab_top(*be_, ws_.as<void>(wp_.hn), p.R, prm.head, cfg_.vocab, cfg_.hidden, p.trow.data(), p.NT, top_n, fetch,
+            nullptr, r);
   return r;
 }
 

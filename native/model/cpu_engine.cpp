@@ -27,6 +27,10 @@ ScoreResult CpuEngine::score(const PackedBatch& batch, const ValueHead& head, bo
   return naive ? score_naive(model_, head, batch, want_hidden) : score_fused(model_, head, batch, want_hidden);
 }
 
+ScoreResult CpuEngine::score_top(const PackedBatch& batch, const ValueHead& head, bool want_hidden, int64_t top_n) {
+  return score_fused(model_, head, batch, want_hidden, nullptr, top_n);
+}
+
 void CpuEngine::value_head_changed(const ValueHead& head) {
   if (train_) train_->reset_value_head(head);  // the optimizer's buffers follow the new head
 }

@@ -3,6 +3,7 @@
 // (finish_scores), so fused and naive differ only by the forward's rounding.
 #include "model/scorer.h"
 
+#include "model/prompt_logprobs.h"
 #include "ops/cpu/cpu_ops.h"
 
 namespace glam {
@@ -43,7 +44,7 @@ size_t TrainHandle::bytes() const {
 }
 
 ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden,
-                        TrainHandle* keep) {
+                        TrainHandle* keep, int64_t top_n) {
   const ModelConfig& cfg = model.config();
   BatchPlan p = plan_batch(cfg, batch);
   std::vector<float> x, hn;
@@ -53,6 +54,9 @@ ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedB
                                   cfg.hidden, p.trow.data(), p.tid.data(), p.NT);
   ScoreResult r;
   finish_scores(r, p, lse.data(), tlogit.data());
+  if (top_n > 0)
+    vocab_top(model.backend(), hn.data(), p.R, model.weights().head(), cfg.vocab, cfg.hidden, p.trow.data(), p.NT, top_n,
+              [](const float* src, size_t) { return src; }, &model.pool(), r);
   finish_values(r, model, head, p, hn, want_hidden, keep ? &keep->vacts : nullptr);
   if (keep) {
     keep->plan = std::move(p);

@@ -26,9 +26,10 @@ struct TrainHandle {
   size_t bytes() const;
 };
 
-// keep: when given, the pass records what train_backward needs.
+// keep: when given, the pass records what train_backward needs. top_n > 0: also each target's top
+// n alternatives (model/prompt_logprobs.h).
 ScoreResult score_fused(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden,
-                        TrainHandle* keep = nullptr);
+                        TrainHandle* keep = nullptr, int64_t top_n = 0);
 ScoreResult score_naive(Transformer& model, const ValueHead& head, const PackedBatch& batch, bool want_hidden);
 
 // Gradients of L = sum_k dlogprobs[k] * logprob_k + sum_b dvalues[b] * value_b, accumulated into g
