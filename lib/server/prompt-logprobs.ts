@@ -11,10 +11,11 @@
 // Subtle: entry 0 has no context (null, as OpenAI/vLLM). Like vLLM, each top_logprobs map holds the
 // top N plus the actual token (so it holds it whenever it is the argmax), with the actual token's
 // value taken from token_logprobs so the two agree. text_offset indexes the decoded text (special
-// tokens skipped) of prompt + completion.
+// tokens skipped) of prompt + completion (text-offsets.ts).
 // Legend: P prompt tokens, N alternatives.
 import type { TextTokenizer } from '../policy/tokenizer.js';
 import type { Batcher, ItemResult, ScoreItem } from './batcher.js';
+import { textOffsets } from './text-offsets.js';
 
 export interface ChoiceRequest {
   ids: number[]; // (P)
@@ -94,11 +95,4 @@ function assemble(req: ChoiceRequest, promptText: string, plan: Plan, res: ItemR
     lp.top_logprobs.push(map);
   });
   return { text, logprobs: lp, completionIds };
-}
-
-/** Character offset of each token in the decoded text of ids (special tokens skipped). */
-function textOffsets(tok: TextTokenizer, ids: number[]): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < ids.length; ++i) out.push(i === 0 ? 0 : tok.decode(ids.slice(0, i), true).length);
-  return out;
 }
