@@ -72,7 +72,8 @@ function assemble(req: ChoiceRequest, promptText: string, plan: Plan, res: ItemR
   const text = (echo ? promptText : '') + (next ? tok.decode(completionIds, true) : '');
   if (N === null) return { text, logprobs: null, completionIds };
 
-  const piece = (id: number) => tok.decode([id]);
+  const pieces = new Map<number, string>(); // N alternatives x P positions repeat ids
+  const piece = (id: number) => pieces.get(id) ?? pieces.set(id, tok.decode([id])).get(id)!;
   const lp: ChoiceLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
   const shown = echo ? [...ids, ...completionIds] : completionIds;
   const offsets = textOffsets(tok, [...ids, ...completionIds]).slice(echo ? 0 : P);
