@@ -1,9 +1,9 @@
 // A light closed-loop HTTP/1.1 load generator for bench/serve: C keep-alive connections, each sending
 // one prebuilt POST and reading its answer before the next, over plain sockets. Why not fetch: on the
-// bench machine Node's fetch (undici) cost the client ~0.9 ms of CPU per request, a quarter of the
-// engine's time for a GLAM request, taken from the same cores as the server; http.request cost ~0.23
-// ms; this ~0.05 ms (bench/serve prints the generator's own CPU per request in every run), so the
-// server / in-process ratio measures the server, not the load generator. wrk-style: the generator
+// bench machine Node's fetch (undici) cost the client 0.88 ms of CPU per request, a quarter of the
+// engine's time for a GLAM request, taken from the same cores as the server; http.request cost 0.23
+// ms; this 0.05-0.2 ms (bench/serve prints the generator's own CPU in every run), so the server /
+// in-process ratio measures the server, not the load generator. wrk-style: the generator
 // parses only the status line and Content-Length (the server under test always sends it).
 // Subtle: a connection the server closes (its shutdown, a 413) is reopened; an answer without
 // Content-Length (chunked) is an error, since glam serve never sends one for these routes.
