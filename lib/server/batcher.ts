@@ -10,7 +10,7 @@
 // that fails with several requests in it is re-run per request, so one bad request (a native error)
 // fails alone; passes of one kind (mode 'fused'/'naive', and top-N alternatives or not) never mix,
 // in FIFO order: the alternatives cost a full vocabulary row per scored row, which plain scoring of
-// the same pass should not pay.
+// the same pass should not pay. A top-N pass computes its requests' largest N for all of them.
 // Legend: P prompt tokens, K candidates of an item, A_k tokens of candidate k, C hidden.
 import type { Policy, ScoreResult } from '../policy/policy.js';
 import { packBatch, type TokenizedBatch } from '../policy/batch.js';
@@ -35,7 +35,7 @@ export interface ItemResult {
   tokens: number[]; // (K)
   tokenLogprobs: number[][]; // (K)(A_k)
   value: number;
-  /** With topN n: each target token's n best alternatives, (sum_k A_k, n) candidate after candidate. */
+  /** With topN: each target token's n >= topN best alternatives (the pass's largest topN), (sum_k A_k, n) candidate after candidate. */
   top?: { n: number; ids: Int32Array; logprobs: Float32Array };
 }
 
@@ -139,11 +139,11 @@ export class Batcher {
   /** Takes items from the head of the queue up to the token limit and scores them in one pass. */
   async #pass(): Promise<void> {
     this.#running = true;
-    const { mode, topN } = this.#queue[0]!;
+    const mode = this.#queue[0]!.mode, top = this.#queue[0]!.topN > 0;
     const taken: { p: Pending; i: number }[] = [];
     let tokens = 0;
     outer: for (const p of this.#queue) {
-      if (p.mode !== mode || p.topN !== topN) break;
+      if (p.mode !== mode || p.topN > 0 !== top) break;
       while (p.next < p.items.length) {
         const n = p.sizes[p.next]!;
         if (taken.length > 0 && tokens + n > this.#opts.maxBatchTokens) break outer;
@@ -155,6 +155,7 @@ export class Batcher {
     this.#queue = this.#queue.filter((p) => p.next < p.items.length);
     const t0 = performance.now();
     const requests = new Set(taken.map((x) => x.p));
+    const topN = Math.max(0, ...[...requests].map((p) => p.topN)); // the best n are a prefix of the best n' > n
     try {
       await this.#score(taken, mode, topN);
     } catch (e) {

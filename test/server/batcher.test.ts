@@ -104,13 +104,13 @@ test('bad shapes are typed errors before anything is queued', async () => {
   expect(b.waiting).toBe(0);
 });
 
-test('top-N requests run in passes of their own, each getting its targets\' alternatives', async () => {
+test('top-N requests run in passes of their own (the largest N), each getting its targets\' alternatives', async () => {
   const passes: PassStats[] = [];
   const b = new Batcher(policy, { maxBatchTokens: 100_000, maxWaitMs: 20, maxQueue: 100, coalesce: true }, (s) => passes.push(s));
   const plain = [item(0), item(1)], top = [item(2), item(3)];
-  const [a, c, d] = await Promise.all([b.submit(plain), b.submit(top, { topN: 3 }), b.submit([item(4)], { topN: 3 })]);
+  const [a, c, d] = await Promise.all([b.submit(plain), b.submit(top, { topN: 3 }), b.submit([item(4)], { topN: 2 })]);
   expect(a!.every((r) => r.top === undefined)).toBe(true);
-  expect(passes.length).toBe(2); // the plain pass, then both top-N requests together
+  expect(passes.length).toBe(2); // the plain pass, then both top-N requests together, with the larger N
   for (const [res, its] of [[c!, top], [d!, [item(4)]]] as const) {
     const alone = await policy.scoreTokens({ prompts: its.map((i) => i.prompt), candidates: its.map((i) => i.candidates) }, { topN: 3 });
     res.forEach((r, j) => {
