@@ -10,7 +10,8 @@
 // Cost: P rows x V for the alternatives, once (not one pass per prefix).
 // Subtle: entry 0 has no context (null, as OpenAI/vLLM). Like vLLM, each top_logprobs map holds the
 // top N plus the actual token (so it holds it whenever it is the argmax), with the actual token's
-// value taken from token_logprobs so the two agree. text_offset indexes the decoded text (special
+// value taken from token_logprobs so the two agree. Distinct ids may decode to the same text (byte
+// pieces, U+FFFD): the map is keyed by text, so such an entry keeps the better alternative's value. text_offset indexes the decoded text (special
 // tokens skipped) of prompt + completion (text-offsets.ts).
 // Legend: P prompt tokens, N alternatives.
 import type { TextTokenizer } from '../policy/tokenizer.js';
@@ -91,7 +92,12 @@ function assemble(req: ChoiceRequest, promptText: string, plan: Plan, res: ItemR
     const value = isPrompt ? echoLp[target]! : next!.lp;
     lp.token_logprobs.push(value);
     const map: Record<string, number> = {};
-    if (top) for (let j = 0; j < Math.min(N, top.n); ++j) { const b = best(target, j); map[piece(b.id)] = b.lp; }
+    if (top) {
+      for (let j = 0; j < Math.min(N, top.n); ++j) { // best first: a later id with the same text keeps the better value
+        const b = best(target, j);
+        map[piece(b.id)] ??= b.lp;
+      }
+    }
     map[piece(id)] = value;
     lp.top_logprobs.push(map);
   });
