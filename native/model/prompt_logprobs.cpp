@@ -14,20 +14,30 @@ namespace {
 
 constexpr size_t kChunkFloats = size_t(1) << 22;  // logits per chunk (16 MiB): Rc = max(1, 4Mi / V)
 
-// The best n of one logits row (V) as log-probs (double log-sum-exp), best first, ties by lower id.
-void row_top(const float* l, int64_t V, int64_t n, int32_t* ids, float* lp, std::vector<int32_t>& idx) {
+// The best n of one logits row (V) as log-probs (double log-sum-exp), best first, ties by lower id:
+// one scan keeping the n best in a min-heap (worst on top), O(V) for n << V.
+void row_top(const float* l, int64_t V, int64_t n, int32_t* ids, float* lp, std::vector<int32_t>& heap) {
   float m = -std::numeric_limits<float>::infinity();
   for (int64_t v = 0; v < V; ++v) m = std::max(m, l[v]);
   double s = 0;
   for (int64_t v = 0; v < V; ++v) s += std::exp(double(l[v]) - double(m));
   const double lse = double(m) + std::log(s);
-  idx.resize(size_t(V));
-  for (int64_t v = 0; v < V; ++v) idx[size_t(v)] = int32_t(v);
   auto better = [l](int32_t a, int32_t b) { return l[a] > l[b] || (l[a] == l[b] && a < b); };
-  std::partial_sort(idx.begin(), idx.begin() + n, idx.end(), better);
+  heap.clear();
+  for (int64_t v = 0; v < V; ++v) {
+    if (int64_t(heap.size()) < n) {
+      heap.push_back(int32_t(v));
+      std::push_heap(heap.begin(), heap.end(), better);  // better-first order puts the worst on top
+    } else if (l[v] > l[heap.front()]) {  // an equal logit comes later, so with a higher id: not better
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.back() = int32_t(v);
+      std::push_heap(heap.begin(), heap.end(), better);
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), better);  // best first
   for (int64_t j = 0; j < n; ++j) {
-    ids[j] = idx[size_t(j)];
-    lp[j] = float(double(l[idx[size_t(j)]]) - lse);
+    ids[j] = heap[size_t(j)];
+    lp[j] = float(double(l[heap[size_t(j)]]) - lse);
   }
 }
 
