@@ -6,7 +6,7 @@
 namespace glam {
 
 ScoreResult Engine::score_top(const PackedBatch&, const ValueHead&, bool, int64_t) {
-  fail("Unsupported", "this engine does not compute top-N alternatives over the vocabulary; score without topN");
+  fail("NotImplemented", "this engine does not compute top-N alternatives over the vocabulary; score without topN");
 }
 
 const std::vector<float>& tensor_from(const std::map<std::string, HfTensor>& src, const std::string& name, size_t n) {
