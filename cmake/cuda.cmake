@@ -48,7 +48,8 @@ add_library(glam_cuda_core OBJECT ${GLAM_CUDA_SOURCES}
   ${CMAKE_SOURCE_DIR}/native/model/batch_plan.cpp
   ${CMAKE_SOURCE_DIR}/native/model/packed_batch.cpp
   ${CMAKE_SOURCE_DIR}/native/model/trainable_set.cpp
-  ${CMAKE_SOURCE_DIR}/native/model/engine.cpp)
+  ${CMAKE_SOURCE_DIR}/native/model/engine.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/prompt_logprobs.cpp)
 set_target_properties(glam_cuda_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
 find_package(Threads REQUIRED)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command on a GPU machine: build the CUDA addon, run the GPU tests (forward and backward
 # kernels and AdamW vs references, the whole pass vs the CPU engine and transformers, training vs the
-# CPU engine: test/gpu/training.test.ts) and the GPU benchmark, print a short table last.
+# CPU engine: test/gpu/training.test.ts; top-N alternatives) and the GPU benchmarks (bench/gpu, then
+# bench/serve --device cuda: glam serve against Policy.score on the GPU), print short tables last.
 #   bash scripts/gpu-check.sh            (from the project root; logs under ${GPU_CHECK_OUT:-$OUT or /tmp/gpu-check})
 # On the lent GPU machine (no Node, npm or network): `source .gpu-carry/unpack.sh` first — this
 # script sources it itself when present (../shared/device/README.md; on the development machine, after
@@ -47,6 +48,9 @@ tests=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"
 node node_modules/typescript/bin/tsc -p tsconfig.json > "$out/tsc.log" 2>&1 || echo "gpu-check: tsc reported errors ($out/tsc.log); running what it emitted"
 if [ -f dist/bench/gpu.js ]; then node dist/bench/gpu.js --out "$out/bench-gpu.json" 2>&1 | tee "$out/bench-gpu.log"; fi
 bench=$(grep -E '^\|' "$out/bench-gpu.log" 2>/dev/null)
+# glam serve on the GPU: the same tables as on the CPU (short: 3 s per level and contender, no soak)
+if [ -f dist/bench/serve.js ]; then node dist/bench/serve.js --device cuda --duration 3 --reps 1 --soak-s 0 2>&1 | tee "$out/bench-serve.log"; fi
+serve=$(grep -E '^\|' "$out/bench-serve.log" 2>/dev/null)
 
 echo
 echo "## gpu-check on $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
@@ -57,3 +61,5 @@ echo "| transformers on the GPU (fixtures) | $hf |"
 echo "| GPU tests | $tests |"
 echo
 echo "${bench:-bench/gpu: no table (see $out/bench-gpu.log)}"
+echo
+echo "${serve:-bench/serve --device cuda: no table (see $out/bench-serve.log)}"

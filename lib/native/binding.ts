@@ -31,6 +31,8 @@ export interface NativeScore {
   tokenLogprobs: Float32Array; // (sum A)
   values: Float32Array; // (B)
   hidden?: Float32Array; // (B, C) final-norm hidden of each prompt's last token
+  topIds?: Int32Array; // (sum A, topN) with topN > 0: each target token's best alternatives, best first
+  topLogprobs?: Float32Array; // (sum A, topN) their log-probs
 }
 
 export interface NativeValueHead {
@@ -71,7 +73,7 @@ export type TensorWhat = 'params' | 'grads' | 'exp_avg' | 'exp_avg_sq';
 export type TensorScope = 'model' | 'lora' | 'value_head';
 
 export interface NativeModel {
-  score(batch: NativeBatch, opts: { mode: 'fused' | 'naive'; hidden: boolean }): Promise<NativeScore>;
+  score(batch: NativeBatch, opts: { mode: 'fused' | 'naive'; hidden: boolean; topN?: number }): Promise<NativeScore>;
   setValueHead(head: NativeValueHead): void;
   /** CUDA models also report their device, precision, weight and workspace bytes and CUDA graphs. */
   info(): {

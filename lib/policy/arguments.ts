@@ -100,9 +100,17 @@ export function checkForwardRequest(req: unknown): void {
   checkScoreRequest('forward', req);
 }
 
+/** The most alternatives scoreTokens' topN gives (native/model/prompt_logprobs.h kMaxTopN). */
+export const MAX_TOP_N = 64;
+
 /** scoreTokens()'s options. */
 export function checkScoreTokensOptions(v: unknown): void {
-  checkScoreOptions(checkOptions('scoreTokens', v, ['mode', 'hidden']));
+  const o = checkOptions('scoreTokens', v, ['mode', 'hidden', 'topN']);
+  checkScoreOptions(o);
+  if (o.topN !== undefined && !(Number.isInteger(o.topN) && (o.topN as number) >= 0 && (o.topN as number) <= MAX_TOP_N)) {
+    throw invalid('topN', `an integer from 0 to ${MAX_TOP_N} (alternatives per token; 0: none)`, o.topN);
+  }
+  if ((o.topN as number | undefined ?? 0) > 0 && o.mode === 'naive') throw invalid('topN', "0 with mode 'naive' (the fused pass computes alternatives)", o.topN);
 }
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

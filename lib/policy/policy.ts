@@ -66,6 +66,13 @@ export interface ScoreResult {
   values: Float32Array;
   /** (B, C) when requested. */
   hidden?: Float32Array;
+  /**
+   * With scoreTokens' topN = n > 0 (fused): for token j of tokenLogprobs, the n most likely tokens of
+   * the distribution it was drawn from (the whole vocabulary's log-softmax), best first, at
+   * [j*n, (j+1)*n). One pass: a prompt scored as its first token + the rest gives every position's.
+   */
+  topIds?: Int32Array;
+  topLogprobs?: Float32Array;
 }
 
 /** Softmax over each prompt's candidates, in double. */
@@ -249,10 +256,10 @@ export class Policy {
   }
 
   /** Scores pre-tokenized prompts and candidates (ids as the model's tokenizer gives them). */
-  async scoreTokens(t: TokenizedBatch, opts: { mode?: 'fused' | 'naive'; hidden?: boolean } = {}): Promise<ScoreResult> {
+  async scoreTokens(t: TokenizedBatch, opts: { mode?: 'fused' | 'naive'; hidden?: boolean; topN?: number } = {}): Promise<ScoreResult> {
     const native = this.#live();
     checkScoreTokensOptions(opts);
-    return this.#enqueue(() => this.#scoreTokens(native, t, opts.mode ?? 'fused', opts.hidden ?? false));
+    return this.#enqueue(() => this.#scoreTokens(native, t, opts.mode ?? 'fused', opts.hidden ?? false, opts.topN ?? 0));
   }
 
   /** Frees the native model once queued work is done. Later calls throw Disposed. */
@@ -268,9 +275,9 @@ export class Policy {
     return this.dispose();
   }
 
-  async #scoreTokens(native: NativeModel, t: TokenizedBatch, mode: 'fused' | 'naive', hidden: boolean): Promise<ScoreResult> {
+  async #scoreTokens(native: NativeModel, t: TokenizedBatch, mode: 'fused' | 'naive', hidden: boolean, topN = 0): Promise<ScoreResult> {
     const batch = packBatch(t, { vocabSize: this.config.vocabSize, maxPositions: this.config.maxPositions });
-    return this.#result(t, batch, await callNative(() => native.score(batch, { mode, hidden })));
+    return this.#result(t, batch, await callNative(() => native.score(batch, { mode, hidden, ...(topN > 0 ? { topN } : {}) })));
   }
 
   #result(t: TokenizedBatch, batch: NativeBatch, r: NativeScore): ScoreResult {
@@ -282,6 +289,7 @@ export class Policy {
     return {
       candOffset, logprobs: r.logprobs, probs: candidateSoftmax(r.logprobs, candOffset), tokens: batch.candLen.slice(),
       tokenOffset, tokenLogprobs: r.tokenLogprobs, values: r.values, ...(r.hidden ? { hidden: r.hidden } : {}),
+      ...(r.topIds && r.topLogprobs ? { topIds: r.topIds, topLogprobs: r.topLogprobs } : {}),
     };
   }
 

@@ -8,7 +8,9 @@
 // several requests), so a lone client is never delayed. Coalescing off: a pass takes one request.
 // Subtle: the queue bound counts requests none of whose items has started (429 past maxQueue); a pass
 // that fails with several requests in it is re-run per request, so one bad request (a native error)
-// fails alone; passes of one mode ('fused'/'naive') never mix, in FIFO order.
+// fails alone; passes of one kind (mode 'fused'/'naive', and top-N alternatives or not) never mix,
+// in FIFO order: the alternatives cost a full vocabulary row per scored row, which plain scoring of
+// the same pass should not pay. A top-N pass computes its requests' largest N for all of them.
 // Legend: P prompt tokens, K candidates of an item, A_k tokens of candidate k, C hidden.
 import type { Policy, ScoreResult } from '../policy/policy.js';
 import { packBatch, type TokenizedBatch } from '../policy/batch.js';
@@ -19,8 +21,12 @@ export type Mode = 'fused' | 'naive';
 export interface ScoreItem {
   prompt: number[]; // (P)
   candidates: number[][]; // (K)(A_k)
-  /** Also return the final-norm hidden state of the prompt's last token. */
-  hidden?: boolean;
+}
+
+/** How a submit's items are scored: the engine mode, and n > 0 top alternatives per target token. */
+export interface SubmitOptions {
+  mode?: Mode;
+  topN?: number;
 }
 
 export interface ItemResult {
@@ -29,7 +35,8 @@ export interface ItemResult {
   tokens: number[]; // (K)
   tokenLogprobs: number[][]; // (K)(A_k)
   value: number;
-  hidden?: Float32Array; // (C)
+  /** With topN: each target token's n >= topN best alternatives (the pass's largest topN), (sum_k A_k, n) candidate after candidate. */
+  top?: { n: number; ids: Int32Array; logprobs: Float32Array };
 }
 
 export interface BatcherOptions {
@@ -51,6 +58,7 @@ interface Pending {
   items: ScoreItem[];
   sizes: number[];
   mode: Mode;
+  topN: number;
   next: number; // first item not yet dispatched
   done: number;
   results: ItemResult[];
@@ -83,7 +91,8 @@ export class Batcher {
   }
 
   /** Validates, queues and scores the items; resolves with one result per item, in order. */
-  submit(items: ScoreItem[], mode: Mode = 'fused'): Promise<ItemResult[]> {
+  submit(items: ScoreItem[], opts: SubmitOptions = {}): Promise<ItemResult[]> {
+    const mode = opts.mode ?? 'fused', topN = opts.topN ?? 0;
     if (items.length === 0) return Promise.resolve([]);
     const t: TokenizedBatch = { prompts: items.map((i) => i.prompt), candidates: items.map((i) => i.candidates) };
     packBatch(t, { vocabSize: this.#policy.config.vocabSize, maxPositions: this.#policy.config.maxPositions }); // typed shape errors, before queueing
@@ -93,7 +102,7 @@ export class Batcher {
       throw new ServerError('Overloaded', 429, `the server's queue is full (${this.#opts.maxQueue} waiting requests, --max-queue); retry after ${retry} s`, retry);
     }
     return new Promise<ItemResult[]>((resolve, reject) => {
-      this.#queue.push({ items, sizes, mode, next: 0, done: 0, results: new Array(items.length), arrived: performance.now(), failed: false, resolve, reject });
+      this.#queue.push({ items, sizes, mode, topN, next: 0, done: 0, results: new Array(items.length), arrived: performance.now(), failed: false, resolve, reject });
       this.#kick();
     });
   }
@@ -130,11 +139,11 @@ export class Batcher {
   /** Takes items from the head of the queue up to the token limit and scores them in one pass. */
   async #pass(): Promise<void> {
     this.#running = true;
-    const mode = this.#queue[0]!.mode;
+    const mode = this.#queue[0]!.mode, top = this.#queue[0]!.topN > 0;
     const taken: { p: Pending; i: number }[] = [];
     let tokens = 0;
     outer: for (const p of this.#queue) {
-      if (p.mode !== mode) break;
+      if (p.mode !== mode || p.topN > 0 !== top) break;
       while (p.next < p.items.length) {
         const n = p.sizes[p.next]!;
         if (taken.length > 0 && tokens + n > this.#opts.maxBatchTokens) break outer;
@@ -146,11 +155,12 @@ export class Batcher {
     this.#queue = this.#queue.filter((p) => p.next < p.items.length);
     const t0 = performance.now();
     const requests = new Set(taken.map((x) => x.p));
+    const topN = Math.max(0, ...[...requests].map((p) => p.topN)); // the best n are a prefix of the best n' > n
     try {
-      await this.#score(taken, mode);
+      await this.#score(taken, mode, topN);
     } catch (e) {
       if (requests.size === 1) this.#fail(taken[0]!.p, e);
-      else for (const p of requests) await this.#score(taken.filter((x) => x.p === p), mode).catch((e2) => this.#fail(p, e2));
+      else for (const p of requests) await this.#score(taken.filter((x) => x.p === p), mode, topN).catch((e2) => this.#fail(p, e2));
     }
     const seconds = (performance.now() - t0) / 1000;
     this.#passSeconds = 0.8 * this.#passSeconds + 0.2 * seconds;
@@ -160,14 +170,14 @@ export class Batcher {
     this.#kick();
   }
 
-  async #score(taken: { p: Pending; i: number }[], mode: Mode): Promise<void> {
+  async #score(taken: { p: Pending; i: number }[], mode: Mode, topN: number): Promise<void> {
     const items = taken.map((x) => x.p.items[x.i]!);
     const r = await this.#policy.scoreTokens(
       { prompts: items.map((it) => it.prompt), candidates: items.map((it) => it.candidates) },
-      { mode, hidden: items.some((it) => it.hidden) });
+      { mode, ...(topN > 0 ? { topN } : {}) });
     taken.forEach((x, b) => {
       if (x.p.failed) return;
-      x.p.results[x.i] = slice(r, b, this.#policy.config.hiddenSize, x.p.items[x.i]!.hidden === true);
+      x.p.results[x.i] = slice(r, b, topN);
       if (++x.p.done === x.p.items.length) x.p.resolve(x.p.results);
     });
   }
@@ -181,12 +191,14 @@ export class Batcher {
 }
 
 /** Prompt b's part of a merged pass. */
-function slice(r: ScoreResult, b: number, C: number, hidden: boolean): ItemResult {
+function slice(r: ScoreResult, b: number, n: number): ItemResult {
   const s = r.candOffset[b]!, e = r.candOffset[b + 1]!;
   const tokenLogprobs: number[][] = [];
   for (let k = s; k < e; ++k) tokenLogprobs.push(Array.from(r.tokenLogprobs.subarray(r.tokenOffset[k]!, r.tokenOffset[k + 1]!)));
+  const t0 = r.tokenOffset[s]! * n, t1 = r.tokenOffset[e]! * n;
   return {
     logprobs: Array.from(r.logprobs.subarray(s, e)), probs: Array.from(r.probs.subarray(s, e)), tokens: Array.from(r.tokens.subarray(s, e)),
-    tokenLogprobs, value: r.values[b]!, ...(hidden && r.hidden ? { hidden: r.hidden.slice(b * C, (b + 1) * C) } : {}),
+    tokenLogprobs, value: r.values[b]!,
+    ...(n > 0 && r.topIds && r.topLogprobs ? { top: { n, ids: r.topIds.slice(t0, t1), logprobs: r.topLogprobs.slice(t0, t1) } } : {}),
   };
 }

@@ -75,12 +75,7 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: ServerContex
       texts.push(typeof p === 'string' ? p : tok.decode(tokenIds, true));
       return { ids: tokenIds, echo: b.echo ?? false, logprobs: b.logprobs ?? null, maxTokens: maxTokens as 0 | 1 };
     });
-    const topTokens = reqs.reduce((s, r) => s + (r.echo && (r.logprobs ?? 0) >= 1 ? (r.ids.length * (r.ids.length + 1)) / 2 : 0), 0);
-    if (topTokens > ctx.opts.maxTopTokens) {
-      throw new GlamError('BatchTooLarge',
-        `top-N alternatives at every prompt position cost about P^2/2 tokens (${topTokens} here), over this server's limit of ${ctx.opts.maxTopTokens}: send fewer or shorter prompts, or logprobs 0 (the prompt's own token log-probs cost one pass)`);
-    }
-    const choices = await scoreChoices(reqs, texts, ctx.batcher, ctx.vocab, tok);
+    const choices = await scoreChoices(reqs, texts, ctx.batcher, tok);
     const promptTokens = reqs.reduce((s, r) => s + r.ids.length, 0);
     const completionTokens = choices.reduce((s, c) => s + c.completionIds.length, 0);
     return {

@@ -1,9 +1,8 @@
 // What every route of `glam serve` shares: the one Policy (all native work goes through its queue, in
-// order), the batcher in front of it, the vocabulary head for top-N, metrics and the options.
+// order), the batcher in front of it, metrics and the options.
 import type { Policy } from '../policy/policy.js';
 import type { Batcher } from './batcher.js';
 import type { ServerMetrics } from './metrics.js';
-import type { VocabLogprobs } from './vocab-logprobs.js';
 
 export interface ServeOptions {
   host: string;
@@ -20,8 +19,6 @@ export interface ServeOptions {
   allowTraining: boolean;
   /** Where /v1/train/save may write (required with allowTraining). */
   trainRoot?: string;
-  /** Prompt tokens of top-N (OpenAI `logprobs` >= 1) work per request, which grows as P^2/2: above it 422. */
-  maxTopTokens: number;
   /** Seconds a SIGTERM/SIGINT waits for in-flight requests. */
   shutdownTimeoutS: number;
   logLevel: string;
@@ -31,7 +28,7 @@ export interface ServeOptions {
 
 export const SERVE_DEFAULTS: Omit<ServeOptions, 'modelName'> = {
   host: '127.0.0.1', port: 8000, maxBatchTokens: 8192, maxWaitMs: 2, maxQueue: 256, maxBodyBytes: 2_000_000, coalesce: true,
-  allowTraining: false, maxTopTokens: 262_144, shutdownTimeoutS: 30, logLevel: 'info',
+  allowTraining: false, shutdownTimeoutS: 30, logLevel: 'info',
 };
 
 /**
@@ -46,7 +43,6 @@ export function defaultMaxBatchTokens(device: 'cpu' | 'cuda'): number {
 export interface ServerContext {
   policy: Policy;
   batcher: Batcher;
-  vocab: VocabLogprobs;
   metrics: ServerMetrics;
   opts: ServeOptions;
 }

@@ -7,7 +7,8 @@ import { GlamError, type GlamErrorCode } from '../errors.js';
 
 export type ServerErrorCode =
   | 'RequestInvalid' | 'Unauthorized' | 'NotFound' | 'PayloadTooLarge' | 'UnsupportedMediaType'
-  | 'Overloaded' | 'ShuttingDown' | 'GenerationNotServed' | 'TrainingDisabled' | 'PathOutsideRoot';
+  | 'Overloaded' | 'ShuttingDown' | 'GenerationNotServed' | 'TrainingDisabled' | 'PathOutsideRoot'
+  | 'SavePathConflict' | 'SaveNotWritable' | 'InsufficientStorage';
 
 export class ServerError extends Error {
   constructor(readonly code: ServerErrorCode, readonly status: number, message: string, readonly retryAfterS?: number) {

@@ -47,7 +47,7 @@ export function registerScoreRoute(app: FastifyInstance, ctx: ServerContext): vo
         return { prompt: ids, candidates: [[ids[ids.length - 1]!]] };
       });
     }
-    const res = await ctx.batcher.submit(items, options.mode ?? 'fused');
+    const res = await ctx.batcher.submit(items, { mode: options.mode ?? 'fused' });
     let promptTokens = 0, candidateTokens = 0;
     const results = res.map((r, b) => {
       promptTokens += items[b]!.prompt.length;

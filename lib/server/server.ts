@@ -16,7 +16,6 @@ import { ServerMetrics } from './metrics.js';
 import { registerScoreRoute } from './score-route.js';
 import { registerTokenizerRoutes } from './tokenizer-routes.js';
 import { registerTrainingRoutes } from './training-routes.js';
-import { VocabLogprobs } from './vocab-logprobs.js';
 import { GlamError } from '../errors.js';
 
 const OPEN = new Set(['/health', '/metrics']);
@@ -38,7 +37,7 @@ export function createServer(policy: Policy, opts: ServeOptions, logger: Fastify
   let closing = false;
   const batcher = new Batcher(policy, opts, (s) => metrics.pass(s));
   const metrics = new ServerMetrics(() => batcher.waiting);
-  const ctx: ServerContext = { policy, batcher, vocab: new VocabLogprobs(policy), metrics, opts };
+  const ctx: ServerContext = { policy, batcher, metrics, opts };
   const app = Fastify({
     logger, bodyLimit: opts.maxBodyBytes, return503OnClosing: true, forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },

@@ -6,12 +6,11 @@
 //   POST /v1/train/zero_grad; POST /v1/train/save {dir} writes a checkpoint under --train-root.
 // Subtle: every call goes through the Policy's queue, so training and scoring share the one engine in
 // order. A handle holds activation memory until its backward: at most MAX_HANDLES are open; past
-// that the oldest is released by a zero-gradient backward (adds nothing) and its later use is a 400. A step changes the weights: it runs under vocab.mutating so top-N never
-// reads a half-written LM head. save resolves `dir` under the root and refuses anything that leaves it
-// (.., absolute paths, symlinks pointing out).
+// that the oldest is released by a zero-gradient backward (adds nothing) and its later use is a 400.
+// A step changes the weights in the engine's queue, so no score (top-N included) sees half of it.
+// save's target is checked by save-target.ts (confined to the root; mistakes the user can fix are 4xx).
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { relative } from 'node:path';
 
 import type { FastifyInstance } from 'fastify';
 
@@ -19,11 +18,9 @@ import { tokenizeBatch, type Tokenization } from '../policy/batch.js';
 import type { TrainHandle } from '../policy/training.js';
 import type { ServerContext } from './context.js';
 import { ServerError } from './http-error.js';
+import { saveFailure, saveTarget } from './save-target.js';
 
 export const MAX_HANDLES = 16;
-const SAFE_NAME = /^[A-Za-z0-9._-]+$/; // one path component: no separators, no unicode or control characters
-const MAX_NAME = 100;
-const MAX_DEPTH = 8;
 
 const num = { type: 'number' } as const;
 const schemas = {
@@ -107,7 +104,7 @@ export function registerTrainingRoutes(app: FastifyInstance, ctx: ServerContext)
   app.post<{ Body: { lr: number; betas?: [number, number]; eps?: number; weight_decay?: number; max_grad_norm?: number } }>(
     '/v1/train/step', { schema: schemas.step }, async (req) => {
       const b = req.body;
-      const norm = await ctx.vocab.mutating(() => policy.step({ lr: b.lr, betas: b.betas, eps: b.eps, weightDecay: b.weight_decay, maxGradNorm: b.max_grad_norm }));
+      const norm = await policy.step({ lr: b.lr, betas: b.betas, eps: b.eps, weightDecay: b.weight_decay, maxGradNorm: b.max_grad_norm });
       return { object: 'train.step', grad_norm: norm, step: policy.trainingInfo().step ?? null, value_head_trained: policy.valueHeadTrained };
     });
 
@@ -117,26 +114,12 @@ export function registerTrainingRoutes(app: FastifyInstance, ctx: ServerContext)
   });
 
   app.post<{ Body: { dir: string } }>('/v1/train/save', { schema: schemas.save }, async (req) => {
-    const dir = confinedPath(root, req.body.dir);
-    await policy.save(dir);
+    const dir = saveTarget(root, req.body.dir);
+    try {
+      await policy.save(dir);
+    } catch (e) {
+      throw saveFailure(e, req.body.dir);
+    }
     return { object: 'train.save', dir: relative(root, dir) };
   });
-}
-
-/** `dir` resolved under `root`; PathOutsideRoot when it is absolute, climbs out, or a symlink on its way leads out. */
-export function confinedPath(root: string, dir: string): string {
-  const out = () => new ServerError('PathOutsideRoot', 400,
-    `'${dir.slice(0, 100)}' is not a directory under the server's --train-root: pass a relative path of up to ${MAX_DEPTH} names of letters, digits, '.', '_' or '-' (at most ${MAX_NAME} each), such as "ckpt/update-10"`);
-  const parts = dir.split('/');
-  if (isAbsolute(dir) || parts.length > MAX_DEPTH || !parts.every((p) => SAFE_NAME.test(p) && p.length <= MAX_NAME && p !== '.')) throw out();
-  const realRoot = realpathSync(root);
-  const target = resolve(realRoot, dir);
-  const rel = relative(realRoot, target);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw out();
-  let existing = target; // the deepest part that exists must really be inside the root
-  while (!existsSync(existing)) existing = dirname(existing);
-  const real = realpathSync(existing);
-  if (real !== realRoot && !real.startsWith(realRoot + sep)) throw out();
-  mkdirSync(dirname(target), { recursive: true });
-  return target;
 }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "model/prompt_logprobs.h"
 #include "ops/cuda/cuda_ops.h"
 
 namespace glam::cuda {
@@ -242,6 +243,24 @@ ScoreResult CudaEngine::score_plan(const BatchPlan& p, bool want_hidden) {
     CUDA_CHECK(cudaMemcpyAsync(hidden, ws_.as<float>(wp_.hn32), size_t(p.B) * C * 4, cudaMemcpyDeviceToHost, stream_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
   return assemble(p, lse, tlogit, vw_.empty() ? nullptr : values, want_hidden ? hidden : nullptr, cfg_.hidden);
+}
+
+ScoreResult CudaEngine::score_top(const PackedBatch& batch, const ValueHead&, bool want_hidden, int64_t top_n) {
+  OnDevice on(device_);
+  const BatchPlan p = plan_batch(cfg_, batch);
+  ScoreResult r = score_plan(p, want_hidden);
+  std::vector<float> host;  // one chunk of logits
+  const FetchFloats fetch = [&](const float* src, size_t n) {
+    host.resize(n);
+    CUDA_CHECK(cudaMemcpyAsync(host.data(), src, n * 4, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return static_cast<const float*>(host.data());
+  };
+  // hn (R, C) of this pass is still in the workspace
+  const DecoderParams prm = train_ ? decoder_params(cfg_, train_->table()) : params_;
+  vocab_top(*be_, ws_.as<void>(wp_.hn), p.R, prm.head, cfg_.vocab, cfg_.hidden, p.trow.data(), p.NT, top_n, fetch,
+            nullptr, r);
+  return r;
 }
 
 ScoreResult CudaEngine::score(const PackedBatch& batch, bool naive, bool want_hidden) {

@@ -75,6 +75,8 @@ class CudaEngine final : public Engine {
   ScoreResult score(const PackedBatch& batch, const ValueHead&, bool naive, bool want_hidden) override {
     return score(batch, naive, want_hidden);  // the uploaded head
   }
+  // The fused pass, then the top-N of its scored rows (model/prompt_logprobs.h) from the workspace.
+  ScoreResult score_top(const PackedBatch& batch, const ValueHead&, bool want_hidden, int64_t top_n) override;
 
   // Training (cuda_training.cpp): the same Decoder and Heads forward/backward over the CUDA backend,
   // and the same TrainState (model/train_state.h): fp32 gradients and AdamW with fp32 masters

@@ -52,6 +52,9 @@ struct ScoreResult {
   std::vector<float> token_logprobs;  // (NT), candidate after candidate
   std::vector<float> values;          // (batch B)
   std::vector<float> hidden;          // (batch B, C) final-norm hidden of each prompt's last token, when asked
+  int64_t top_n = 0;                  // n alternatives per target token, when asked (model/prompt_logprobs.h)
+  std::vector<int32_t> top_ids;       // (NT, n) best first
+  std::vector<float> top_logprobs;    // (NT, n)
 };
 // token_logprobs = tlogit - lse[trow] (when tlogit is given; else they must be filled) and
 // logprobs[k] = their sum over candidate k, in token order, in double.

@@ -34,6 +34,10 @@ ScoreResult CpuEngine::score(const PackedBatch& batch, const ValueHead& head, bo
   return score_plan(model_, params(), view(head), naive ? plan_naive(cfg, batch) : plan_batch(cfg, batch), want_hidden);
 }
 
+ScoreResult CpuEngine::score_top(const PackedBatch& batch, const ValueHead& head, bool want_hidden, int64_t top_n) {
+  return score_plan(model_, params(), view(head), plan_batch(model_.config(), batch), want_hidden, nullptr, top_n);
+}
+
 void CpuEngine::value_head_changed(const ValueHead& head) {
   if (train_) train_->reset_value_head(head.sizes);  // the optimizer's slices follow the new head
 }

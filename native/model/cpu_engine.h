@@ -22,6 +22,7 @@ class CpuEngine final : public Engine {
   const ModelConfig& config() const override { return model_.config(); }
   std::vector<std::pair<std::string, InfoValue>> info() const override;
   ScoreResult score(const PackedBatch& batch, const ValueHead& head, bool naive, bool want_hidden) override;
+  ScoreResult score_top(const PackedBatch& batch, const ValueHead& head, bool want_hidden, int64_t top_n) override;
   bool holds_value_head() const override { return false; }
   void value_head_changed(const ValueHead& head) override;
 

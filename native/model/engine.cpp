@@ -5,6 +5,10 @@
 
 namespace glam {
 
+ScoreResult Engine::score_top(const PackedBatch&, const ValueHead&, bool, int64_t) {
+  fail("NotImplemented", "this engine does not compute top-N alternatives over the vocabulary; score without topN");
+}
+
 const std::vector<float>& tensor_from(const std::map<std::string, HfTensor>& src, const std::string& name, size_t n) {
   auto it = src.find(name);
   GLAM_CHECK(it != src.end(), "TensorMissing", "tensor '" + name + "' is missing");

@@ -52,6 +52,9 @@ class Engine {
   virtual std::vector<std::pair<std::string, InfoValue>> info() const = 0;
 
   virtual ScoreResult score(const PackedBatch& batch, const ValueHead& head, bool naive, bool want_hidden) = 0;
+  // A fused score() that also gives each target token's top_n alternatives over the vocabulary
+  // (model/prompt_logprobs.h). The default throws NotImplemented.
+  virtual ScoreResult score_top(const PackedBatch& batch, const ValueHead& head, bool want_hidden, int64_t top_n);
   // Whether the engine holds its own copy of the value head (then value_head_changed must run under
   // the operation lock); the CPU engine reads the head it is given.
   virtual bool holds_value_head() const = 0;

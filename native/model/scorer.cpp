@@ -2,6 +2,7 @@
 // log-probs, in token order (finish_scores), so fused and naive differ only by the forward's rounding.
 #include "model/scorer.h"
 
+#include "model/prompt_logprobs.h"
 namespace glam {
 
 namespace {
@@ -16,7 +17,7 @@ size_t TrainHandle::bytes() const {
 }
 
 ScoreResult score_plan(Transformer& model, const DecoderParams& p, const ValueHeadParams& vh, BatchPlan plan,
-                       bool want_hidden, TrainHandle* keep) {
+                       bool want_hidden, TrainHandle* keep, int64_t top_n) {
   HeadCache local;
   HeadCache& hc = keep ? keep->hc : local;
   model.heads().prepare(hc, plan, vh);
@@ -26,6 +27,9 @@ ScoreResult score_plan(Transformer& model, const DecoderParams& p, const ValueHe
   model.heads().forward(p, vh, x, rows_of(plan), hc.out);
   ScoreResult r = assemble(plan, hc.out.lse, hc.out.tlogit, vh.empty() ? nullptr : hc.out.values,
                            want_hidden ? hc.out.hv : nullptr, model.config().hidden);
+  if (top_n > 0)
+    vocab_top(model.backend(), hc.out.hn, plan.R, p.head, model.config().vocab, model.config().hidden, plan.trow.data(),
+              plan.NT, top_n, [](const float* src, size_t) { return src; }, &model.pool(), r);
   if (keep) keep->plan = std::move(plan);
   return r;
 }

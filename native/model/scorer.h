@@ -23,9 +23,10 @@ struct TrainHandle {
 };
 
 // p: the decoder's params (with adapters when training); keep: when given, the pass records what
-// train_backward needs (the plan moves into it).
+// train_backward needs (the plan moves into it). top_n > 0: also each target's top n alternatives
+// (model/prompt_logprobs.h).
 ScoreResult score_plan(Transformer& model, const DecoderParams& p, const ValueHeadParams& vh, BatchPlan plan,
-                       bool want_hidden, TrainHandle* keep = nullptr);
+                       bool want_hidden, TrainHandle* keep = nullptr, int64_t top_n = 0);
 
 // Gradients of L = sum_k dl[k] * logprob_k + sum_b dv[b] * value_b accumulate into p's and vh's
 // gradient pointers (null: frozen). Consumes the handle's cache.

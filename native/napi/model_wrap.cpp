@@ -48,14 +48,14 @@ class LoadWorker : public CodedWorker {
 
 class ScoreWorker : public CodedWorker {
  public:
-  ScoreWorker(Napi::Env env, std::shared_ptr<ModelHolder> e, PackedBatch b, bool naive, bool hidden)
-      : CodedWorker(env), e_(std::move(e)), b_(std::move(b)), naive_(naive), hidden_(hidden) {}
+  ScoreWorker(Napi::Env env, std::shared_ptr<ModelHolder> e, PackedBatch b, bool naive, bool hidden, int64_t top_n)
+      : CodedWorker(env), e_(std::move(e)), b_(std::move(b)), naive_(naive), hidden_(hidden), top_n_(top_n) {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lk(e_->mu);
     auto head = e_->head_snapshot();
-    r_ = e_->engine->score(b_, *head, naive_, hidden_);
+    r_ = top_n_ > 0 ? e_->engine->score_top(b_, *head, hidden_, top_n_) : e_->engine->score(b_, *head, naive_, hidden_);
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -67,6 +67,7 @@ class ScoreWorker : public CodedWorker {
   std::shared_ptr<ModelHolder> e_;
   PackedBatch b_;
   bool naive_, hidden_;
+  int64_t top_n_;
   ScoreResult r_;
 };
 
@@ -105,7 +106,7 @@ Napi::Value ModelWrap::Score(const Napi::CallbackInfo& info) {
   auto e = live(env);
   PackedBatch b = batch_arg(info, 0);
   const ScoreOptions so = score_options(info, 1);
-  auto* w = new ScoreWorker(env, e, std::move(b), so.naive, so.hidden);
+  auto* w = new ScoreWorker(env, e, std::move(b), so.naive, so.hidden, so.top_n);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;

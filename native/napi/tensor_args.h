@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "model/batch_plan.h"  // ScoreResult
+#include "model/prompt_logprobs.h"  // kMaxTopN
 #include "model/packed_batch.h"
 #include "model/value_head.h"
 #include "model/weights.h"
@@ -103,6 +104,7 @@ inline PackedBatch batch_arg(const Napi::CallbackInfo& info, size_t i) {
 struct ScoreOptions {
   bool naive = false;
   bool hidden = false;
+  int64_t top_n = 0;  // > 0: each target token's top n alternatives (fused only)
 };
 inline ScoreOptions score_options(const Napi::CallbackInfo& info, size_t i) {
   ScoreOptions s;
@@ -115,6 +117,11 @@ inline ScoreOptions score_options(const Napi::CallbackInfo& info, size_t i) {
     s.naive = mode == "naive";
   }
   s.hidden = flag(o, "hidden", false);
+  const double n = num(o, "topN", 0);
+  if (!(n >= 0 && n <= double(kMaxTopN)) || n != double(int64_t(n)))
+    fail("InvalidArgument", "topN must be an integer from 0 to " + std::to_string(kMaxTopN));
+  s.top_n = int64_t(n);
+  if (s.top_n > 0 && s.naive) fail("InvalidArgument", "topN is computed by the fused pass only; use mode 'fused'");
   return s;
 }
 
@@ -125,6 +132,10 @@ inline Napi::Object score_object(Napi::Env env, const ScoreResult& r, bool hidde
   o.Set("tokenLogprobs", to_typed<float, Napi::Float32Array>(env, r.token_logprobs));
   o.Set("values", to_typed<float, Napi::Float32Array>(env, r.values));
   if (hidden) o.Set("hidden", to_typed<float, Napi::Float32Array>(env, r.hidden));
+  if (r.top_n > 0) {
+    o.Set("topIds", to_typed<int32_t, Napi::Int32Array>(env, r.top_ids));
+    o.Set("topLogprobs", to_typed<float, Napi::Float32Array>(env, r.top_logprobs));
+  }
   return o;
 }
 

@@ -1,7 +1,8 @@
 // Dynamic batching (lib/server/batcher.ts): concurrent requests coalesce into fused passes whose
 // slices equal each request scored alone by Policy.scoreTokens; the token limit splits passes; an
 // item over the limit runs in a pass of its own; a full queue is Overloaded (429 with Retry-After); coalescing
-// off runs one request per pass; a pass failing in one request fails that request alone.
+// off runs one request per pass; a pass failing in one request fails that request alone; requests
+// asking for top-N alternatives never share a pass with plain ones, and get their own slices of them.
 // Tolerance: within 5e-6, not bit for bit: the engine's GEMM blocks rows differently when a pass
 // holds more rows, which reorders float sums.
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -31,7 +32,7 @@ test('concurrent requests share fused passes and each gets its own numbers', asy
   expect(passes.length).toBeLessThan(reqs.length);
   expect(Math.max(...passes.map((p) => p.requests))).toBeGreaterThan(1);
   for (let r = 0; r < reqs.length; ++r) {
-    const alone = await policy.scoreTokens({ prompts: reqs[r]!.map((i) => i.prompt), candidates: reqs[r]!.map((i) => i.candidates) }, { hidden: true });
+    const alone = await policy.scoreTokens({ prompts: reqs[r]!.map((i) => i.prompt), candidates: reqs[r]!.map((i) => i.candidates) });
     got[r]!.forEach((res, j) => {
       const s = alone.candOffset[j]!, e = alone.candOffset[j + 1]!;
       expect(res.logprobs.length).toBe(e - s);
@@ -101,4 +102,22 @@ test('bad shapes are typed errors before anything is queued', async () => {
   expect(code(() => b.submit([{ prompt: [1], candidates: [[policy.config.vocabSize]] }]))).toBe('TokenOutOfRange');
   expect(code(() => b.submit([{ prompt: new Array(policy.config.maxPositions).fill(1), candidates: [[1]] }]))).toBe('SequenceTooLong');
   expect(b.waiting).toBe(0);
+});
+
+test('top-N requests run in passes of their own (the largest N), each getting its targets\' alternatives', async () => {
+  const passes: PassStats[] = [];
+  const b = new Batcher(policy, { maxBatchTokens: 100_000, maxWaitMs: 20, maxQueue: 100, coalesce: true }, (s) => passes.push(s));
+  const plain = [item(0), item(1)], top = [item(2), item(3)];
+  const [a, c, d] = await Promise.all([b.submit(plain), b.submit(top, { topN: 3 }), b.submit([item(4)], { topN: 2 })]);
+  expect(a!.every((r) => r.top === undefined)).toBe(true);
+  expect(passes.length).toBe(2); // the plain pass, then both top-N requests together, with the larger N
+  for (const [res, its] of [[c!, top], [d!, [item(4)]]] as const) {
+    const alone = await policy.scoreTokens({ prompts: its.map((i) => i.prompt), candidates: its.map((i) => i.candidates) }, { topN: 3 });
+    res.forEach((r, j) => {
+      const t0 = alone.tokenOffset[alone.candOffset[j]!]!, t1 = alone.tokenOffset[alone.candOffset[j + 1]!]!;
+      expect(r.top!.n).toBe(3);
+      expect(Array.from(r.top!.ids)).toEqual(Array.from(alone.topIds!.subarray(t0 * 3, t1 * 3)));
+      r.top!.logprobs.forEach((x, k) => expect(x).toBeCloseTo(alone.topLogprobs![t0 * 3 + k]!, 5));
+    });
+  }
 });

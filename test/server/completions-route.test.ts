@@ -2,7 +2,8 @@
 // prompt's token log-probs are the candidate token log-probs Policy.score gives for the same split;
 // top_logprobs holds the N best (from the full distribution) plus the actual token; max_tokens 1 adds
 // the greedy next token; one choice per prompt in order (strings, token ids, lists of either); typed
-// errors: generation (400 GenerationNotServed), logprobs > 20, ids outside the vocabulary, the context.
+// errors: generation (400 GenerationNotServed), logprobs > 20, ids outside the vocabulary, the context;
+// top-N at every position of a full-context prompt costs one pass of P + 1 tokens.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 
 import { Policy } from '../../lib/policy/policy.js';
@@ -120,12 +121,17 @@ test('generation, bad logprobs, ids outside the vocabulary and the context are t
     const r = await post(`${s.url}/v1/completions`, body);
     expect([r.status, r.body.error?.code], JSON.stringify(body).slice(0, 80)).toEqual([status, code]);
   }
-  const small = await serve(policy, { maxTopTokens: 100 });
-  try {
-    const r = await post(`${small.url}/v1/completions`, { prompt: new Array(20).fill(1), echo: true, logprobs: 1, max_tokens: 0 });
-    expect([r.status, r.body.error.code]).toEqual([422, 'BatchTooLarge']);
-    expect(r.body.error.message).toMatch(/logprobs 0/);
-  } finally {
-    await small.server.close();
-  }
+});
+
+test('top-N at every position of a prompt that fills the context is one pass, not one per prefix', async () => {
+  const P = policy.config.maxPositions - 1;
+  const ids = Array.from({ length: P }, (_, i) => 1 + ((i * 37) % (policy.config.vocabSize - 1)));
+  const before = (await fetch(`${s.url}/metrics`).then((r) => r.text())).match(/glam_batch_tokens_sum (\S+)/)?.[1];
+  const r = await post(`${s.url}/v1/completions`, { prompt: ids, echo: true, logprobs: 20, max_tokens: 1 });
+  expect(r.status).toBe(200);
+  const lp = r.body.choices[0].logprobs;
+  expect(lp.top_logprobs).toHaveLength(P + 1);
+  expect(lp.top_logprobs.slice(1).every((m: Record<string, number> | null) => m !== null && Object.keys(m).length >= 1)).toBe(true);
+  const after = (await fetch(`${s.url}/metrics`).then((r) => r.text())).match(/glam_batch_tokens_sum (\S+)/)?.[1];
+  expect(Number(after) - Number(before)).toBe(P + 1); // the prompt and one placeholder, once
 });

@@ -3,7 +3,9 @@
 // prompt ids + a candidate's ids, echoed with logprobs 1, gives the candidate tokens' log-probs that
 // transformers computed (float64, naive, scripts/fixtures/make_models.py), to 1e-4 as
 // test/policy/hf-parity.test.ts; the top-1 alternative is never below the actual token, and the
-// greedy next token (max_tokens 1) is at least as likely as every recorded candidate's first token.
+// greedy next token (max_tokens 1) is at least as likely as every recorded candidate's first token;
+// logprobs 20 on a recorded sequence gives every position's top 20 and the next token as transformers'
+// float64 log-softmax does (scripts/fixtures/make_top_logprobs.py), to 1e-4.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -14,6 +16,9 @@ import { post, serve } from './harness.js';
 
 interface Expected {
   prompts: { prompt_ids: number[]; candidates: { ids: number[]; token_logprobs: number[] }[] }[];
+}
+interface TopRef {
+  sequences: { ids: number[]; positions: { ids: number[]; logprobs: number[] }[] }[];
 }
 
 const root = join(__dirname, '..', 'fixtures', 'models');
@@ -40,6 +45,22 @@ describe.each(models)('%s', (name) => {
         const g = await post(`${s.url}/v1/completions`, { model: name, prompt: p.prompt_ids, max_tokens: 1, logprobs: 1 });
         const best = g.body.choices[0].logprobs.token_logprobs[0] as number;
         for (const c of p.candidates) expect(best).toBeGreaterThanOrEqual(c.token_logprobs[0]! - 1e-4);
+      }
+      const top = JSON.parse(readFileSync(join(root, name, 'top_logprobs.json'), 'utf8')) as TopRef;
+      for (const seq of top.sequences) {
+        const P = seq.ids.length;
+        const r = await post(`${s.url}/v1/completions`, { model: name, prompt: seq.ids, echo: true, logprobs: 20, max_tokens: 1 });
+        expect(r.status).toBe(200);
+        const lp = r.body.choices[0].logprobs;
+        expect(lp.top_logprobs).toHaveLength(P + 1);
+        for (let t = 1; t <= P; ++t) { // entry t holds the distribution after token t-1: the fixture's position t-1
+          const want = seq.positions[t - 1]!;
+          const near = (v: number) => want.logprobs.some((w) => Math.abs(w - v) < 1e-4);
+          const alts = Object.entries(lp.top_logprobs[t] as Record<string, number>).filter(([k]) => k !== lp.tokens[t]).map(([, v]) => v);
+          alts.forEach((v) => expect(near(v), `${name} position ${t - 1}: ${v}`).toBe(true));
+          expect(Math.max(...Object.values(lp.top_logprobs[t] as Record<string, number>))).toBeCloseTo(want.logprobs[0]!, 4);
+        }
+        expect(Math.abs(lp.token_logprobs[P] - seq.positions[P - 1]!.logprobs[0]!)).toBeLessThan(1e-4); // the greedy next token
       }
     } finally {
       await s.server.close();

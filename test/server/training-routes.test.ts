@@ -1,8 +1,9 @@
 // The training calls over HTTP (--allow-training): forward → backward → step raises the chosen
 // candidate's probability exactly as the same calls on a Policy in-process do; the value head turns
 // "trained" after a step; handles are single use; save writes a checkpoint that Policy.load resumes,
-// only under --train-root; training needs an API key and a root.
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+// only under --train-root; a save the user can fix (a file in the way, another program's directory)
+// is a 409 SavePathConflict that changes nothing; training needs an API key and a root.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Policy } from '../../lib/policy/policy.js';
 import { SERVE_DEFAULTS } from '../../lib/server/context.js';
 import { createServer } from '../../lib/server/server.js';
-import { confinedPath } from '../../lib/server/training-routes.js';
+import { confinedPath } from '../../lib/server/save-target.js';
 import { post, serve, type Served } from './harness.js';
 
 let policy: Policy;
@@ -94,6 +95,21 @@ test('save writes a checkpoint under the root that Policy.load resumes; paths le
     expect(['PathOutsideRoot', 'RequestInvalid']).toContain(e.body.error.code);
   }
   expect(() => confinedPath(root, 'ok/deeper')).not.toThrow();
+});
+
+test('a file in the way or a directory that is not a glam checkpoint is a 409 that changes nothing; a checkpoint is replaced', async () => {
+  writeFileSync(join(root, 'afile'), 'mine');
+  mkdirSync(join(root, 'data'));
+  writeFileSync(join(root, 'data', 'notes.txt'), 'mine too');
+  for (const dir of ['afile', 'afile/sub', 'data']) {
+    const e = await post(`${s.url}/v1/train/save`, { dir }, auth);
+    expect([e.status, e.body.error.code], dir).toEqual([409, 'SavePathConflict']);
+    expect(e.body.error.message).toMatch(/choose (another|a new) name/);
+  }
+  expect(readFileSync(join(root, 'afile'), 'utf8')).toBe('mine');
+  expect(readFileSync(join(root, 'data', 'notes.txt'), 'utf8')).toBe('mine too');
+  for (let i = 0; i < 2; ++i) expect((await post(`${s.url}/v1/train/save`, { dir: 'ckpt/again' }, auth)).status).toBe(200);
+  expect(existsSync(join(root, 'ckpt/again', 'value_head.safetensors'))).toBe(true);
 });
 
 test('training needs an API key and a root', () => {

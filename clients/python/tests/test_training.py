@@ -1,5 +1,5 @@
 """The training calls from Python (a server with --allow-training): forward/backward/step raise the
-reinforced candidate's probability, save stays under --train-root, and the CleanRL-style PPO example
+reinforced candidate's probability, save stays under --train-root and never replaces a user's file, and the CleanRL-style PPO example
 raises p(go forward)."""
 import os
 import subprocess
@@ -32,6 +32,11 @@ def test_forward_backward_step_save(train_server):
     with pytest.raises(GlamAPIError) as e:
         c.save("../escape")
     assert e.value.code == "PathOutsideRoot"
+    (Path(train_server["root"]) / "taken").write_text("a file of mine")
+    with pytest.raises(GlamAPIError) as e:
+        c.save("taken")  # a save the user can fix: a 4xx with a stable code, the file untouched
+    assert (e.value.status, e.value.code) == (409, "SavePathConflict")
+    assert (Path(train_server["root"]) / "taken").read_text() == "a file of mine"
     with pytest.raises(GlamAPIError) as e:
         c.backward(f.handle, [[0, 0, 0]], [0])
     assert e.value.status == 400
