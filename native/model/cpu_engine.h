@@ -34,6 +34,9 @@ class CpuEngine final : public Engine {
   void import_tensors(const std::string& what, const std::string& scope, const std::map<std::string, HfTensor>& src,
                       ValueHead& head) override;
   TrainStatus train_status(int64_t set_step) override;
+  int64_t gradient_numel() override { return train().trainable_params(); }
+  void read_gradients(float* out) override { train().copy_gradients(out, true); }
+  void write_gradients(const float* in) override { train().copy_gradients(const_cast<float*>(in), false); }
 
  private:
   struct Target {

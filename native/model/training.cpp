@@ -142,4 +142,19 @@ int64_t TrainState::trainable_params() const {
   return n;
 }
 
+void TrainState::copy_gradients(float* flat, bool out) {
+  std::vector<std::vector<float>*> order;
+  for (auto* g : param_list(grads))
+    if (!g->empty()) order.push_back(g);
+  for (size_t i = 0; i < vgrads.weight.size(); ++i) {
+    order.push_back(&vgrads.weight[i]);
+    order.push_back(&vgrads.bias[i]);
+  }
+  for (auto* g : order) {
+    if (out) std::copy(g->begin(), g->end(), flat);
+    else std::copy(flat, flat + g->size(), g->begin());
+    flat += g->size();
+  }
+}
+
 }  // namespace glam

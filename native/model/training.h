@@ -35,6 +35,10 @@ class TrainState {
   // Bytes held by gradients and moments.
   size_t bytes() const;
   int64_t trainable_params() const;
+  // Data parallel: out=true copies every gradient into flat (trainable_params() values, adamw_step's
+  // slot order: trainable model tensors in param_list order, then the value head's weight, bias per
+  // layer); out=false copies flat back into the gradients.
+  void copy_gradients(float* flat, bool out);
   // Re-shapes the value-head buffers after the head was replaced (sizes may change).
   void reset_value_head(const ValueHead& head);
   // Allocates the AdamW moments (zeros) if they do not exist yet.

@@ -268,4 +268,44 @@ Napi::Value ModelWrap::TrainInfo(const Napi::CallbackInfo& info) {
   GLAM_NAPI_CATCH(env)
 }
 
+// gradients(out?: Float32Array) -> Float32Array: every trainable gradient as one flat buffer
+// (Engine::read_gradients' order), written into `out` when given (its length must match).
+// setGradients(flat: Float32Array): the inverse (data-parallel training writes back the average).
+Napi::Value ModelWrap::Gradients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  auto e = live(env);
+  std::lock_guard<std::mutex> lk(e->mu);
+  GLAM_CHECK(e->engine->training(), "InvalidArgument", "gradients() needs training: call enableTraining() first");
+  const int64_t n = e->engine->gradient_numel();
+  Napi::Float32Array out;
+  if (info.Length() > 0 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+    out = info[0].As<Napi::Float32Array>();
+    GLAM_CHECK(int64_t(out.ElementLength()) == n, "InvalidArgument",
+               "gradients(out) needs a Float32Array of " + std::to_string(n) + " values, got " + std::to_string(out.ElementLength()));
+  } else {
+    out = Napi::Float32Array::New(env, size_t(n));
+  }
+  e->engine->read_gradients(out.Data());
+  return out;
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value ModelWrap::SetGradients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  auto e = live(env);
+  GLAM_CHECK(info.Length() > 0 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array,
+             "InvalidArgument", "setGradients(flat) needs a Float32Array");
+  Napi::Float32Array in = info[0].As<Napi::Float32Array>();
+  std::lock_guard<std::mutex> lk(e->mu);
+  GLAM_CHECK(e->engine->training(), "InvalidArgument", "setGradients() needs training: call enableTraining() first");
+  const int64_t n = e->engine->gradient_numel();
+  GLAM_CHECK(int64_t(in.ElementLength()) == n, "InvalidArgument",
+             "setGradients(flat) needs " + std::to_string(n) + " values, got " + std::to_string(in.ElementLength()));
+  e->engine->write_gradients(in.Data());
+  return env.Undefined();
+  GLAM_NAPI_CATCH(env)
+}
+
 }  // namespace glam::napi
