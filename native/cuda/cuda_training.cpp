@@ -287,6 +287,18 @@ double CudaEngine::step(const AdamWOptions& o, ValueHead&) {
   return train().step(h, stream_);
 }
 
+int64_t CudaEngine::gradient_numel() { return train().trainable_params(); }
+
+void CudaEngine::read_gradients(float* out) {
+  OnDevice on(device_);
+  train().copy_gradients(out, true, stream_);
+}
+
+void CudaEngine::write_gradients(const float* in) {
+  OnDevice on(device_);
+  train().copy_gradients(const_cast<float*>(in), false, stream_);
+}
+
 void CudaEngine::zero_grad() {
   OnDevice on(device_);
   train().zero_grad(stream_);

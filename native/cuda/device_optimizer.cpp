@@ -80,6 +80,16 @@ int64_t DeviceOptimizer::params() const {
   return n;
 }
 
+void DeviceOptimizer::copy_gradients(float* host, bool out, cudaStream_t s) {
+  for (size_t i = 0; i < host_.size(); ++i) {
+    const size_t bytes = size_t(host_[i].n) * sizeof(float);
+    float* d = grads_[i].as<float>();
+    CUDA_CHECK(out ? cudaMemcpyAsync(host, d, bytes, cudaMemcpyDeviceToHost, s) : cudaMemcpyAsync(d, host, bytes, cudaMemcpyHostToDevice, s));
+    host += host_[i].n;
+  }
+  CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
 size_t DeviceOptimizer::bytes() const {
   size_t b = 0;
   for (const auto* list : {&grads_, &m_, &v_})

@@ -55,6 +55,9 @@ class DeviceOptimizer {
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t t) { step_ = t; }
   int64_t params() const;
+  // Data parallel: every slot's gradient, in slot order, to (out) or from (!out) one host buffer of
+  // params() values; synchronises s.
+  void copy_gradients(float* host, bool out, cudaStream_t s);
   size_t bytes() const;  // gradients + moments (masters are counted by whoever owns them)
 
  private:

@@ -84,6 +84,8 @@ class DeviceTrainState {
   int64_t step_count() const { return opt_.step_count(); }
   void set_step_count(int64_t t) { opt_.set_step_count(t); }
   int64_t trainable_params() const { return opt_.params(); }
+  // Data parallel (Engine::read_gradients): every gradient as one flat host buffer, optimizer slot order.
+  void copy_gradients(float* host, bool out, cudaStream_t s) { opt_.copy_gradients(host, out, s); }
   size_t bytes() const;  // gradients, moments, fp32 masters and adapters held on the GPU
 
   // The model part (base tensors and adapters) of what, as fp32 host Weights in param_list's layout;
