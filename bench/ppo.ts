@@ -56,6 +56,11 @@ interface Row {
   threads: number;
   allreduce: number;
   bytesPerUpdate: number;
+  /** Seconds of one averageGradients (copy out, all-reduce, copy back) with the learners in step, and its bytes. */
+  allreduceAlone: number;
+  gradientBytes: number;
+  /** Gradient all-reduces in the timed updates. */
+  allreduceCalls: number;
 }
 
 /** Wraps policy.forward/backward/step (and zeroGrad, counted with step) to sum their wall time. */
@@ -86,6 +91,17 @@ async function benchModel(model: string, threads: number, envs: number, mode: 'f
   const policy = await Policy.load(model === 'builtin' ? undefined : benchModelDir(model), { threads, device: 'cpu' });
   policy.enableTraining(mode === 'lora' ? { mode: 'lora', rank: 8, alpha: 16 } : { mode: 'full' });
   const cfg = resolvePpoConfig({ ...presetFor('glam'), numEnvs: envs, numSteps: steps, totalFrames: updates * envs * steps }, 'glam');
+  // the all-reduce alone: learners in step (agree is a barrier), 10 averageGradients of the real gradient
+  let allreduceAlone = 0;
+  const gradientBytes = (policy.trainingInfo().trainableParams ?? 0) * 4;
+  if (L.size > 1) {
+    await L.averageGradients(policy);
+    await L.agree(false);
+    const a0 = performance.now();
+    for (let i = 0; i < 10; i++) await L.averageGradients(policy);
+    allreduceAlone = (performance.now() - a0) / 10000;
+    L.takeStats();
+  }
   const calls = timeUpdateCalls(policy);
   const reports: (UpdateReport & { forward: number; backward: number; step: number; seconds: number })[] = [];
   let t0 = performance.now();
@@ -124,6 +140,9 @@ async function benchModel(model: string, threads: number, envs: number, mode: 'f
     threads,
     allreduce: sum((r) => r.timing.allreduce),
     bytesPerUpdate: reports[0]?.allreduceBytes ?? 0,
+    allreduceAlone,
+    gradientBytes,
+    allreduceCalls: gradientBytes > 0 ? sum((r) => r.allreduceBytes) / gradientBytes : 0,
   };
 }
 
@@ -169,6 +188,12 @@ async function main(): Promise<void> {
   console.log(`\n| model |${multi ? ' learners x threads |' : ''} frames | frames/s | env | scoring | update (forward / backward / step) | other | first update s |` +
     `${multi ? ' all-reduce share of update | all-reduce bytes per update per learner |' : ''}`);
   console.log(`|---|${multi ? '---|' : ''}---|---|---|---|---|---|---|${multi ? '---|---|' : ''}`);
+  for (const r of rows.filter((x) => x.learners > 1)) {
+    console.log(`${r.model}, ${r.learners} learners: one averageGradients of ${(r.gradientBytes / 1e6).toFixed(2)} MB with the learners in step ` +
+      `takes ${(1000 * r.allreduceAlone).toFixed(2)} ms (${(r.gradientBytes / r.allreduceAlone / 1e9).toFixed(2)} GB/s algbw, ` +
+      `${((r.gradientBytes / r.allreduceAlone / 1e9) * 2 * (r.learners - 1) / r.learners).toFixed(2)} GB/s busbw); in the updates the all-reduce ` +
+      `averaged ${((1000 * r.allreduce) / Math.max(1, r.allreduceCalls)).toFixed(2)} ms per call (waiting for the slower learner included)`);
+  }
   for (const r of rows) {
     const other = r.seconds - r.env - r.scoring - r.update;
     console.log(`| ${r.model} |${multi ? ` ${r.learners} x ${Math.max(1, Math.floor(r.threads))} |` : ''} ${r.frames} | ${(r.frames / r.seconds).toFixed(2)} | ` +

@@ -23,7 +23,8 @@ import { delimiter, join } from 'node:path';
 
 import { GlamError } from '../errors.js';
 import { MPI_INSTALL_HINT, collectiveAddonPaths } from '../native/collective.js';
-import type { CliIO } from './io.js';
+import { mpiJobSize, mpiLearners, type Learners } from '../ppo/learners.js';
+import { intFlag, runCommand, type CliIO } from './io.js';
 
 /** The first executable `name` on `path`, or null. */
 export function findOnPath(name: string, path = process.env.PATH ?? ''): string | null {
@@ -128,4 +129,37 @@ export function learnerSignals(io: CliIO, exit: (code: number) => void): { signa
   process.on('SIGINT', stop);
   process.on('SIGTERM', term);
   return { signal: ac.signal, dispose: () => { process.off('SIGUSR2', stop); process.off('SIGINT', stop); process.off('SIGTERM', term); } };
+}
+
+/**
+ * --learners as a number (default 1). Under an MPI launcher of N > 1 processes it must be given: without
+ * it each process would train alone into the same run directory.
+ */
+export function learnersFlag(v: string | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  const n = intFlag('learners', v) ?? 1;
+  const job = mpiJobSize(env);
+  if (n === 1 && job !== undefined && job > 1) {
+    throw new GlamError('InvalidArgument', `this process is one of ${job} started by an MPI launcher: pass --learners ${job} (without it, each would train alone into the same run)`);
+  }
+  return n;
+}
+
+/**
+ * One learner of an MPI job: joins it (mpiLearners), runs `train` with only rank 0 printing, exits
+ * without MPI_Finalize on failure (mpirun then ends the others); returns the exit code.
+ */
+export async function runLearner(n: number, io: CliIO, gpu: boolean,
+  train: (io: CliIO, o: { signal: AbortSignal; learners: Learners }) => Promise<unknown>): Promise<number> {
+  const sig = learnerSignals(io, (code) => process.exit(code));
+  try {
+    const code = await runCommand(io, async () => {
+      const learners = mpiLearners({ expected: n, gpu });
+      await train(learners.isRoot ? io : { out: () => {}, err: io.err }, { signal: sig.signal, learners });
+      learners.close();
+    });
+    if (code !== 0) process.exit(code);
+    return code;
+  } finally {
+    sig.dispose();
+  }
 }

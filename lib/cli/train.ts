@@ -40,9 +40,9 @@ import type { TrainingOptions } from '../policy/training.js';
 import { BC_DEFAULTS } from '../ppo/bc.js';
 import { PRESET_TRAINING, type ResolvedPpoConfig } from '../ppo/config.js';
 import type { BcSettings } from '../ppo/run-dir.js';
-import { mpiLearners, underMpi, type Learners } from '../ppo/learners.js';
+import { underMpi, type Learners } from '../ppo/learners.js';
 import { trainRun, type NewRunSpec, type ResumeSpec, type RunEvent } from '../ppo/run.js';
-import { launchLearners, learnerSignals } from './learners-launch.js';
+import { launchLearners, learnersFlag, runLearner } from './learners-launch.js';
 import { intFlag, processIO, runCommand, type CliIO } from './io.js';
 import { trainConfig } from './train-config.js';
 import { makeTrainProgress, type TrainProgress } from './train-progress.js';
@@ -244,14 +244,14 @@ export function registerTrainCommand(program: Command, io: CliIO, setExit: (code
     .option('--learners <n>', 'data-parallel learners (processes, MPI; one GPU each with --device cuda): started under mpirun here, or one of an mpirun / srun job')
     .action(async (f: TrainFlags) => {
       let n = 1;
-      const parsed = await runCommand(io, async () => void (n = intFlag('learners', f.learners) ?? 1));
+      const parsed = await runCommand(io, async () => void (n = learnersFlag(f.learners)));
       if (parsed !== 0) return setExit(parsed);
       if (n > 1 && !underMpi()) {
         let code = 0;
         const r = await runCommand(io, async () => void (code = await launchLearners({ n, args: process.argv.slice(2), threads: intFlag('threads', f.threads), io })));
         return setExit(r !== 0 ? r : code);
       }
-      if (n > 1) return setExit(await runLearner(f, n, io));
+      if (n > 1) return setExit(await runLearner(n, io, f.device === 'cuda', (out, o) => train(f, out, o)));
       const stop = stopOnSignals(io, (code) => process.exit(code));
       try {
         const tty = io === processIO && process.stderr.isTTY ? process.stderr : undefined;
@@ -260,24 +260,6 @@ export function registerTrainCommand(program: Command, io: CliIO, setExit: (code
         stop.dispose();
       }
     });
-}
-
-/** One learner of an MPI job (see learners-launch.ts): joins it, trains its share; only rank 0 prints. */
-async function runLearner(f: TrainFlags, n: number, io: CliIO): Promise<number> {
-  const sig = learnerSignals(io, (code) => process.exit(code));
-  let learners: Learners | undefined;
-  try {
-    const code = await runCommand(io, async () => {
-      learners = mpiLearners({ expected: n, gpu: f.device === 'cuda' });
-      const quiet: CliIO = { out: () => {}, err: io.err };
-      await train(f, learners.isRoot ? io : quiet, { signal: sig.signal, learners });
-      learners.close();
-    });
-    if (code !== 0) process.exit(code); // without MPI_Finalize: mpirun then ends the other learners
-    return code;
-  } finally {
-    sig.dispose();
-  }
 }
 
 /**

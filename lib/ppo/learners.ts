@@ -155,6 +155,12 @@ export function underMpi(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.OMPI_COMM_WORLD_SIZE !== undefined || env.PMIX_RANK !== undefined || env.PMI_RANK !== undefined;
 }
 
+/** The MPI job's size as its launcher tells it in the environment (Open MPI, PMI, Slurm), or undefined. */
+export function mpiJobSize(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env.OMPI_COMM_WORLD_SIZE ?? env.PMI_SIZE ?? (underMpi(env) ? env.SLURM_NTASKS : undefined);
+  return v === undefined ? undefined : Number(v);
+}
+
 /**
  * Joins the MPI job this process belongs to (MpiUnavailable without the addon). `expected` is
  * --learners: a job of another size is InvalidArgument. On GPUs (`gpu`), float32 all-reduces go

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { deadLearner, findOnPath, learnerArgs, mpirunCommand } from '../../lib/cli/learners-launch.js';
+import { deadLearner, findOnPath, learnerArgs, learnersFlag, mpirunCommand } from '../../lib/cli/learners-launch.js';
 import { initModel } from '../../lib/model/init-model.js';
 import { collectiveAddonPaths } from '../../lib/native/collective.js';
 import { readJsonl } from '../../lib/ppo/jsonl-writer.js';
@@ -27,6 +27,13 @@ describe('the mpirun command line', () => {
     expect(c.slice(0, 7)).toEqual(['/usr/bin/mpirun', '-np', '2', '--allow-run-as-root', '--bind-to', 'none', process.execPath]);
     expect(c.slice(-5)).toEqual(['/x/cli.js', 'train', '--learners', '2', '--threads', '2'].slice(-5));
     expect(mpirunCommand({ mpirun: 'mpirun', n: 4, cli: 'c', args: [], threads: 1, root: false, cores: 2 })).toContain('--oversubscribe');
+  });
+
+  it('--learners is required under an MPI launcher of several processes', () => {
+    expect(learnersFlag(undefined, {})).toBe(1);
+    expect(learnersFlag('2', { OMPI_COMM_WORLD_SIZE: '2' })).toBe(2);
+    expect(() => learnersFlag(undefined, { OMPI_COMM_WORLD_SIZE: '4' })).toThrow(/one of 4 started by an MPI launcher: pass --learners 4/);
+    expect(() => learnersFlag('0', {})).toThrow(/integer >= 1 for --learners/);
   });
 
   it("reads mpirun's report of a learner that died", () => {
