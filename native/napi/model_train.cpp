@@ -1,6 +1,7 @@
 // NativeModel's training surface: setTraining, forwardTrain -> handle, backward(handle, dLogprobs,
-// dValues), step (clip + AdamW), zeroGrad, and tensor export/import under Hugging Face / PEFT names
-// (checkpoints are written by lib/policy/checkpoint.ts from these).
+// dValues), step (clip + AdamW), zeroGrad, tensor export/import under Hugging Face / PEFT names
+// (checkpoints are written by lib/policy/checkpoint.ts from these), and gradients / setGradients: every
+// trainable gradient as one flat buffer, for data-parallel learners (lib/ppo/learners.ts).
 // Subtle: a handle is a process-wide id (an atomic counter), taken out of the map by the first
 // backward that names it, so a used or foreign handle is a typed HandleInvalid error; every heavy
 // call runs on a worker holding the model's op lock.

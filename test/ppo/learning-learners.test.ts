@@ -1,7 +1,7 @@
 // The learning test (learning.test.ts: its bar, its held-out episodes, learning-bar.ts) with 2 learners:
 // `glam train --learners 2` (mpirun underneath, 1 thread each) trains the built-in small model with
-// the same preset and seed; each learner runs 16 of the 32 envs (seeded as the single learner's) and
-// half of every minibatch, the gradients averaged before each step. The final policy must pass the
+// the same preset and seed; each learner runs half of the preset's envs (seeded as the single learner's)
+// and half of every minibatch, the gradients averaged before each step. The final policy must pass the
 // single learner's bar on the same 200 held-out episodes.
 // Subtle: the run is not the single learner's update for update (each learner samples its own actions),
 // so this is another draw from the runs the bar was set on. It takes as long as the single-learner test
@@ -55,7 +55,7 @@ describe.skipIf(why !== '')(`PPO on the built-in small model with 2 learners${wh
     const code = await new Promise((r) => child.on('exit', r));
     expect(code, err.slice(-2000)).toBe(0);
     const seconds = (performance.now() - t0) / 1000;
-    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'))).toMatchObject({ learners: 2, ppo: { seed: 1, numEnvs: 32 } });
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'))).toMatchObject({ learners: 2, ppo: { seed: 1, numEnvs: cfg.numEnvs } });
     const records = readJsonl(join(run, 'metrics.jsonl')) as Record<string, number>[];
     expect(records.map((r) => r.update)).toEqual(Array.from({ length: cfg.numUpdates }, (_, i) => i + 1));
 
