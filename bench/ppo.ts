@@ -188,12 +188,6 @@ async function main(): Promise<void> {
   console.log(`\n| model |${multi ? ' learners x threads |' : ''} frames | frames/s | env | scoring | update (forward / backward / step) | other | first update s |` +
     `${multi ? ' all-reduce share of update | all-reduce bytes per update per learner |' : ''}`);
   console.log(`|---|${multi ? '---|' : ''}---|---|---|---|---|---|---|${multi ? '---|---|' : ''}`);
-  for (const r of rows.filter((x) => x.learners > 1)) {
-    console.log(`${r.model}, ${r.learners} learners: one averageGradients of ${(r.gradientBytes / 1e6).toFixed(2)} MB with the learners in step ` +
-      `takes ${(1000 * r.allreduceAlone).toFixed(2)} ms (${(r.gradientBytes / r.allreduceAlone / 1e9).toFixed(2)} GB/s algbw, ` +
-      `${((r.gradientBytes / r.allreduceAlone / 1e9) * 2 * (r.learners - 1) / r.learners).toFixed(2)} GB/s busbw); in the updates the all-reduce ` +
-      `averaged ${((1000 * r.allreduce) / Math.max(1, r.allreduceCalls)).toFixed(2)} ms per call (waiting for the slower learner included)`);
-  }
   for (const r of rows) {
     const other = r.seconds - r.env - r.scoring - r.update;
     console.log(`| ${r.model} |${multi ? ` ${r.learners} x ${Math.max(1, Math.floor(r.threads))} |` : ''} ${r.frames} | ${(r.frames / r.seconds).toFixed(2)} | ` +
@@ -201,6 +195,17 @@ async function main(): Promise<void> {
       `${r.scoring.toFixed(2)} s (${pct(r.scoring, r)}) | ${r.update.toFixed(2)} s (${pct(r.update, r)}: ${r.forward.toFixed(2)} / ` +
       `${r.backward.toFixed(2)} / ${r.step.toFixed(2)}) | ${other.toFixed(2)} s (${pct(other, r)}) | ${r.warmup.toFixed(1)} |` +
       `${multi ? ` ${r.learners > 1 ? `${((100 * r.allreduce) / r.update).toFixed(1)}% (${r.allreduce.toFixed(2)} s)` : '-'} | ${r.learners > 1 ? `${(r.bytesPerUpdate / 1e6).toFixed(1)} MB` : '-'} |` : ''}`);
+  }
+  for (const r of rows.filter((x) => x.learners > 1)) {
+    const one = rows.find((x) => x.model === r.model && x.learners === 1);
+    if (one) {
+      console.log(`${r.model}: ${r.learners} learners x ${r.threads} threads ${(r.frames / r.seconds).toFixed(2)} frames/s vs its peer, 1 learner x ` +
+        `${one.threads} threads ${(one.frames / one.seconds).toFixed(2)}: ${((r.frames / r.seconds) / (one.frames / one.seconds)).toFixed(2)}x`);
+    }
+    console.log(`${r.model}, ${r.learners} learners: one averageGradients of ${(r.gradientBytes / 1e6).toFixed(2)} MB with the learners in step ` +
+      `takes ${(1000 * r.allreduceAlone).toFixed(2)} ms (${(r.gradientBytes / r.allreduceAlone / 1e9).toFixed(2)} GB/s algbw, ` +
+      `${((r.gradientBytes / r.allreduceAlone / 1e9) * 2 * (r.learners - 1) / r.learners).toFixed(2)} GB/s busbw); in the updates the all-reduce ` +
+      `averaged ${((1000 * r.allreduce) / Math.max(1, r.allreduceCalls)).toFixed(2)} ms per call (waiting for the slower learner included)`);
   }
 }
 
