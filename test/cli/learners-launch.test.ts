@@ -1,7 +1,8 @@
 // `glam train --learners N` (lib/cli/learners-launch.ts) with real processes (the CLI bundled:
 // train-bundle.ts): the mpirun command line and mpirun's report of a dead learner; without MPI, the
 // typed error that says what to install; with MPI (2 learners under mpirun), kill -9 of one learner
-// makes the other exit with LearnerLost within 30 s, and Ctrl-C on the launcher saves one checkpoint,
+// makes the other exit with LearnerLost within 30 s, so does one that hangs (by the collective timeout),
+// and Ctrl-C on the launcher saves one checkpoint,
 // stops every learner and exits 0, the run resuming with the same --learners only.
 // Subtle: the MPI part needs mpirun and glam_mpi.node (.ci/run installs Open MPI); without them it is
 // skipped and its name says why. Learners are found as mpirun's child processes through /proc.
@@ -134,6 +135,21 @@ describe.skipIf(why !== '')(`2 learners under mpirun${why}`, () => {
     expect(p.err).toMatch(/glam train: LearnerLost: the MPI launcher is ending this job/); // the surviving learner
     expect(p.err).toMatch(/glam: LearnerLost: learner \d \(on \S+\) died on signal 9 \(Killed\); mpirun stopped the other learners/);
     expect(alive(learners[0]!)).toBe(false);
+  }, 120_000);
+
+  it('a learner that hangs (SIGSTOP: alive, so mpirun sees nothing) ends the job by the collective timeout with LearnerLost', async () => {
+    const p = start(['--learners', '2', '--run', join(root, 'hang'), '--checkpoint-every', '1000', ...LONG], { GLAM_LEARNER_TIMEOUT_S: '5' });
+    await until(() => /update 1\//.test(p.err), 60_000);
+    const learners = childrenOf(childrenOf(p.child.pid!)[0]!);
+    const t0 = Date.now();
+    process.kill(learners[1]!, 'SIGSTOP');
+    const code = await p.exit;
+    const took = (Date.now() - t0) / 1000;
+    console.log(`SIGSTOP of one learner with GLAM_LEARNER_TIMEOUT_S=5: glam train exited ${code} after ${took.toFixed(1)} s`);
+    expect(code).not.toBe(0);
+    expect(took).toBeLessThan(30);
+    expect(p.err).toMatch(/glam train: LearnerLost: learner \d\/2: .* waited 5 s for the other learners/);
+    await until(() => learners.every((l) => !alive(l)), 10_000);
   }, 120_000);
 
   it('Ctrl-C on glam train saves one checkpoint and stops both learners (exit 0); --resume needs the same --learners', async () => {
