@@ -28,6 +28,8 @@ export type GlamErrorCode =
   | 'NotImplemented'
   | 'HandleInvalid'
   | 'IoError'
+  | 'MpiUnavailable'
+  | 'LearnerLost'
   | 'Internal';
 
 export class GlamError extends Error {
@@ -44,7 +46,7 @@ const CODES = new Set<string>([
   'TensorMissing', 'TensorShapeMismatch', 'TensorDtypeUnsupported', 'TokenizerMissing', 'TokenizerInvalid',
   'EmptyPrompt', 'EmptyCandidates', 'EmptyCandidate', 'SequenceTooLong', 'TokenOutOfRange', 'BatchInvalid',
   'Disposed', 'InvalidArgument', 'NativeAddonMissing', 'DeviceUnavailable', 'CudaError', 'BatchTooLarge', 'NotImplemented',
-  'HandleInvalid', 'IoError', 'Internal',
+  'HandleInvalid', 'IoError', 'MpiUnavailable', 'LearnerLost', 'Internal',
 ]);
 
 /** Turns an error thrown by the addon ("Code: message") into a GlamError; other errors pass through as Internal. */

@@ -11,6 +11,7 @@ export { readModelConfig, type ModelConfig } from './io/model-config.js';
 export { presetFor, resolvePpoConfig, type PpoConfig, type PpoConfigInput, type PpoPresetName, type ResolvedPpoConfig } from './ppo/config.js';
 export { trainPpo, type TrainHooks, type UpdateProgress, type UpdateReport } from './ppo/trainer.js';
 export { trainRun, type NewRunSpec, type ResumeSpec, type RunEvent, type RunHooks, type TrainRunResult } from './ppo/run.js';
+export { SINGLE_LEARNER, mpiLearners, type Learners } from './ppo/learners.js';
 export { presetForModel, type PresetChoice } from './ppo/preset-choice.js';
 export { LlmAgent, type AgentEnvOptions, type AgentStep } from './agent/llm-agent.js';
 export type { CandidateScores, ScoreBatch, Scorer, ScoredTokens } from './agent/scorer.js';

@@ -2,7 +2,7 @@
 // where errors become a message and an exit code.
 // Exit codes (EXIT; the README's Commands section and `glam --help` say the same):
 //   0 success; 1 a runtime failure: the command was right but the machine failed it (IoError,
-//   CudaError, NativeAddonMissing, an internal error: a bug); 2 a usage or input error: a bad flag or
+//   CudaError, NativeAddonMissing, MpiUnavailable, LearnerLost, an internal error: a bug); 2 a usage or input error: a bad flag or
 //   argument (commander's errors, mapped in main.ts) or any other GlamError (a bad file, model, level...).
 // Failures print one line "glam: CODE: message" (the stack only with GLAM_DEBUG=1).
 import { GlamError, type GlamErrorCode } from '../errors.js';
@@ -10,7 +10,7 @@ import { GlamError, type GlamErrorCode } from '../errors.js';
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 /** GlamError codes that are the machine's failure, not the input's. */
-const RUNTIME_CODES: ReadonlySet<GlamErrorCode> = new Set<GlamErrorCode>(['IoError', 'CudaError', 'NativeAddonMissing', 'Internal']);
+const RUNTIME_CODES: ReadonlySet<GlamErrorCode> = new Set<GlamErrorCode>(['IoError', 'CudaError', 'NativeAddonMissing', 'MpiUnavailable', 'LearnerLost', 'Internal']);
 
 export const EXIT_CODES_HELP = 'Exit codes: 0 success; 1 runtime failure (I/O, device or engine error, internal error); 2 usage or input error (bad flag, argument, file or model).';
 

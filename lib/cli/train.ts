@@ -6,8 +6,8 @@
 //   glam train [--config FILE] [--level ID] [--model DIR] [--frames N] [--preset glam|small|pretrained] [--lr X]
 //              [--envs N] [--steps N] [--epochs N] [--minibatch N] [--lora RANK | --full] [--target-kl X] [--seed S] [--run DIR]
 //              [--checkpoint-every N] [--threads N] [--algo ppo|bc] [--demos N] [--eval-every N]
-//              [--eval-episodes N] [--device cpu|cuda]
-//   glam train --resume RUN_DIR [--frames N] [--threads N]
+//              [--eval-episodes N] [--device cpu|cuda] [--learners N]
+//   glam train --resume RUN_DIR [--frames N] [--threads N] [--learners N]
 //
 // Precedence: preset < --config FILE (a PpoConfig JSON, or a run's config.json) < flags.
 // Output: stderr gets the start line, the progress (train-progress.ts: on a terminal, bars for the run and
@@ -26,6 +26,9 @@
 //   as an option, so tests stop a run without sending signals.
 // - --minibatch left to the preset is lowered to the batch (envs × steps) when the batch is smaller, so
 //   tiny runs need no extra flag; an explicit --minibatch larger than the batch is an error.
+// - --learners N > 1 (lib/cli/learners-launch.ts): started by hand, glam train starts N learners under
+//   mpirun and waits for them; started by an MPI launcher (mpirun, srun), it is one learner of the job
+//   (lib/ppo/learners.ts) and only rank 0 prints.
 // - BC reuses the PPO config for its optimisation: an update draws envs × steps demo transitions and
 //   runs epochs × minibatches on them (lib/ppo/bc.ts); frames are demo transitions drawn.
 import { relative } from 'node:path';
@@ -37,7 +40,9 @@ import type { TrainingOptions } from '../policy/training.js';
 import { BC_DEFAULTS } from '../ppo/bc.js';
 import { PRESET_TRAINING, type ResolvedPpoConfig } from '../ppo/config.js';
 import type { BcSettings } from '../ppo/run-dir.js';
+import { underMpi, type Learners } from '../ppo/learners.js';
 import { trainRun, type NewRunSpec, type ResumeSpec, type RunEvent } from '../ppo/run.js';
+import { launchLearners, learnersFlag, runLearner } from './learners-launch.js';
 import { intFlag, processIO, runCommand, type CliIO } from './io.js';
 import { trainConfig } from './train-config.js';
 import { makeTrainProgress, type TrainProgress } from './train-progress.js';
@@ -69,6 +74,7 @@ export interface TrainFlags {
   demos?: string;
   evalEvery?: string;
   evalEpisodes?: string;
+  learners?: string;
 }
 
 /** Flag name of each TrainFlags key (for messages). */
@@ -76,9 +82,9 @@ const FLAG: Record<keyof TrainFlags, string> = {
   config: '--config', level: '--level', model: '--model', frames: '--frames', preset: '--preset', lr: '--lr', envs: '--envs', steps: '--steps',
   epochs: '--epochs', minibatch: '--minibatch', lora: '--lora', full: '--full', targetKl: '--target-kl', seed: '--seed', run: '--run',
   checkpointEvery: '--checkpoint-every', threads: '--threads', resume: '--resume', algo: '--algo', device: '--device', demos: '--demos',
-  evalEvery: '--eval-every', evalEpisodes: '--eval-episodes',
+  evalEvery: '--eval-every', evalEpisodes: '--eval-episodes', learners: '--learners',
 };
-const WITH_RESUME: readonly (keyof TrainFlags)[] = ['resume', 'frames', 'threads', 'device'];
+const WITH_RESUME: readonly (keyof TrainFlags)[] = ['resume', 'frames', 'threads', 'device', 'learners'];
 export interface TrainOptions {
   /** Aborting it stops the run at its next consistent point and saves it (Ctrl-C, SIGTERM). */
   signal?: AbortSignal;
@@ -88,6 +94,8 @@ export interface TrainOptions {
   onUpdate?: (update: number) => void;
   /** Seconds between within-update lines when there is no terminal (default 30). */
   periodS?: number;
+  /** The data-parallel group when --learners > 1 (the CLI joins the MPI job: mpiLearners). */
+  learners?: Learners;
 }
 
 export interface TrainSummary {
@@ -142,6 +150,11 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
   }
   const device = f.device === 'cuda' ? 'cuda' : 'cpu';
   const threads = intFlag('threads', f.threads);
+  const n = intFlag('learners', f.learners) ?? 1;
+  if ((opts.learners?.size ?? 1) !== n) {
+    throw new GlamError('InvalidArgument', `--learners ${n} needs a group of ${n} learners (glam train starts them under mpirun; code passes mpiLearners())`);
+  }
+  const learners = opts.learners ? { learners: opts.learners } : {};
   let spec: NewRunSpec | ResumeSpec;
   let words: ((cfg: ResolvedPpoConfig) => string) | undefined;
   if (f.resume !== undefined) {
@@ -151,9 +164,10 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
         `--resume continues a run with its own config.json; only --frames and --threads go with it, not ${extra.map((k) => FLAG[k]).join(', ')}`);
     }
     const frames = intFlag('frames', f.frames);
-    spec = { resume: f.resume, device, ...(threads !== undefined ? { threads } : {}), ...(frames !== undefined ? { totalFrames: frames } : {}) };
+    spec = { resume: f.resume, device, ...(threads !== undefined ? { threads } : {}), ...(frames !== undefined ? { totalFrames: frames } : {}), ...learners };
   } else {
     ({ spec, words } = newRunSpec(f, threads, device));
+    spec = { ...spec, ...learners };
   }
 
   const t0 = performance.now();
@@ -165,7 +179,7 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
       const what = words === undefined
         ? `resuming ${show(e.run.dir)} at update ${e.startUpdate}/${cfg.numUpdates} from ${e.resumedFrom ? show(e.resumedFrom) : 'its model (no checkpoint yet)'}`
         : `${c.algo === 'bc' ? `behaviour cloning on ${c.bc!.demoEpisodes} bot episodes of ${cfg.level}` : `PPO on ${cfg.level}`} with ` +
-          `${e.builtin ? `the built-in small model (${e.model})` : e.model}, ${words(cfg)}; run dir ${show(e.run.dir)}`;
+          `${e.builtin ? `the built-in small model (${e.model})` : e.model}, ${words(cfg)}${n > 1 ? `, ${n} learners` : ''}; run dir ${show(e.run.dir)}`;
       io.err(`glam train: ${what}\n`);
       progress = makeTrainProgress(io, opts.tty, { totalFrames: cfg.numUpdates * cfg.batchSize, startFrames: e.startUpdate * cfg.batchSize, updates: cfg.numUpdates,
         batch: cfg.batchSize, ...(opts.periodS !== undefined ? { periodS: opts.periodS } : {}) });
@@ -184,7 +198,9 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
     const r = await trainRun(spec, { ...(opts.signal ? { signal: opts.signal } : {}), onEvent });
     progress?.stop();
     const took = formatDuration((performance.now() - t0) / 1000);
-    if (r.stopped) {
+    if (opts.learners && !opts.learners.isRoot) {
+      // rank 0 says how it ended
+    } else if (r.stopped) {
       io.out(`glam train: stopped at update ${r.update}/${r.numUpdates} (${r.frames} frames) after ${took}; ` +
         `${r.saved ? `checkpoint ${show(r.saved)}` : 'nothing new to save'}; continue with: glam train --resume ${show(r.runDir)}\n`);
     } else {
@@ -225,7 +241,17 @@ export function registerTrainCommand(program: Command, io: CliIO, setExit: (code
     .option('--eval-every <n>', `bc: greedy evaluation every n updates (default ${BC_DEFAULTS.evalEvery})`)
     .option('--eval-episodes <n>', `bc: episodes per evaluation (default ${BC_DEFAULTS.evalEpisodes})`)
     .option('--device <name>', "compute device for training: 'cpu' (default) or 'cuda' (an NVIDIA GPU; DeviceUnavailable without one)")
+    .option('--learners <n>', 'data-parallel learners (processes, MPI; one GPU each with --device cuda): started under mpirun here, or one of an mpirun / srun job')
     .action(async (f: TrainFlags) => {
+      let n = 1;
+      const parsed = await runCommand(io, async () => void (n = learnersFlag(f.learners)));
+      if (parsed !== 0) return setExit(parsed);
+      if (n > 1 && !underMpi()) {
+        let code = 0;
+        const r = await runCommand(io, async () => void (code = await launchLearners({ n, args: process.argv.slice(2), threads: intFlag('threads', f.threads), io })));
+        return setExit(r !== 0 ? r : code);
+      }
+      if (n > 1) return setExit(await runLearner(n, io, f.device === 'cuda', (out, o) => train(f, out, o)));
       const stop = stopOnSignals(io, (code) => process.exit(code));
       try {
         const tty = io === processIO && process.stderr.isTTY ? process.stderr : undefined;

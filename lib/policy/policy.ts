@@ -209,6 +209,21 @@ export class Policy {
     return norm;
   }
 
+  /**
+   * Every trainable gradient as ONE flat fp32 buffer (written into `out` when it has the right length),
+   * in the step's fixed order; setGradients writes such a buffer back. Data-parallel training
+   * (lib/ppo/learners.ts) all-reduces it between backward and step.
+   */
+  async gradients(out?: Float32Array): Promise<Float32Array> {
+    const native = this.#live();
+    return this.#enqueue(async () => callNativeSync(() => native.gradients(out)));
+  }
+
+  async setGradients(flat: Float32Array): Promise<void> {
+    const native = this.#live();
+    await this.#enqueue(async () => callNativeSync(() => native.setGradients(flat)));
+  }
+
   /** Zeroes the accumulated gradients. */
   async zeroGrad(): Promise<void> {
     const native = this.#live();

@@ -18,6 +18,10 @@
 //   uninterrupted one would; minibatch shuffling is seeded by (seed, u) likewise.
 // - shouldStop is also polled after each minibatch: a stop there ends the update early; it is logged
 //   and counts as done (the weights moved), so the policy is at a consistent point to save.
+// - With learners (learners.ts), learner r takes rows [r·m/P, (r+1)·m/P) of every minibatch of m rows
+//   (the loss is its mean over them), the gradients are averaged over the learners before step, so
+//   each step is the single learner's on the whole minibatch; losses are averaged over the learners,
+//   and rank 0 alone evaluates (the replicas are identical), the others waiting at the next collective.
 // - Demonstrations keep only episodes the bot solved (collectDemos' default), and use the run's prompt
 //   memory, so the prompts are exactly what LlmAgent shows the policy when it is evaluated.
 import { GLAM_ACTIONS } from '../agent/actions.js';
@@ -28,6 +32,7 @@ import { GlamError } from '../errors.js';
 import type { Policy } from '../policy/policy.js';
 import { shuffledMinibatches } from './buffer.js';
 import type { ResolvedPpoConfig } from './config.js';
+import { SINGLE_LEARNER, type Learners } from './learners.js';
 import { candidateLogSoftmax, type NumArray } from './losses.js';
 import type { BcSettings } from './run-dir.js';
 
@@ -127,7 +132,8 @@ export interface BcUpdateReport {
   /** Demonstration transitions drawn so far (update × batchSize). */
   frames: number;
   metrics: Record<string, number>;
-  timing: { update: number; eval: number };
+  timing: { update: number; eval: number; allreduce: number };
+  allreduceBytes: number;
 }
 
 export interface BcHooks {
@@ -140,6 +146,8 @@ export interface BcHooks {
   demos?: DemoSet;
   /** Called after every gradient step. */
   onProgress?: (p: { update: number; phase: 'epochs'; done: number; total: number }) => void;
+  /** The data-parallel group (default SINGLE_LEARNER). */
+  learners?: Learners;
 }
 
 /** Behaviour cloning for cfg.numUpdates updates (see the file comment); returns the updates completed. */
@@ -150,39 +158,48 @@ export async function trainBc(policy: Policy, cfg: ResolvedPpoConfig, bc: BcSett
   const candidates = demos.prompts.map(() => [...GLAM_ACTIONS]);
   if (!policy.trainingInfo().enabled) policy.enableTraining({ mode: 'full' });
   const B = cfg.batchSize;
+  const L = hooks.learners ?? SINGLE_LEARNER;
+  if (cfg.minibatchSize % L.size !== 0 || (B % cfg.minibatchSize) % L.size !== 0) {
+    throw new GlamError('InvalidArgument', `${L.size} learners need every minibatch (${cfg.minibatchSize} rows, the last ${B % cfg.minibatchSize || cfg.minibatchSize}) ` +
+      `to be a multiple of ${L.size}: change --minibatch or --learners`);
+  }
+  const stop = () => L.agree(hooks.shouldStop?.() === true);
 
   let update = start;
   for (; update < cfg.numUpdates; ++update) {
-    if (hooks.shouldStop?.()) break;
+    if (await stop()) break;
     const u0 = performance.now();
     const batch = demoBatch(demos.prompts.length, B, update, cfg.seed);
     const rng = new Rng(cfg.seed * 1_000_003 + update);
     let lossSum = 0, accSum = 0, steps = 0, stopped = false;
     epochs: for (let epoch = 0; epoch < cfg.updateEpochs; ++epoch) {
       for (const mb of shuffledMinibatches(B, cfg.minibatchSize, rng)) {
-        const rows = Array.from(mb, (i) => batch[i]!);
+        const share = mb.length / L.size;
+        const rows = Array.from(mb.subarray(L.rank * share, (L.rank + 1) * share), (i) => batch[i]!);
         const f = await policy.forward({ prompts: rows.map((r) => demos.prompts[r]!), candidates: rows.map((r) => candidates[r]!) }, { grad: true });
         const l = bcLoss(f.logprobs, f.candOffset, rows.map((r) => demos.actions[r]!));
         await policy.zeroGrad();
         await policy.backward(f.handle, l.dLogprobs, new Float64Array(rows.length));
+        await L.averageGradients(policy);
         await policy.step({ lr: cfg.learningRate, betas: [cfg.adamBetas[0], cfg.adamBetas[1]], eps: cfg.adamEps, weightDecay: cfg.weightDecay,
           maxGradNorm: Number.isFinite(cfg.maxGradNorm) ? cfg.maxGradNorm : 0 });
         lossSum += l.loss;
         accSum += l.accuracy;
         steps++;
         hooks.onProgress?.({ update: update + 1, phase: 'epochs', done: steps, total: cfg.updateEpochs * cfg.numMinibatches });
-        if (hooks.shouldStop?.()) {
+        if (await stop()) {
           stopped = true;
           break epochs;
         }
       }
     }
     const updateTime = (performance.now() - u0) / 1000;
+    if (L.size > 1) [lossSum, accSum] = Array.from(await L.sum(new Float64Array([lossSum / L.size, accSum / L.size])));
     const metrics: Record<string, number> = {
       'losses/bc_loss': lossSum / steps, 'losses/bc_accuracy': accSum / steps, 'charts/SPS': B / updateTime, 'charts/learning_rate': cfg.learningRate,
     };
     const e0 = performance.now();
-    if (!stopped && ((update + 1) % bc.evalEvery === 0 || update + 1 === cfg.numUpdates)) { // a stop skips the evaluation
+    if (L.isRoot && !stopped && ((update + 1) % bc.evalEvery === 0 || update + 1 === cfg.numUpdates)) { // a stop skips the evaluation
       const ev = await evaluate(policy, { level: cfg.level, episodes: bc.evalEpisodes, greedy: true, seed: bc.evalSeed, memory: cfg.memory });
       metrics['eval/success_rate'] = ev.successRate;
       metrics['eval/success_ci_low'] = ev.ci95[0];
@@ -190,7 +207,9 @@ export async function trainBc(policy: Policy, cfg: ResolvedPpoConfig, bc: BcSett
       metrics['eval/episodic_return'] = ev.meanReturn;
       metrics['eval/episodic_length'] = ev.meanLength;
     }
-    await hooks.onUpdate?.({ update: update + 1, frames: (update + 1) * B, metrics, timing: { update: updateTime, eval: (performance.now() - e0) / 1000 } });
+    const comm = L.takeStats();
+    await hooks.onUpdate?.({ update: update + 1, frames: (update + 1) * B, metrics,
+      timing: { update: updateTime, eval: (performance.now() - e0) / 1000, allreduce: comm.allreduceS }, allreduceBytes: comm.bytes });
     if (stopped) return update + 1;
   }
   return update;

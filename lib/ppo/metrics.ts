@@ -96,11 +96,35 @@ export class MetricsAccumulator {
     return out;
   }
 
+  /** Each metric's sum and sample count, METRIC_NAMES order: [sum0, count0, sum1, count1, ...]. */
+  totals(): Float64Array {
+    const t = new Float64Array(2 * METRIC_NAMES.length);
+    METRIC_NAMES.forEach((name, i) => {
+      t[2 * i] = this.#sum.get(name) ?? 0;
+      t[2 * i + 1] = this.#count.get(name) ?? 0;
+    });
+    return t;
+  }
+
   /** Forgets every sample (start of the next update). */
   reset(): void {
     this.#sum.clear();
     this.#count.clear();
   }
+}
+
+/**
+ * The metrics of several learners pooled: every learner's samples (sums and counts, `sum` adds them up
+ * over the learners) averaged together, so episodes and minibatches count alike wherever they ran; the
+ * per-update values (SPS, learning rate, explained variance) become their mean over the learners.
+ */
+export async function reduceMetrics(m: MetricsAccumulator, sum: (v: Float64Array) => Promise<Float64Array>): Promise<UpdateMetrics> {
+  const t = await sum(m.totals());
+  const out: UpdateMetrics = {};
+  METRIC_NAMES.forEach((name, i) => {
+    if (t[2 * i + 1]! > 0) out[name] = t[2 * i]! / t[2 * i + 1]!;
+  });
+  return out;
 }
 
 /** 1 − Var(R − V)/Var(R) over the batch (population variances); NaN when Var(R) = 0. */

@@ -39,6 +39,8 @@ export interface RunConfig {
   readonly checkpointEvery: number;
   readonly ppo: ResolvedPpoConfig;
   readonly bc?: BcSettings;
+  /** Data-parallel learners (processes) the run trains with; --resume needs the same (absent: 1). */
+  readonly learners?: number;
   readonly createdAt: string;
 }
 
@@ -86,7 +88,9 @@ export function readRunConfig(dir: string): RunConfig {
   } catch (e) {
     throw new GlamError('ConfigInvalid', `${file}: ${(e as Error).message}`);
   }
-  return { ...(c as RunConfig), ppo, checkpointEvery: c.checkpointEvery ?? 10, training: c.training ?? { mode: 'full' } };
+  const learners = c.learners ?? 1;
+  if (!Number.isSafeInteger(learners) || learners < 1) throw new GlamError('ConfigInvalid', `${file}: learners must be a positive integer`);
+  return { ...(c as RunConfig), ppo, checkpointEvery: c.checkpointEvery ?? 10, training: c.training ?? { mode: 'full' }, learners };
 }
 
 export function readRunState(dir: string): RunState {

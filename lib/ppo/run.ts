@@ -17,6 +17,11 @@
 // - A checkpoint is saved every checkpointEvery updates except after the last, where final/ takes its
 //   place (it holds the optimizer state too, so a finished run continues with more frames).
 // - 'cuda' without a usable GPU is Policy.load's DeviceUnavailable, before any run directory is made.
+// - With learners (learners.ts) only rank 0 opens the run directory, makes the built-in model, writes
+//   metrics, TensorBoard, checkpoints, final/ and the curve, and sends events; it hands the others
+//   what to load (share): the model or checkpoint, the config, the update to start from — or its error,
+//   which they throw too, so a bad flag fails every rank alike. config.json records "learners": N and
+//   --resume needs the same N (each learner's envs and minibatch share depend on it).
 import { basename, resolve } from 'node:path';
 
 import type { DemoSet } from './bc.js';
@@ -25,7 +30,10 @@ import { PRESET_TRAINING, resolvePpoConfig, type PpoPresetName, type ResolvedPpo
 import { curveFromRecords, learningCurveSvg } from './plot-svg.js';
 import { presetForModel } from './preset-choice.js';
 import { openRun, resumeRun, type BcSettings, type RunDir } from './run-dir.js';
+import { SINGLE_LEARNER, type Learners } from './learners.js';
+import type { RunConfig } from './run-config.js';
 import { trainPpo, type UpdateProgress } from './trainer.js';
+import { GlamError, type GlamErrorCode } from '../errors.js';
 import { defaultModelDir } from '../policy/default-model.js';
 import { Policy } from '../policy/policy.js';
 import type { TrainingOptions } from '../policy/training.js';
@@ -46,6 +54,8 @@ export interface NewRunSpec {
   checkpointEvery?: number;
   threads?: number;
   device?: 'cpu' | 'cuda';
+  /** The data-parallel group this process is a learner of (default: this process alone). */
+  learners?: Learners;
 }
 
 /** Continue a run from its newest complete checkpoint; totalFrames extends it. */
@@ -54,6 +64,7 @@ export interface ResumeSpec {
   totalFrames?: number;
   threads?: number;
   device?: 'cpu' | 'cuda';
+  learners?: Learners;
 }
 
 /** What a run tells its caller, in order: start, then per update progress/update/checkpoint events. */
@@ -92,12 +103,48 @@ function defaultRunDir(algo: string, level: string): string {
   return `runs/${algo}-${level.replace(/^BabyAI-/, '').replace(/-v0$/, '')}-${stamp}`;
 }
 
+/** What rank 0 tells the other learners: the policy to load and the run, or the error it hit. */
+type Handoff =
+  | { ok: true; policyDir: string; enable: boolean; config: RunConfig; dir: string; startUpdate: number }
+  | { ok: false; code: GlamErrorCode; message: string };
+
+/** A learner other than rank 0: loads what rank 0 shares, writes nothing. */
+async function followRun(spec: NewRunSpec | ResumeSpec, L: Learners): Promise<{ view: { dir: string; config: RunConfig }; policy: Policy; startUpdate: number }> {
+  const h = await L.share<Handoff>(undefined);
+  if (!h.ok) throw new GlamError(h.code, h.message);
+  const policy = await Policy.load(h.policyDir, { threads: spec.threads, device: spec.device ?? 'cpu', valueHidden: [...h.config.ppo.valueHidden] });
+  if (h.enable) policy.enableTraining(h.config.training);
+  return { view: { dir: h.dir, config: h.config }, policy, startUpdate: h.startUpdate };
+}
+
+/** Rank 0 of several learners: opens the run as one learner does, then shares it (or its error). */
+async function leadRun(spec: NewRunSpec | ResumeSpec, L: Learners): Promise<{ run: RunDir; policy: Policy; start: RunEvent & { kind: 'start' } }> {
+  let opened: Awaited<ReturnType<typeof openPolicyRun>>;
+  try {
+    opened = await openPolicyRun(spec, L.size);
+  } catch (e) {
+    const g = e instanceof GlamError ? e : new GlamError('Internal', (e as Error).message);
+    await L.share<Handoff>({ ok: false, code: g.code, message: g.message });
+    throw e;
+  }
+  const { run, start } = opened;
+  const fromCheckpoint = 'resume' in spec && start.resumedFrom;
+  await L.share<Handoff>({ ok: true, policyDir: fromCheckpoint ? start.resumedFrom! : run.config.model, enable: !fromCheckpoint, config: run.config, dir: run.dir,
+    startUpdate: start.startUpdate });
+  return opened;
+}
+
 /** Opens (or resumes) the run and loads its policy; the caller disposes both. */
-async function openPolicyRun(spec: NewRunSpec | ResumeSpec): Promise<{ run: RunDir; policy: Policy; start: RunEvent & { kind: 'start' } }> {
+async function openPolicyRun(spec: NewRunSpec | ResumeSpec, learners: number): Promise<{ run: RunDir; policy: Policy; start: RunEvent & { kind: 'start' } }> {
   const device = spec.device ?? 'cpu';
   if ('resume' in spec) {
     const r = resumeRun(spec.resume, { totalFrames: spec.totalFrames });
     try {
+      const had = r.run.config.learners ?? 1;
+      if (had !== learners) {
+        throw new GlamError('InvalidArgument', `${spec.resume} was trained with ${had} learner${had > 1 ? 's' : ''}; resume it with --learners ${had} ` +
+          '(each learner\'s envs and minibatch share depend on it)');
+      }
       const policy = await Policy.load(r.policyDir, { threads: spec.threads, device, valueHidden: [...r.run.config.ppo.valueHidden] });
       if (!r.fromCheckpoint) policy.enableTraining(r.run.config.training);
       const model = r.run.config.model;
@@ -116,7 +163,7 @@ async function openPolicyRun(spec: NewRunSpec | ResumeSpec): Promise<{ run: RunD
   try {
     policy.enableTraining(training);
     const run = openRun(spec.run ?? defaultRunDir(algo, cfg.level), {
-      algo, model, training, checkpointEvery: spec.checkpointEvery ?? 10, ppo: cfg, ...(algo === 'bc' ? { bc: spec.bc ?? BC_DEFAULTS } : {}),
+      algo, model, training, checkpointEvery: spec.checkpointEvery ?? 10, ppo: cfg, ...(algo === 'bc' ? { bc: spec.bc ?? BC_DEFAULTS } : {}), learners,
     });
     return { run, policy, start: { kind: 'start', run, model, builtin: spec.model === undefined, ...(choice ? { preset: { name: choice.preset, reason: choice.reason } } : {}), startUpdate: 0 } };
   } catch (e) {
@@ -127,7 +174,9 @@ async function openPolicyRun(spec: NewRunSpec | ResumeSpec): Promise<{ run: RunD
 
 /** Runs (or resumes) a training run to its end or to a stop; see the file comment. */
 export async function trainRun(spec: NewRunSpec | ResumeSpec, hooks: RunHooks = {}): Promise<TrainRunResult> {
-  const { run, policy, start } = await openPolicyRun(spec);
+  const L = spec.learners ?? SINGLE_LEARNER;
+  if (!L.isRoot) return followerRun(spec, L, hooks);
+  const { run, policy, start } = L.size === 1 ? await openPolicyRun(spec, 1) : await leadRun(spec, L);
   const emit = (e: RunEvent) => hooks.onEvent?.(e);
   const cfg = run.config.ppo;
   const algo = run.config.algo;
@@ -150,12 +199,13 @@ export async function trainRun(spec: NewRunSpec | ResumeSpec, hooks: RunHooks = 
     const onProgress = (p: UpdateProgress) => emit({ kind: 'progress', progress: p });
     const done = algo === 'bc'
       ? await trainBc(policy, cfg, run.config.bc ?? BC_DEFAULTS, {
-        startUpdate: start.startUpdate, shouldStop, onProgress, onDemos: (demos) => emit({ kind: 'demos', demos }),
-        onUpdate: (r) => onUpdate(r, { 'perf/update_s': r.timing.update, 'perf/eval_s': r.timing.eval }),
+        startUpdate: start.startUpdate, shouldStop, onProgress, onDemos: (demos) => emit({ kind: 'demos', demos }), learners: L,
+        onUpdate: (r) => onUpdate(r, { 'perf/update_s': r.timing.update, 'perf/eval_s': r.timing.eval, ...commPerf(L, r) }),
       })
       : await trainPpo(policy, cfg, {
-        startUpdate: start.startUpdate, shouldStop, onProgress,
-        onUpdate: (r) => onUpdate(r, { 'perf/env_s': r.timing.env, 'perf/scoring_s': r.timing.scoring, 'perf/update_s': r.timing.update, 'perf/gradient_steps': r.gradientSteps }),
+        startUpdate: start.startUpdate, shouldStop, onProgress, learners: L,
+        onUpdate: (r) => onUpdate(r, { 'perf/env_s': r.timing.env, 'perf/scoring_s': r.timing.scoring, 'perf/update_s': r.timing.update, 'perf/gradient_steps': r.gradientSteps,
+          ...commPerf(L, r) }),
       });
     // --- save: final/ after the last update; on a stop, the point reached (once)
     const stopped = done < cfg.numUpdates;
@@ -169,6 +219,28 @@ export async function trainRun(spec: NewRunSpec | ResumeSpec, hooks: RunHooks = 
     return { runDir: run.dir, algo, update: done, frames, numUpdates: cfg.numUpdates, stopped, ...(saved ? { saved } : {}), curve, ...(lastSuccess !== undefined ? { lastSuccess } : {}) };
   } finally {
     run.close();
+    await policy.dispose();
+  }
+}
+
+/** Rank 0's all-reduce time and bytes per update, logged with several learners. */
+function commPerf(L: Learners, r: { timing: { allreduce: number }; allreduceBytes: number }): Record<string, number> {
+  return L.size === 1 ? {} : { 'perf/allreduce_s': r.timing.allreduce, 'perf/allreduce_bytes': r.allreduceBytes, 'perf/learners': L.size };
+}
+
+/** A learner other than rank 0: the same trainer on its share, with nothing written and no events. */
+async function followerRun(spec: NewRunSpec | ResumeSpec, L: Learners, hooks: RunHooks): Promise<TrainRunResult> {
+  const { view, policy, startUpdate } = await followRun(spec, L);
+  try {
+    const cfg = view.config.ppo;
+    const shouldStop = () => hooks.signal?.aborted === true;
+    let frames = startUpdate * cfg.batchSize;
+    const onUpdate = (r: { frames: number }) => void (frames = r.frames);
+    const done = view.config.algo === 'bc'
+      ? await trainBc(policy, cfg, view.config.bc ?? BC_DEFAULTS, { startUpdate, shouldStop, learners: L, onUpdate })
+      : await trainPpo(policy, cfg, { startUpdate, shouldStop, learners: L, onUpdate });
+    return { runDir: view.dir, algo: view.config.algo, update: done, frames, numUpdates: cfg.numUpdates, stopped: done < cfg.numUpdates, curve: '' };
+  } finally {
     await policy.dispose();
   }
 }

@@ -20,6 +20,10 @@
 //   update's epochs.
 // - A value head whose widths differ from cfg.valueHidden on an untrained policy is an error, not a
 //   silent change of model: Policy.load made it from its own default (load with valueHidden, or use trainRun).
+// - With learners (learners.ts, CleanRL's multi-GPU recipe) each runs numEnvs / P of the job's envs,
+//   seeded as the job's (GLAM's 100·seed + index), and minibatchSize / P rows of each minibatch; the
+//   gradient is averaged over them before step. Stops, target_kl's approx_kl and the metrics are agreed
+//   over the learners, so every learner takes the same steps; frames and SPS count the whole job.
 import { GLAM_ACTIONS } from '../agent/actions.js';
 import { LlmAgent } from '../agent/llm-agent.js';
 import { GlamError } from '../errors.js';
@@ -28,8 +32,9 @@ import { Rng } from '../util/rng.js';
 import { RolloutBuffer, shuffledMinibatches } from './buffer.js';
 import type { ResolvedPpoConfig } from './config.js';
 import { computeGae } from './gae.js';
+import { SINGLE_LEARNER, learnerEnvSeed, shardSizes, type Learners } from './learners.js';
 import { ppoLoss } from './losses.js';
-import { MetricsAccumulator, explainedVariance, type UpdateMetrics } from './metrics.js';
+import { MetricsAccumulator, explainedVariance, reduceMetrics, type UpdateMetrics } from './metrics.js';
 import { TokenScorer } from './token-scorer.js';
 
 export interface UpdateReport {
@@ -37,7 +42,9 @@ export interface UpdateReport {
   frames: number;
   metrics: UpdateMetrics;
   /** Seconds spent in the envs (stepping + text), scoring the rollout, and the PPO update. */
-  timing: { env: number; scoring: number; update: number };
+  timing: { env: number; scoring: number; update: number; allreduce: number };
+  /** Gradient bytes all-reduced by each learner in this update (0 for one learner). */
+  allreduceBytes: number;
   /** Gradient steps taken (epochs × minibatches unless target_kl or a stop ended the epochs early). */
   gradientSteps: number;
   /** True when a stop request ended the epochs early. */
@@ -65,6 +72,8 @@ export interface TrainHooks {
   /** Update to start from (resume); frames are counted from it. */
   startUpdate?: number;
   actions?: readonly string[];
+  /** The data-parallel group (default SINGLE_LEARNER: this process alone). */
+  learners?: Learners;
 }
 
 /** The value head's hidden widths, from its weights' shapes (value_head.<2i>.weight is [out, in]). */
@@ -88,21 +97,23 @@ function checkValueHead(policy: Policy, cfg: ResolvedPpoConfig): void {
 export async function trainPpo(policy: Policy, cfg: ResolvedPpoConfig, hooks: TrainHooks = {}): Promise<number> {
   // --- seeding
   const start = hooks.startUpdate ?? 0;
-  const rng = new Rng(cfg.seed * 1_000_003 + start);
-  const stop = () => hooks.shouldStop?.() === true;
-  // --- env, agent and storage
-  const agent = new LlmAgent(new TokenScorer(policy), { level: cfg.level, numEnvs: cfg.numEnvs, seed: cfg.seed + start * 7919, seedScheme: 'glam' },
-    hooks.actions ?? GLAM_ACTIONS, cfg.memory);
-  const buffer = new RolloutBuffer({ numSteps: cfg.numSteps, numEnvs: cfg.numEnvs, rewardScale: cfg.rewardScale });
+  const L = hooks.learners ?? SINGLE_LEARNER;
+  const shard = shardSizes(cfg.numEnvs, cfg.minibatchSize, L.size);
+  const rng = new Rng(cfg.seed * 1_000_003 + start + 104_729 * L.rank);
+  const stop = () => L.agree(hooks.shouldStop?.() === true);
+  // --- env, agent and storage (this learner's share of the envs)
+  const agent = new LlmAgent(new TokenScorer(policy), { level: cfg.level, numEnvs: shard.envs, seed: cfg.seed + start * 7919,
+    seedScheme: L.size === 1 ? 'glam' : learnerEnvSeed(L.rank, shard.envs) }, hooks.actions ?? GLAM_ACTIONS, cfg.memory);
+  const buffer = new RolloutBuffer({ numSteps: cfg.numSteps, numEnvs: shard.envs, rewardScale: cfg.rewardScale });
   const metrics = new MetricsAccumulator();
-  let nextDone = new Uint8Array(cfg.numEnvs);
+  let nextDone = new Uint8Array(shard.envs);
   if (!policy.trainingInfo().enabled) policy.enableTraining({ mode: 'full' });
   checkValueHead(policy, cfg);
   const gradSteps = cfg.updateEpochs * cfg.numMinibatches;
 
   let update = start;
   for (; update < cfg.numUpdates; ++update) {
-    if (stop()) break;
+    if (await stop()) break;
     const t0 = performance.now();
     let envTime = 0;
     let scoreTime = 0;
@@ -121,7 +132,7 @@ export async function trainPpo(policy: Policy, cfg: ResolvedPpoConfig, hooks: Tr
       scoreTime += s1 - s0;
       envTime += performance.now() - s1;
       hooks.onProgress?.({ update: update + 1, phase: 'rollout', done: t + 1, total: cfg.numSteps });
-      if (stop()) break;
+      if (await stop()) break;
     }
     if (t < cfg.numSteps) break; // stopped mid-rollout: drop it
     // --- bootstrap and GAE (truncation is treated as done, as GLAM does)
@@ -138,34 +149,39 @@ export async function trainPpo(policy: Policy, cfg: ResolvedPpoConfig, hooks: Tr
     let partial = false;
     epochs: for (let epoch = 0; epoch < cfg.updateEpochs; ++epoch) {
       let approxKl = 0;
-      for (const idx of shuffledMinibatches(buffer.size, cfg.minibatchSize, rng)) {
+      for (const idx of shuffledMinibatches(buffer.size, shard.minibatch, rng)) {
         const mb = buffer.minibatch(idx, advantages, returns);
         const f = await policy.forward(mb.ids ? { tokens: mb.ids } : { prompts: mb.prompts, candidates: mb.candidates.map((c) => [...c]) }, { grad: true });
         const loss = ppoLoss({ ...mb, newLogprobs: f.logprobs, newValues: f.values }, cfg);
         await policy.zeroGrad();
         await policy.backward(f.handle, loss.dLogprobs, loss.dValues);
+        await L.averageGradients(policy);
         await policy.step({ lr: cfg.learningRate, betas: [cfg.adamBetas[0], cfg.adamBetas[1]], eps: cfg.adamEps, weightDecay: cfg.weightDecay,
           maxGradNorm: Number.isFinite(cfg.maxGradNorm) ? cfg.maxGradNorm : 0 });
         metrics.addLosses(loss);
         approxKl = loss.approxKl;
         steps += 1;
         hooks.onProgress?.({ update: update + 1, phase: 'epochs', done: steps, total: gradSteps });
-        if (stop()) {
+        if (await stop()) {
           partial = steps < gradSteps;
           break epochs;
         }
       }
+      if (L.size > 1) approxKl = (await L.sum(new Float64Array([approxKl])))[0]! / L.size;
       if (cfg.targetKl !== null && approxKl > cfg.targetKl) break;
     }
     const updateTime = performance.now() - u0;
-    // --- log
+    // --- log (over the learners: episodes and minibatches pooled, frames and SPS of the whole job)
     const frames = (update + 1) * cfg.batchSize;
     metrics.set('charts/learning_rate', cfg.learningRate);
     metrics.set('charts/SPS', cfg.batchSize / ((performance.now() - t0) / 1000));
     const ev = explainedVariance(buffer.values, returns);
     if (Number.isFinite(ev)) metrics.set('losses/explained_variance', ev);
+    const summary = L.size === 1 ? metrics.summary() : await reduceMetrics(metrics, (v) => L.sum(v));
+    const comm = L.takeStats();
     await hooks.onUpdate?.({
-      update: update + 1, frames, metrics: metrics.summary(), timing: { env: envTime / 1000, scoring: scoreTime / 1000, update: updateTime / 1000 },
+      update: update + 1, frames, metrics: summary,
+      timing: { env: envTime / 1000, scoring: scoreTime / 1000, update: updateTime / 1000, allreduce: comm.allreduceS }, allreduceBytes: comm.bytes,
       gradientSteps: steps, partial,
     });
     metrics.reset();

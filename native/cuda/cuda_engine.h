@@ -92,6 +92,9 @@ class CudaEngine final : public Engine {
   void import_tensors(const std::string& what, const std::string& scope, const std::map<std::string, HfTensor>& src,
                       ValueHead& head) override;
   TrainStatus train_status(int64_t set_step) override;
+  int64_t gradient_numel() override;
+  void read_gradients(float* out) override;
+  void write_gradients(const float* in) override;
 
  private:
   ScoreResult score_plan(const BatchPlan& plan, bool want_hidden);

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/error.h"
 #include "model/batch_plan.h"
 #include "model/model_config.h"
 #include "model/packed_batch.h"
@@ -77,6 +78,13 @@ class Engine {
                               const std::map<std::string, HfTensor>& src, ValueHead& head) = 0;
   // set_step >= 0: sets the optimizer's step count (resume) first.
   virtual TrainStatus train_status(int64_t set_step) = 0;
+  // Data-parallel training (native/collective, lib/ppo/learners.ts): every trainable gradient as ONE
+  // flat fp32 buffer of gradient_numel() values, in the step's fixed order (the trainable tensors of
+  // param_list, then the value head's layers, weight before bias). Read after backward; written back
+  // (all-reduced and averaged over the learners) before step. NotImplemented by default.
+  virtual int64_t gradient_numel() { fail("NotImplemented", "this backend has no flat gradient access (data-parallel training)"); }
+  virtual void read_gradients(float* out) { fail("NotImplemented", "this backend has no flat gradient access (data-parallel training)"); }
+  virtual void write_gradients(const float* in) { fail("NotImplemented", "this backend has no flat gradient access (data-parallel training)"); }
 };
 
 // Reads `name` from src with n values, or throws TensorMissing / TensorShapeMismatch.

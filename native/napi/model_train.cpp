@@ -1,6 +1,7 @@
 // NativeModel's training surface: setTraining, forwardTrain -> handle, backward(handle, dLogprobs,
-// dValues), step (clip + AdamW), zeroGrad, and tensor export/import under Hugging Face / PEFT names
-// (checkpoints are written by lib/policy/checkpoint.ts from these).
+// dValues), step (clip + AdamW), zeroGrad, tensor export/import under Hugging Face / PEFT names
+// (checkpoints are written by lib/policy/checkpoint.ts from these), and gradients / setGradients: every
+// trainable gradient as one flat buffer, for data-parallel learners (lib/ppo/learners.ts).
 // Subtle: a handle is a process-wide id (an atomic counter), taken out of the map by the first
 // backward that names it, so a used or foreign handle is a typed HandleInvalid error; every heavy
 // call runs on a worker holding the model's op lock.
@@ -265,6 +266,46 @@ Napi::Value ModelWrap::TrainInfo(const Napi::CallbackInfo& info) {
     o.Set("openHandles", double(e->handles.size()));
   }
   return o;
+  GLAM_NAPI_CATCH(env)
+}
+
+// gradients(out?: Float32Array) -> Float32Array: every trainable gradient as one flat buffer
+// (Engine::read_gradients' order), written into `out` when given (its length must match).
+// setGradients(flat: Float32Array): the inverse (data-parallel training writes back the average).
+Napi::Value ModelWrap::Gradients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  auto e = live(env);
+  std::lock_guard<std::mutex> lk(e->mu);
+  GLAM_CHECK(e->engine->training(), "InvalidArgument", "gradients() needs training: call enableTraining() first");
+  const int64_t n = e->engine->gradient_numel();
+  Napi::Float32Array out;
+  if (info.Length() > 0 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+    out = info[0].As<Napi::Float32Array>();
+    GLAM_CHECK(int64_t(out.ElementLength()) == n, "InvalidArgument",
+               "gradients(out) needs a Float32Array of " + std::to_string(n) + " values, got " + std::to_string(out.ElementLength()));
+  } else {
+    out = Napi::Float32Array::New(env, size_t(n));
+  }
+  e->engine->read_gradients(out.Data());
+  return out;
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value ModelWrap::SetGradients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  auto e = live(env);
+  GLAM_CHECK(info.Length() > 0 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array,
+             "InvalidArgument", "setGradients(flat) needs a Float32Array");
+  Napi::Float32Array in = info[0].As<Napi::Float32Array>();
+  std::lock_guard<std::mutex> lk(e->mu);
+  GLAM_CHECK(e->engine->training(), "InvalidArgument", "setGradients() needs training: call enableTraining() first");
+  const int64_t n = e->engine->gradient_numel();
+  GLAM_CHECK(int64_t(in.ElementLength()) == n, "InvalidArgument",
+             "setGradients(flat) needs " + std::to_string(n) + " values, got " + std::to_string(in.ElementLength()));
+  e->engine->write_gradients(in.Data());
+  return env.Undefined();
   GLAM_NAPI_CATCH(env)
 }
 

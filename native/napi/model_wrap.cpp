@@ -86,7 +86,9 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
                                   InstanceMethod("zeroGrad", &ModelWrap::ZeroGrad),
                                   InstanceMethod("exportTensors", &ModelWrap::ExportTensors),
                                   InstanceMethod("importTensors", &ModelWrap::ImportTensors),
-                                  InstanceMethod("trainInfo", &ModelWrap::TrainInfo)});
+                                  InstanceMethod("trainInfo", &ModelWrap::TrainInfo),
+                                  InstanceMethod("gradients", &ModelWrap::Gradients),
+                                  InstanceMethod("setGradients", &ModelWrap::SetGradients)});
   env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(f)));
   return f;
 }

@@ -68,6 +68,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value ExportTensors(const Napi::CallbackInfo& info);
   Napi::Value ImportTensors(const Napi::CallbackInfo& info);
   Napi::Value TrainInfo(const Napi::CallbackInfo& info);
+  Napi::Value Gradients(const Napi::CallbackInfo& info);
+  Napi::Value SetGradients(const Napi::CallbackInfo& info);
   std::shared_ptr<ModelHolder> live(Napi::Env env);
 };
 

@@ -34,7 +34,7 @@ describe('exit codes', () => {
     for (const c of ['InvalidArgument', 'ConfigMissing', 'ConfigInvalid', 'UnsupportedArchitecture', 'EmptyCandidate', 'TokenizerMissing', 'DeviceUnavailable'] as const) {
       expect(await code(new GlamError(c, 'x')), c).toBe(2);
     }
-    for (const c of ['IoError', 'CudaError', 'NativeAddonMissing', 'Internal'] as const) expect(await code(new GlamError(c, 'x')), c).toBe(1);
+    for (const c of ['IoError', 'CudaError', 'NativeAddonMissing', 'MpiUnavailable', 'LearnerLost', 'Internal'] as const) expect(await code(new GlamError(c, 'x')), c).toBe(1);
     lines.length = 0;
     expect(await code(new TypeError('boom'))).toBe(1);
     expect(lines).toEqual(['glam: internal error: boom\n']);

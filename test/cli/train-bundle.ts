@@ -11,17 +11,26 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const root = join(__dirname, '..', '..');
-let built: Promise<string> | undefined;
+const built = new Map<string, Promise<string>>();
+
+/** `entry` (a path under the package) bundled as node_modules/.cache/glam-test/<name>.mjs, once per process. */
+export function bundleEntry(entry: string, name: string): Promise<string> {
+  let b = built.get(name);
+  if (!b) {
+    b = (async () => {
+      const dir = join(root, 'node_modules', '.cache', 'glam-test');
+      mkdirSync(dir, { recursive: true });
+      const out = join(dir, `${name}.mjs`);
+      const tmp = `${out}.${process.pid}.tmp.mjs`;
+      await build({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: tmp, logLevel: 'error' });
+      renameSync(tmp, out);
+      return out;
+    })();
+    built.set(name, b);
+  }
+  return b;
+}
 
 export function bundleCli(): Promise<string> {
-  built ??= (async () => {
-    const dir = join(root, 'node_modules', '.cache', 'glam-test');
-    mkdirSync(dir, { recursive: true });
-    const out = join(dir, 'glam-cli.mjs');
-    const tmp = `${out}.${process.pid}.tmp.mjs`;
-    await build({ entryPoints: [join(root, 'lib', 'cli', 'main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: tmp, logLevel: 'error' });
-    renameSync(tmp, out);
-    return out;
-  })();
-  return built;
+  return bundleEntry(join('lib', 'cli', 'main.ts'), 'glam-cli');
 }

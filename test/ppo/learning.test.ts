@@ -46,15 +46,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Policy } from '../../lib/policy/policy.js';
 import { resolvePpoConfig } from '../../lib/ppo/config.js';
-import { evaluate, type EvalResult } from '../../lib/agent/evaluate.js';
 import { trainPpo } from '../../lib/ppo/trainer.js';
-
-/** `glam eval`'s held-out episodes (its default --seed), the first 200 of them. */
-const HELD_OUT = { episodes: 200, seed: 1_000_000 } as const;
-/** Bars on the trained policy's success over HELD_OUT (see the measurements above). */
-const BAR = { greedy: 0.4, sampled: 0.9 } as const;
-
-const show = (r: EvalResult) => `${r.successRate.toFixed(3)} [${r.ci95.map((x) => x.toFixed(3)).join(', ')}]`;
+import { BAR, HELD_OUT, expectLearnt, heldOut, show } from './learning-bar.js';
 
 describe('PPO on the built-in small model', () => {
   let home: string;
@@ -73,25 +66,17 @@ describe('PPO on the built-in small model', () => {
     const cfg = resolvePpoConfig({}, 'small');
     const policy = await Policy.load(undefined, { threads: 2, device: 'cpu', valueHidden: [...cfg.valueHidden] });
     try {
-      const evalOpts = (greedy: boolean) => ({ ...HELD_OUT, greedy, level: cfg.level, memory: { ...cfg.memory } });
-      const before = { greedy: await evaluate(policy, evalOpts(true)), sampled: await evaluate(policy, evalOpts(false)) };
+      const before = await heldOut(policy, cfg);
       const successes: number[] = [];
       const done = await trainPpo(policy, cfg, {
         onUpdate: (r) => { successes.push(r.metrics['charts/success_rate'] ?? 0); },
       });
       expect(done).toBe(cfg.numUpdates);
-      const after = { greedy: await evaluate(policy, evalOpts(true)), sampled: await evaluate(policy, evalOpts(false)) };
+      const after = await heldOut(policy, cfg);
       console.log(`learning (seed ${cfg.seed}, ${cfg.numUpdates} updates = ${cfg.numUpdates * cfg.batchSize} frames, ${HELD_OUT.episodes} held-out episodes): ` +
         `greedy ${show(before.greedy)} -> ${show(after.greedy)}; sampled ${show(before.sampled)} -> ${show(after.sampled)}; ` +
         `training success by update: ${successes.map((s) => s.toFixed(2)).join(' ')}`);
-      for (const mode of ['greedy', 'sampled'] as const) {
-        expect(after[mode].episodes).toBe(HELD_OUT.episodes);
-        expect(after[mode].successRate).toBeGreaterThanOrEqual(BAR[mode]);
-        expect(after[mode].successRate).toBeGreaterThanOrEqual(2 * before[mode].successRate);
-        expect(after[mode].ci95[0]).toBeGreaterThan(before[mode].ci95[1]);
-      }
-      // the learnt policy is also shorter: fewer steps per episode than the untrained one
-      expect(after.greedy.meanLength).toBeLessThan(before.greedy.meanLength);
+      expectLearnt(before, after);
     } finally {
       await policy.dispose();
     }

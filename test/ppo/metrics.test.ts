@@ -1,7 +1,7 @@
 // Metrics: CleanRL's names, means over an update, absent metrics left out, explained variance.
 
 import { describe, expect, it } from 'vitest';
-import { explainedVariance, METRIC_NAMES, MetricsAccumulator } from '../../lib/ppo/metrics.js';
+import { explainedVariance, METRIC_NAMES, MetricsAccumulator, reduceMetrics } from '../../lib/ppo/metrics.js';
 
 describe('MetricsAccumulator', () => {
   it("uses CleanRL's tag names plus charts/success_rate", () => {
@@ -68,5 +68,25 @@ describe('explainedVariance', () => {
     const pvar = (a: number[]) => { const m = mean(a); return mean(a.map((x) => (x - m) ** 2)); };
     expect(explainedVariance(V, R)).toBeCloseTo(1 - pvar(R.map((r, i) => r - V[i]!)) / pvar(R), 14);
     expect(() => explainedVariance([1], [1, 2])).toThrow(/equal non-zero lengths/);
+  });
+});
+
+describe('reduceMetrics (several learners)', () => {
+  it("pools every learner's samples: episodes count alike wherever they finished, per-update values average", async () => {
+    const a = new MetricsAccumulator();
+    const b = new MetricsAccumulator();
+    a.addEpisode({ episodeReturn: 1, length: 2, success: true });
+    b.addEpisode({ episodeReturn: 0, length: 10, success: false });
+    b.addEpisode({ episodeReturn: 0.5, length: 6, success: true });
+    a.set('charts/SPS', 100);
+    b.set('charts/SPS', 120);
+    // the learners' all-reduce, done here by adding the two learners' totals
+    const sumOver = async (t: Float64Array) => t.map((x, i) => x + b.totals()[i]!);
+    const m = await reduceMetrics(a, sumOver);
+    expect(m['charts/success_rate']).toBeCloseTo(2 / 3, 12);
+    expect(m['charts/episodic_length']).toBeCloseTo(6, 12);
+    expect(m['charts/episodic_return']).toBeCloseTo(0.5, 12);
+    expect(m['charts/SPS']).toBe(110);
+    expect(m['losses/policy_loss']).toBeUndefined(); // no sample anywhere: left out
   });
 });

@@ -1,0 +1,92 @@
+// The collective addons (native/collective, lib/native/collective.ts): the engine addons never link
+// MPI (they load on machines without it), glam_mpi.node exports exactly its surface and runs as a
+// 1-process job without mpirun (MPI singleton: sum, max, avg and broadcast are the identity), and the
+// engines hand out every trainable gradient as one flat buffer that setGradients writes back.
+// With GLAM_EXPECT_NCCL_BUILD=1 (.ci/run, which compiles the CUDA sources with NCCL from PyPI's wheel),
+// build-cuda/Release/glam_nccl.node must be built and load without a GPU.
+// Subtle: the MPI singleton test runs in a child process: MPI_Init once per process, and MPI_Finalize
+// must not run inside the test runner's worker.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
+
+import { initModel } from '../../lib/model/init-model.js';
+import { collectiveAddonPaths } from '../../lib/native/collective.js';
+import { Policy } from '../../lib/policy/policy.js';
+
+const paths = collectiveAddonPaths();
+const ldd = spawnSync('ldd', ['--version']).status === 0;
+
+test.runIf(ldd)('the CPU engine addon never links MPI or NCCL', () => {
+  const r = spawnSync('ldd', [join(paths.mpi, '..', 'glam_cpu.node')], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  expect(r.stdout).not.toMatch(/libmpi|libnccl/);
+});
+
+describe.skipIf(!existsSync(paths.mpi))(`glam_mpi.node${existsSync(paths.mpi) ? '' : ' (skipped: not built, MPI was not found at build time)'}`, () => {
+  it('exports its surface and runs a 1-process job without mpirun', () => {
+    const script = `
+      const m = require(${JSON.stringify(paths.mpi)});
+      (async () => {
+        const i = m.init();
+        const a = new Float32Array([1, -2, 3]); await m.allreduce(a, 'avg');
+        const b = new Float64Array([4, 5]); await m.allreduce(b, 'max');
+        const c = new Uint8Array([7, 8]); await m.broadcast(c, 0);
+        await m.barrier();
+        let bad = ''; try { await m.allreduce(new Int32Array(2), 'sum'); } catch (e) { bad = e.code; }
+        console.log(JSON.stringify({ keys: Object.keys(m).sort(), backend: m.backend, i, a: [...a], b: [...b], c: [...c], bad }));
+        m.finalize();
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' } });
+    expect(r.status, r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(o.keys).toEqual(['abort', 'allreduce', 'backend', 'barrier', 'broadcast', 'finalize', 'init']);
+    expect(o.backend).toBe('mpi');
+    expect(o.i).toMatchObject({ rank: 0, size: 1, localRank: 0, localSize: 1 });
+    expect(o.i.library).toMatch(/MPI/);
+    expect(o).toMatchObject({ a: [1, -2, 3], b: [4, 5], c: [7, 8], bad: 'InvalidArgument' });
+  });
+});
+
+test.runIf(process.env.GLAM_EXPECT_NCCL_BUILD === '1')('CI built glam_nccl.node and it loads without a GPU (run with GLAM_EXPECT_NCCL_BUILD=1)', () => {
+  const r = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(paths.nccl)}); console.log(m.backend, typeof m.ncclInit)`], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout.trim()).toBe('mpi+nccl function');
+});
+
+describe('flat gradients (Policy.gradients / setGradients)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'glam-grads-'));
+    initModel(join(dir, 'model'), { arch: 'llama', layers: 1, hidden: 32, heads: 2, seed: 4 });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("hold every trainable tensor's gradient in the step's order, and writing them back is what step uses", async () => {
+    const p = await Policy.load(join(dir, 'model'), { threads: 1, device: 'cpu', valueHidden: [8] });
+    try {
+      p.enableTraining({ mode: 'full', freezeEmbeddings: true });
+      await expect(p.gradients(new Float32Array(3))).rejects.toMatchObject({ code: 'InvalidArgument' });
+      const f = await p.forward({ prompts: ['go to the red ball'], candidates: [['turn left', 'go forward']] }, { grad: true });
+      await p.backward(f.handle, [1, -1], [0.5]);
+      const g = await p.gradients();
+      expect(g.length).toBe(p.trainingInfo().trainableParams);
+      // the same values as the named export, concatenated (model tensors, then the value head)
+      const named = [...Object.values(p.exportTensors('grads', 'model')), ...Object.values(p.exportTensors('grads', 'value_head'))]
+        .map((t) => (t as { data: Float32Array }).data).filter((d) => d.length > 0);
+      const sumSq = (a: ArrayLike<number>) => Array.from(a).reduce((s, x) => s + x * x, 0);
+      expect(sumSq(g)).toBeCloseTo(named.reduce((s, d) => s + sumSq(d), 0), 6);
+      // doubling the buffer doubles the norm the step reports
+      const norm = Math.sqrt(sumSq(g));
+      await p.setGradients(g.map((x) => 2 * x));
+      expect(await p.step({ lr: 0 })).toBeCloseTo(2 * norm, 4);
+      expect(Array.from(await p.gradients()).every((x, i) => x === 2 * g[i]!)).toBe(true);
+      await expect(p.setGradients(new Float32Array(g.length + 1))).rejects.toMatchObject({ code: 'InvalidArgument' });
+    } finally {
+      await p.dispose();
+    }
+  });
+});
