@@ -125,12 +125,13 @@ export class Policy {
     const device = resolveDevice(opts.device);
     checkPrecisionOn(device, opts.precision);
     const precision = resolvePrecision(opts.precision);
-    const backend = selectBackend(device);
+    const { config, weights } = loadModelFiles(modelDir);
+    // T5 runs on the CPU engine only for now (the CUDA addon refuses it): 'auto' picks the CPU for it
+    const backend = selectBackend(config.family === 't5' && device === 'auto' ? 'cpu' : device);
     if (backend.kind === 'cpu' && backend.note && !fallbackNoted) {
       fallbackNoted = true;
       console.error(backend.note);
     }
-    const { config, weights } = loadModelFiles(modelDir);
     const tokenizer = TextTokenizer.load(modelDir);
     const tensors = Object.fromEntries(weights);
     const native = await callNative(() => backend.kind === 'cuda'

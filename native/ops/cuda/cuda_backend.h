@@ -45,6 +45,7 @@ class CudaBackend final : public Backend {
   DType compute_type() const override { return dt_; }
   std::unique_ptr<Buffer> buffer() override;
   void copy(void* dst, const void* src, size_t bytes) override;
+  void zero(void* dst, size_t bytes) override;
   void set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) override;
   void embedding_forward(float* x, const int32_t* ids, const int32_t* pos, int64_t T, const void* table,
                          const void* pos_table, int64_t C) override;
