@@ -1,6 +1,8 @@
 // The T5 engine on the CPU: scoring and training over T5Cpu; see t5_engine.h and engine.h.
 #include "model/t5_engine.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace glam {
@@ -92,15 +94,19 @@ void T5Engine::import_tensors(const std::string& what, const std::string& scope,
             a.B = tensor_from(src, "base_model.model." + a.module + ".lora_B.weight", size_t(a.out_n * a.rank));
           }
   } else if (scope == "model") {
-    std::map<std::string, RawTensor> raw;
-    for (const auto& [name, x] : src)
-      raw[name] = RawTensor{"F32", x.shape, reinterpret_cast<const uint8_t*>(x.data.data()), x.data.size() * 4};
-    T5Weights loaded = load_t5_weights(m_.cfg, raw);
-    GLAM_CHECK(loaded.lm_head.empty() == m_.w.lm_head.empty(), "TensorMissing",
-               "the imported tensors must have a separate lm_head.weight exactly when the model does");
-    auto from = t5_param_list(loaded), to = t5_param_list(*t.w);
-    for (size_t k = 0; k < t5_base_param_count(loaded); ++k)
-      if (!to[k]->empty()) *to[k] = std::move(*from[k]);
+    // every tensor the target holds (frozen ones have no moments and are skipped), checked first, then copied
+    const std::vector<T5Tensor> table = t5_tensors(m_.cfg, *t.w);
+    for (const T5Tensor& x : table) {
+      if (x.dst->empty()) continue;
+      int64_t n = 1;
+      for (int64_t d : x.shape) n *= d;
+      tensor_from(src, x.name, size_t(n));
+    }
+    for (const T5Tensor& x : table) {
+      if (x.dst->empty()) continue;
+      const std::vector<float>& v = src.at(x.name).data;
+      std::copy(v.begin(), v.end(), x.dst->begin() + x.row0 * (x.shape.size() == 2 ? x.shape[1] : 1));
+    }
   } else {
     fail("InvalidArgument", "scope must be model, lora or value_head");
   }
