@@ -27,6 +27,16 @@ export interface T5Fields {
   scaleDecoderOutputs: boolean;
 }
 
+/** T5Config's float fields: transformers 5 rejects an integer there ("initializer_factor": 1), and JSON.parse loses 1.0's point. */
+const FLOAT_FIELDS = ['initializer_factor', 'dropout_rate', 'layer_norm_epsilon', 'classifier_dropout'];
+
+/** config.json text for a T5 config object (2-space indent), its float fields written as floats (1 -> 1.0). */
+export function t5ConfigJson(raw: Record<string, unknown>): string {
+  let text = JSON.stringify(raw, null, 2);
+  for (const k of FLOAT_FIELDS) text = text.replace(new RegExp(`("${k}": )(-?\\d+)(,?\n)`), '$1$2.0$3');
+  return text + '\n';
+}
+
 /** Positions a T5 batch may reach (relative positions: no learned table bounds them). */
 export const T5_MAX_POSITIONS = 2 ** 20;
 

@@ -13,6 +13,7 @@ import { GlamError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { ModelConfig } from '../io/model-config.js';
 import { readSafetensorsFile, writeSafetensors, type StoredTensor } from '../io/safetensors.js';
+import { t5ConfigJson } from '../io/t5-config.js';
 import { iterExpectedTensors } from '../io/weights.js';
 import type { NativeModel, NativeTensorSet, NativeTrainOptions, TensorScope } from '../native/binding.js';
 
@@ -79,7 +80,8 @@ export function saveCheckpoint(dir: string, model: NativeModel, cfg: ModelConfig
     writeFileAtomic(join(tmp, 'adapter_config.json'), JSON.stringify(adapterConfig(cfg, training!.options, training!.baseModel!), null, 2) + '\n');
     writeSafetensors(join(tmp, 'adapter_model.safetensors'), toStored(model.exportTensors('params', 'lora')), { format: 'pt' });
   } else {
-    writeFileAtomic(join(tmp, 'config.json'), JSON.stringify({ ...cfg.raw, torch_dtype: 'float32' }, null, 2) + '\n');
+    const raw = { ...cfg.raw, torch_dtype: 'float32' };
+    writeFileAtomic(join(tmp, 'config.json'), cfg.family === 't5' ? t5ConfigJson(raw) : JSON.stringify(raw, null, 2) + '\n');
     writeSafetensors(join(tmp, 'model.safetensors'), toStored(model.exportTensors('params', 'model')), { format: 'pt' });
   }
   for (const [name, data] of tokenizer) writeFileSync(join(tmp, name), data);
