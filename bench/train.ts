@@ -17,6 +17,7 @@ import type { TokenizedBatch } from '../lib/policy/batch.js';
 import { Policy } from '../lib/policy/policy.js';
 import type { TrainingOptions } from '../lib/policy/training.js';
 import { packageRoot } from '../lib/util/package-root.js';
+import { findTorchPython } from './torch-peer.js';
 import { benchModelDir, defaultBenchModels, glamShapedBatch } from './glam-batch.js';
 
 function arg(name: string, def: string): string {
@@ -98,16 +99,6 @@ async function timeTraining(dir: string, threads: number, batch: TokenizedBatch,
   } finally {
     await policy.dispose();
   }
-}
-
-/** The Python that has torch + transformers ($GLAM_TORCH_PYTHON, else the fixtures' venvs, else python3), or why there is none. */
-function findTorchPython(): { python?: string; why?: string } {
-  const venvs = ['.venv', '.venv-smollm2'].map((v) => join(packageRoot(), 'scripts', 'fixtures', v, 'bin', 'python'));
-  const python = process.env.GLAM_TORCH_PYTHON ?? venvs.find((v) => existsSync(v)) ?? 'python3';
-  const r = spawnSync(python, ['-c', 'import torch, transformers'], { encoding: 'utf8' });
-  if (r.status === 0) return { python };
-  const err = r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
-  return { why: `${python}: ${err}` };
 }
 
 interface TorchReport { seconds_per_step: number; forward_seconds: number; logprobs: number[]; torch: string; transformers: string; threads: number }

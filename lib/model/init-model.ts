@@ -33,6 +33,8 @@ export interface InitModelOptions {
   vocab?: number;
   maxPositions?: number;
   seed?: number;
+  /** Head size (t5's d_kv; default hidden / heads, which must then divide). */
+  headDim?: number;
   /** Tie the LM head to the embeddings (default: true for gpt2 and qwen2, false otherwise). */
   tie?: boolean;
 }
@@ -58,7 +60,7 @@ export function initConfig(o: InitModelOptions): Record<string, unknown> {
   checkInt('layers', o.layers, 1);
   checkInt('hidden', o.hidden, 2);
   checkInt('heads', o.heads, 1);
-  if (o.hidden % o.heads !== 0) throw new GlamError('InvalidArgument', `hidden (${o.hidden}) must be a multiple of heads (${o.heads})`);
+  if (o.hidden % o.heads !== 0 && !(o.arch === 't5' && o.headDim !== undefined)) throw new GlamError('InvalidArgument', `hidden (${o.hidden}) must be a multiple of heads (${o.heads})`);
   const vocab = o.vocab ?? builtinVocabSize();
   const maxPositions = o.maxPositions ?? 1024;
   checkInt('vocab', vocab, 2);
@@ -73,7 +75,7 @@ export function initConfig(o: InitModelOptions): Record<string, unknown> {
   if (o.arch === 't5') {
     // T5 v1.1 / Flan-T5's layout: gated-gelu, untied head (no rescale), as many decoder as encoder layers
     return {
-      architectures: ['T5ForConditionalGeneration'], model_type: 't5', vocab_size: vocab, d_model: o.hidden, d_kv: o.hidden / o.heads,
+      architectures: ['T5ForConditionalGeneration'], model_type: 't5', vocab_size: vocab, d_model: o.hidden, d_kv: o.headDim ?? o.hidden / o.heads,
       d_ff: o.intermediate ?? 2 * o.hidden, num_layers: o.layers, num_decoder_layers: o.layers, num_heads: o.heads,
       relative_attention_num_buckets: 32, relative_attention_max_distance: 128, feed_forward_proj: 'gated-gelu', dense_act_fn: 'gelu_new',
       is_gated_act: true, layer_norm_epsilon: 1e-6, dropout_rate: 0.1, initializer_factor: 1.0, is_encoder_decoder: true,
