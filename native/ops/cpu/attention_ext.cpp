@@ -15,8 +15,8 @@
 #include <limits>
 
 #include "common/error.h"
+#include "ops/cpu/attention_ext.h"
 #include "ops/cpu/cpu_ops.h"
-#include "ops/relative_buckets.h"
 
 namespace glam::cpu {
 namespace {
@@ -24,17 +24,6 @@ namespace {
 struct Run {
   int64_t row, count;
 };
-
-struct Layout {
-  const float* kv;  // key/value rows
-  int64_t qstride, kvstride, koff, voff;
-};
-
-Layout layout(const float* qkv, int64_t H, int64_t Hkv, int64_t D, const AttentionSpec& s) {
-  if (s.kv) return {s.kv, H * D, 2 * Hkv * D, 0, Hkv * D};
-  const int64_t st = (H + 2 * Hkv) * D;
-  return {qkv, st, st, H * D, (H + Hkv) * D};
-}
 
 inline float dot(const float* a, const float* b, int64_t n) {
   float s = 0.0f;
@@ -64,34 +53,6 @@ void for_each_query(const AttentionGroup& g, const AttentionGroup* kvg, bool cau
     }
 }
 
-// What the score of (query row, key row) adds besides scale q.k: the bias, or -inf when masked.
-struct ScoreExtra {
-  const AttentionSpec& s;
-  const int32_t* pos;
-  std::vector<int32_t> table;  // bucket of rel + span
-  int64_t span = 0, H = 0;
-  ScoreExtra(const AttentionSpec& spec, const int32_t* p, const std::vector<AttentionGroup>& groups, int64_t heads)
-      : s(spec), pos(p), H(heads) {
-    if (!s.bias) return;
-    for (const AttentionGroup& g : groups) {
-      for (int64_t i = 0; i < g.prefix_len; ++i) span = std::max<int64_t>(span, pos[g.start + i] + 1);
-      for (size_t c = 0; c < g.cand_start.size(); ++c)
-        for (int64_t j = 0; j < g.cand_len[c]; ++j) span = std::max<int64_t>(span, pos[g.cand_start[c] + j] + 1);
-    }
-    table = relative_bucket_table(span, !s.causal, s.bias_buckets, s.bias_max_distance);
-  }
-  bool masked(int64_t qrow, int64_t krow) const {
-    return s.window > 0 && int64_t(pos[qrow]) - int64_t(pos[krow]) >= s.window;
-  }
-  int32_t bucket(int64_t qrow, int64_t krow) const {
-    return table[size_t(int64_t(pos[krow]) - int64_t(pos[qrow]) + span)];
-  }
-  float add(int64_t qrow, int64_t krow, int64_t h) const {
-    if (masked(qrow, krow)) return -std::numeric_limits<float>::infinity();
-    return s.bias ? s.bias[bucket(qrow, krow) * H + h] : 0.0f;
-  }
-};
-
 const AttentionGroup* kv_group(const AttentionSpec& s, size_t g) {
   if (!s.kv) return nullptr;
   GLAM_CHECK(s.kv_rows && g < s.kv_rows->groups.size(), "BatchInvalid",
@@ -101,20 +62,48 @@ const AttentionGroup* kv_group(const AttentionSpec& s, size_t g) {
 
 }  // namespace
 
+ExtView::ExtView(const float* qkv_, const int32_t* pos_, const std::vector<AttentionGroup>& groups, int64_t H_,
+                 int64_t Hkv, int64_t D_, const AttentionSpec& s)
+    : qkv(qkv_), D(D_), H(H_), rep(H_ / Hkv), bias(s.bias), pos(pos_), window(s.window) {
+  scale = s.scale != 0.0f ? s.scale : float(1.0 / std::sqrt(double(D)));
+  if (s.kv) {
+    kv = s.kv;
+    qstride = H * D;
+    kvstride = 2 * Hkv * D;
+    koff = 0;
+    voff = Hkv * D;
+  } else {
+    kv = qkv;
+    qstride = kvstride = (H + 2 * Hkv) * D;
+    koff = H * D;
+    voff = (H + Hkv) * D;
+  }
+  if (!bias) return;
+  for (const AttentionGroup& g : groups) {
+    for (int64_t i = 0; i < g.prefix_len; ++i) span = std::max<int64_t>(span, pos[g.start + i] + 1);
+    for (size_t c = 0; c < g.cand_start.size(); ++c)
+      for (int64_t j = 0; j < g.cand_len[c]; ++j) span = std::max<int64_t>(span, pos[g.cand_start[c] + j] + 1);
+  }
+  table = relative_bucket_table(span, !s.causal, s.bias_buckets, s.bias_max_distance);
+}
+
 void attention_ext_forward(float* out, float* lse, const float* qkv, const int32_t* pos,
                            const std::vector<AttentionGroup>& groups, int64_t H, int64_t Hkv, int64_t D,
-                           const AttentionSpec& spec, ThreadPool& pool) {
-  const Layout L = layout(qkv, H, Hkv, D, spec);
-  const int64_t rep = H / Hkv, G = int64_t(groups.size());
-  const float scale = spec.scale != 0.0f ? spec.scale : float(1.0 / std::sqrt(double(D)));
-  const ScoreExtra extra(spec, pos, groups, H);
+                           const AttentionSpec& spec, bool blocked, ThreadPool& pool) {
+  const ExtView v(qkv, pos, groups, H, Hkv, D, spec);
+  const int64_t rep = v.rep, G = int64_t(groups.size());
+  const float scale = v.scale;
   pool.run(G * H, [&](int64_t task) {
     const AttentionGroup& g = groups[size_t(task / H)];
     const AttentionGroup* kvg = kv_group(spec, size_t(task / H));
-    const int64_t h = task % H, koff = L.koff + (h / rep) * D, voff = L.voff + (h / rep) * D;
+    const int64_t h = task % H, koff = v.koff + (h / rep) * D, voff = v.voff + (h / rep) * D;
+    if (blocked && ext_blocked(g, kvg, spec)) {
+      ext_blocked_forward(out, lse, v, g, kvg, h);
+      return;
+    }
     std::vector<float> buf;
     for_each_query(g, kvg, spec.causal, [&](int64_t row, const Run* runs, int nruns) {
-      const float* q = qkv + row * L.qstride + h * D;
+      const float* q = qkv + row * v.qstride + h * D;
       int64_t total = 0;
       for (int r = 0; r < nruns; ++r) total += runs[r].count;
       buf.resize(size_t(total));
@@ -123,11 +112,11 @@ void attention_ext_forward(float* out, float* lse, const float* qkv, const int32
       for (int r = 0; r < nruns; ++r)
         for (int64_t j = 0; j < runs[r].count; ++j, ++n) {
           const int64_t k = runs[r].row + j;
-          buf[size_t(n)] = dot(q, L.kv + k * L.kvstride + koff, D) * scale + extra.add(row, k, h);
+          buf[size_t(n)] = dot(q, v.kv + k * v.kvstride + koff, D) * scale + v.bias_of(row, k, h);
           mx = std::max(mx, buf[size_t(n)]);
         }
       double sum = 0;
-      for (float& v : buf) sum += (v = std::exp(v - mx));
+      for (float& x : buf) sum += (x = std::exp(x - mx));
       const float inv = float(1.0 / sum);
       float* o = out + row * H * D + h * D;
       std::fill(o, o + D, 0.0f);
@@ -135,8 +124,8 @@ void attention_ext_forward(float* out, float* lse, const float* qkv, const int32
       for (int r = 0; r < nruns; ++r)
         for (int64_t j = 0; j < runs[r].count; ++j, ++n) {
           const float p = buf[size_t(n)] * inv;
-          const float* v = L.kv + (runs[r].row + j) * L.kvstride + voff;
-          for (int64_t d = 0; d < D; ++d) o[d] += p * v[d];
+          const float* vv = v.kv + (runs[r].row + j) * v.kvstride + voff;
+          for (int64_t d = 0; d < D; ++d) o[d] += p * vv[d];
         }
       if (lse) lse[row * H + h] = float(double(mx) + std::log(sum));
     });
@@ -145,11 +134,11 @@ void attention_ext_forward(float* out, float* lse, const float* qkv, const int32
 
 void attention_ext_backward(float* dqkv, const float* dout, const float* out, const float* qkv, const float* lse,
                             const int32_t* pos, const std::vector<AttentionGroup>& groups, int64_t H, int64_t Hkv,
-                            int64_t D, const AttentionSpec& spec, ThreadPool& pool) {
-  const Layout L = layout(qkv, H, Hkv, D, spec);
-  const int64_t rep = H / Hkv, G = int64_t(groups.size()), NB = spec.bias ? spec.bias_buckets : 0;
-  const float scale = spec.scale != 0.0f ? spec.scale : float(1.0 / std::sqrt(double(D)));
-  const ScoreExtra extra(spec, pos, groups, H);
+                            int64_t D, const AttentionSpec& spec, bool blocked, ThreadPool& pool) {
+  const ExtView v(qkv, pos, groups, H, Hkv, D, spec);
+  const ExtView& L = v;
+  const int64_t rep = v.rep, G = int64_t(groups.size()), NB = spec.bias ? spec.bias_buckets : 0;
+  const float scale = v.scale;
   float* dkv = spec.kv ? spec.dkv : dqkv;  // where dK/dV go, rows of stride kvstride
   GLAM_CHECK(dkv != nullptr, "InvalidArgument", "cross-attention backward needs spec.dkv");
   // zero this backward's outputs first: dK/dV accumulate over query rows
@@ -169,6 +158,10 @@ void attention_ext_backward(float* dqkv, const float* dout, const float* out, co
     const int64_t kvh = task % Hkv, koff = L.koff + kvh * D, voff = L.voff + kvh * D;
     std::vector<double>* db = spec.dbias && spec.bias ? &dbias[size_t(task)] : nullptr;
     if (db) db->assign(size_t(NB * rep), 0.0);
+    if (blocked && ext_blocked(g, kvg, spec)) {
+      ext_blocked_backward(dqkv, dkv, db ? db->data() : nullptr, dout, out, lse, v, g, kvg, kvh);
+      return;
+    }
     for (int64_t h = kvh * rep; h < (kvh + 1) * rep; ++h)
       for_each_query(g, kvg, spec.causal, [&](int64_t row, const Run* runs, int nruns) {
         const float* q = qkv + row * L.qstride + h * D;
@@ -179,12 +172,12 @@ void attention_ext_backward(float* dqkv, const float* dout, const float* out, co
         for (int r = 0; r < nruns; ++r)
           for (int64_t j = 0; j < runs[r].count; ++j) {
             const int64_t k = runs[r].row + j;
-            if (extra.masked(row, k)) continue;
+            if (v.masked(row, k)) continue;
             const float* kk = L.kv + k * L.kvstride + koff;
-            const float* v = L.kv + k * L.kvstride + voff;
-            const float p = std::exp(dot(q, kk, D) * scale + extra.add(row, k, h) - l);
-            const float ds = p * (dot(dO, v, D) - Di);
-            if (db) (*db)[size_t(extra.bucket(row, k) * rep + (h - kvh * rep))] += ds;
+            const float* vv = L.kv + k * L.kvstride + voff;
+            const float p = std::exp(dot(q, kk, D) * scale + v.bias_of(row, k, h) - l);
+            const float ds = p * (dot(dO, vv, D) - Di);
+            if (db) (*db)[size_t(v.bucket(row, k) * rep + (h - kvh * rep))] += ds;
             float* dk = dkv + k * L.kvstride + koff;
             float* dv = dkv + k * L.kvstride + voff;
             for (int64_t d = 0; d < D; ++d) {

@@ -130,7 +130,7 @@ void CpuBackend::act_backward(ActKind k, float* du, const float* dact, const flo
 void CpuBackend::attention_forward(void* out, float* lse, const float* qkv, int64_t H, int64_t Hkv, int64_t D,
                                    const AttentionSpec& spec) {
   if (!spec.plain()) {  // the encoder-decoder variants: one row-by-row kernel for fused and naive plans
-    attention_ext_forward(f(out), lse, qkv, pos_, rows_->groups, H, Hkv, D, spec, pool_);
+    attention_ext_forward(f(out), lse, qkv, pos_, rows_->groups, H, Hkv, D, spec, !rows_->reference, pool_);
     return;
   }
   (rows_->reference ? attention_forward_reference : cpu::attention_forward)(f(out), qkv, pos_, rows_->groups, H, Hkv, D,
@@ -140,7 +140,7 @@ void CpuBackend::attention_forward(void* out, float* lse, const float* qkv, int6
 void CpuBackend::attention_backward(float* dqkv, const float* dout, const void* out, const float* qkv, const float* lse,
                                     int64_t H, int64_t Hkv, int64_t D, const AttentionSpec& spec) {
   if (!spec.plain()) {
-    attention_ext_backward(dqkv, dout, f(out), qkv, lse, pos_, rows_->groups, H, Hkv, D, spec, pool_);
+    attention_ext_backward(dqkv, dout, f(out), qkv, lse, pos_, rows_->groups, H, Hkv, D, spec, !rows_->reference, pool_);
     return;
   }
   (rows_->reference ? attention_backward_reference : cpu::attention_backward)(dqkv, dout, f(out), qkv, lse, pos_, rows_->groups,

@@ -100,11 +100,12 @@ void attention_backward(float* dqkv, const float* dout, const float* out, const 
 // Self: qkv[T, (H+2Hkv)D]; cross: qkv = q[T, HD] and spec.kv[Tkv, 2 Hkv D]. out[T, HD], lse[T, H].
 void attention_ext_forward(float* out, float* lse, const float* qkv, const int32_t* pos,
                            const std::vector<AttentionGroup>& groups, int64_t H, int64_t Hkv, int64_t D,
-                           const AttentionSpec& spec, ThreadPool& pool);
+                           const AttentionSpec& spec, bool blocked, ThreadPool& pool);
+// blocked: groups whose query rows all see the same keys run as matrix products (attention_ext_blocked.cpp)
 // dqkv written (self: q|k|v; cross: q, with dK|dV written into spec.dkv); spec.dbias +=.
 void attention_ext_backward(float* dqkv, const float* dout, const float* out, const float* qkv, const float* lse,
                             const int32_t* pos, const std::vector<AttentionGroup>& groups, int64_t H, int64_t Hkv,
-                            int64_t D, const AttentionSpec& spec, ThreadPool& pool);
+                            int64_t D, const AttentionSpec& spec, bool blocked, ThreadPool& pool);
 
 // The fused LM head: for each scored row r, logits = h[r] · E^T over vocabulary tiles with a running
 // max and sum of exp; writes lse[R] and, for each target t with target_row[t] = r, target_logit[t].
