@@ -9,6 +9,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
+import { loadModelFiles } from '../../lib/io/model-files.js';
+import { cpuTestHooks } from '../../lib/native/test-hooks.js';
 import { Policy } from '../../lib/policy/policy.js';
 
 interface Cand {
@@ -16,9 +18,12 @@ interface Cand {
 }
 interface Expected {
   d_model: number;
+  config: { relative_attention_num_buckets: number; relative_attention_max_distance: number };
+  buckets: { from: number; bidirectional: number[]; causal: number[] };
   tokenizer: { text: string; ids: number[] }[];
   tokenizer_with_specials: { text: string; ids: number[] }[];
-  prompts: { prompt: string; prompt_ids: number[]; prompt_ids_lamorel: number[]; decoder_hidden_first: number[]; candidates: Cand[] }[];
+  prompts: { prompt: string; prompt_ids: number[]; prompt_ids_lamorel: number[]; encoder_hidden: number[]; decoder_hidden_first: number[];
+    candidates: Cand[] }[];
 }
 
 const root = join(__dirname, '..', 'fixtures', 'models');
@@ -80,6 +85,29 @@ describe.each(['t5-v1_0', 't5-v1_1'])('%s', (name) => {
       });
     }
   }
+
+  test("relative position buckets equal transformers' tables (both directions, up to the clamp and past it)", () => {
+    const n = exp.buckets.bidirectional.length;
+    const rels = Int32Array.from({ length: n }, (_, i) => exp.buckets.from + i);
+    const { relative_attention_num_buckets: nb, relative_attention_max_distance: md } = exp.config;
+    expect(Array.from(cpuTestHooks().t5.buckets(rels, true, nb, md))).toEqual(exp.buckets.bidirectional);
+    expect(Array.from(cpuTestHooks().t5.buckets(rels, false, nb, md))).toEqual(exp.buckets.causal);
+    // the tables reach every bucket but nb/2 (rel > 0 at distance 0 cannot happen)
+    expect([...new Set(exp.buckets.bidirectional)].sort((a, b) => a - b)).toEqual([...Array(nb).keys()].filter((b) => b !== nb / 2));
+    expect(new Set(exp.buckets.causal).size).toBe(nb);
+  });
+
+  test('encoder hidden states (final-normed, every prompt position) match transformers within 1e-4', () => {
+    const { config, weights } = loadModelFiles(dir);
+    let worst = 0;
+    for (const p of exp.prompts) {
+      const got = cpuTestHooks().t5.encode(config, Object.fromEntries(weights), Int32Array.from(p.prompt_ids));
+      expect(got.length).toBe(p.encoder_hidden.length);
+      p.encoder_hidden.forEach((h, i) => (worst = Math.max(worst, Math.abs(got[i]! - h))));
+    }
+    console.log(`${name}: max |Δ encoder hidden| = ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-4);
+  });
 
   test('the two tokenizations differ (the </s> changes the encoder output)', () => {
     const d = exp.prompts.flatMap((p) => p.candidates.map((c) => Math.abs(c.logprob - c.logprob_lamorel)));
