@@ -24,7 +24,7 @@ size_t T5Cache::bytes() const {
   return b;
 }
 
-T5Params t5_params(const ModelConfig& cfg, T5Weights& w, T5Weights* g) {
+T5Params t5_params(T5Weights& w, T5Weights* g) {
   T5Params p;
   p.shared = w.shared.data();
   p.head = w.head();
@@ -71,7 +71,6 @@ T5Params t5_params(const ModelConfig& cfg, T5Weights& w, T5Weights* g) {
       }
     }
   }
-  (void)cfg;
   return p;
 }
 

@@ -43,7 +43,7 @@ struct T5Params {
   NormParams enc_final, dec_final;
 };
 // Host views of T5Weights (the CPU engine); g: the gradients (same structure, empty = frozen).
-T5Params t5_params(const ModelConfig& cfg, T5Weights& w, T5Weights* g);
+T5Params t5_params(T5Weights& w, T5Weights* g);
 
 // What a training forward keeps per block (backend buffers).
 struct T5BlockCache {

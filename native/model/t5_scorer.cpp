@@ -75,7 +75,7 @@ ScoreResult score_t5(T5Cpu& m, const ValueHead& head, const PackedBatch& batch, 
   const int64_t C = cfg.hidden;
   T5Plan p = plan_t5(cfg, batch, naive);
   const BatchPlan& d = p.dec;
-  const T5Params params = t5_params(cfg, m.w, nullptr);
+  const T5Params params = t5_params(m.w, nullptr);
   std::vector<float> enc_out(size_t(p.Te * C)), x(size_t(d.T * C)), hn(size_t(d.R * C));
   T5Cache* cache = keep ? &keep->cache : nullptr;
   m.model.encode(params, enc_out.data(), p.enc_ids.data(), p.enc_pos.data(), p.Te, p.enc, cache);
@@ -128,7 +128,7 @@ void t5_train_backward(T5Cpu& m, const ValueHead& head, T5Weights& g, ValueHead&
   const int64_t C = cfg.hidden;
   const T5Plan& p = h.plan;
   const BatchPlan& d = p.dec;
-  const T5Params params = t5_params(cfg, m.w, &g);
+  const T5Params params = t5_params(m.w, &g);
   std::vector<float> dtok(size_t(d.NT));  // d logprob of a token = d logprob of its candidate
   for (int64_t k = 0; k < d.N; ++k)
     for (int64_t t = d.tok_off[size_t(k)]; t < d.tok_off[size_t(k + 1)]; ++t) dtok[size_t(t)] = dl[k];
