@@ -44,9 +44,9 @@ export interface ScoreRequest {
   candidates: string[][]; // (B)(K_b)
   /** 'fused' (default): each prompt once, shared keys/values, fused LM head. 'naive': each prompt+candidate as a full sequence. */
   mode?: 'fused' | 'naive';
-  /** How candidates are tokenized (see lib/policy/batch.ts). Default 'separate'. */
+  /** How candidates are tokenized (see lib/policy/batch.ts). Default 'separate'; 'lamorel': prompts without special tokens (no T5 </s>). */
   tokenization?: Tokenization;
-  /** Also return each prompt's last-token final hidden state. */
+  /** Also return each prompt's last-token final hidden state (T5: the decoder's at position 0, the value head's input). */
   hidden?: boolean;
 }
 
