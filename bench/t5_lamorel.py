@@ -89,10 +89,8 @@ def main() -> None:
         vh = torch.nn.Sequential(torch.nn.Linear(C, 1024), torch.nn.Sigmoid(), torch.nn.Linear(1024, 1024), torch.nn.Sigmoid(),
                                  torch.nn.Linear(1024, 1))
         opt = torch.optim.AdamW(list(model.parameters()) + list(vh.parameters()), lr=1e-6)
-        model.train()  # dropout stays off: the config's dropout_rate applies in train mode, so zero it
-        for m in model.modules():
-            if isinstance(m, torch.nn.Dropout):
-                m.p = 0.0
+        # eval(): no dropout (T5's attention applies config.dropout_rate itself in train mode), the same
+        # computation as glam's; autograd works the same
         t0 = time.perf_counter()
         lps = score(model, batch["prompts"], batch["candidates"], start)
         fwd = time.perf_counter() - t0
