@@ -113,10 +113,21 @@ T5Weights load_t5_weights(const ModelConfig& c, const std::map<std::string, RawT
   GLAM_CHECK(c.family == Family::T5 && c.vocab > 0 && c.hidden > 0 && c.heads > 0 && c.head_dim > 0 && c.inter > 0 &&
                  c.layers > 0 && c.dec_layers > 0 && c.rel_buckets >= 4 && c.rel_max_distance > c.rel_buckets / 4,
              "ConfigInvalid", "the T5 config needs positive sizes, >= 4 buckets and a max distance beyond the exact ones");
+  // the last block of each stack must exist before anything is sized by the config (a corrupt config
+  // claiming 2^20 layers is a TensorMissing error, not an allocation of 2^20 blocks)
+  for (const auto& [stack, L] : {std::pair<std::string, int64_t>{"encoder", c.layers}, {"decoder", c.dec_layers}}) {
+    const std::string last = stack + ".block." + std::to_string(L - 1) + ".layer.0.layer_norm.weight";
+    GLAM_CHECK(tensors.count(last) > 0, "TensorMissing", "tensor '" + last + "' is missing from the model's safetensors files");
+  }
+  const bool head = tensors.count("lm_head.weight") > 0;
   T5Weights w;
-  t5_shape_like(c, w, tensors.count("lm_head.weight") > 0);
-  for (const T5Tensor& t : t5_tensors(c, w)) {
-    if (t.dst->empty()) continue;  // no separate head
+  w.enc.resize(size_t(c.layers));
+  w.dec.resize(size_t(c.dec_layers));
+  // every tensor checked (present, shape, dtype, bytes) before any is sized by the config
+  std::vector<std::pair<const T5Tensor*, const RawTensor*>> found;
+  const std::vector<T5Tensor> table = t5_tensors(c, w);
+  for (const T5Tensor& t : table) {
+    if (t.name == "lm_head.weight" && !head) continue;  // the head is `shared`
     auto it = tensors.find(t.name);
     if (it == tensors.end() && t.name == "shared.weight") it = tensors.find("encoder.embed_tokens.weight");
     GLAM_CHECK(it != tensors.end(), "TensorMissing", "tensor '" + t.name + "' is missing from the model's safetensors files");
@@ -125,10 +136,16 @@ T5Weights load_t5_weights(const ModelConfig& c, const std::map<std::string, RawT
                "tensor '" + t.name + "' has shape " + shape_str(r.shape) + " but the config needs " + shape_str(t.shape));
     const size_t esz = r.dtype == "F32" ? 4 : (r.dtype == "F16" || r.dtype == "BF16") ? 2 : 0;
     GLAM_CHECK(esz != 0, "TensorDtypeUnsupported", "tensor '" + t.name + "' has dtype " + r.dtype + "; use F32, F16 or BF16");
-    const int64_t n = numel(t.shape), cols = t.shape.size() == 2 ? t.shape[1] : 1;
-    GLAM_CHECK(r.nbytes == size_t(n) * esz, "SafetensorsInvalid", "tensor '" + t.name + "' holds the wrong number of bytes");
-    GLAM_CHECK(size_t(t.row0 * cols + n) <= t.dst->size(), "TensorShapeMismatch", "tensor '" + t.name + "' does not fit");
-    to_f32(r, t.dst->data() + t.row0 * cols);
+    GLAM_CHECK(r.nbytes == size_t(numel(t.shape)) * esz, "SafetensorsInvalid",
+               "tensor '" + t.name + "' holds the wrong number of bytes");
+    found.push_back({&t, &r});
+  }
+  t5_shape_like(c, w, head);  // same block counts: the table's pointers stay valid
+  for (const auto& [t, r] : found) {
+    const int64_t cols = t->shape.size() == 2 ? t->shape[1] : 1;
+    GLAM_CHECK(size_t(t->row0 * cols + numel(t->shape)) <= t->dst->size(), "TensorShapeMismatch",
+               "tensor '" + t->name + "' does not fit");
+    to_f32(*r, t->dst->data() + t->row0 * cols);
   }
   return w;
 }

@@ -9,6 +9,7 @@ import { GlamError } from '../../lib/errors.js';
 import { parseModelConfig } from '../../lib/io/model-config.js';
 import { loadModelFiles } from '../../lib/io/model-files.js';
 import { loadSafetensors } from '../../lib/io/safetensors.js';
+import { cpuTestHooks } from '../../lib/native/test-hooks.js';
 import { t5ConfigJson } from '../../lib/io/t5-config.js';
 import { resolveT5Weights } from '../../lib/io/t5-weights.js';
 
@@ -92,5 +93,22 @@ describe('T5 weights', () => {
     renamed.set('encoder.embed_tokens.weight', renamed.get('shared.weight')!);
     renamed.delete('shared.weight');
     expect(resolveT5Weights(cfg, renamed).get('shared.weight')!.data).toBe(stored.get('shared.weight')!.data);
+  });
+});
+
+describe('T5 weights, the native side', () => {
+  it('re-checks what the TS side checked before sizing anything: a corrupt config is a typed error, not a crash', () => {
+    const { config, weights } = loadModelFiles(join(models, 't5-v1_1'));
+    const tensors = Object.fromEntries(weights);
+    const ids = Int32Array.from([5, 6, 7]);
+    const enc = (cfg: typeof config) => () => cpuTestHooks().t5.encode(cfg, tensors, ids);
+    expect(enc(config)().length).toBe(3 * config.hiddenSize);
+    expect(code(enc({ ...config, t5: { ...config.t5!, numDecoderLayers: 2 ** 19 } }))).toBe('TensorMissing');
+    expect(code(enc({ ...config, numLayers: 3 }))).toBe('TensorMissing');
+    expect(code(enc({ ...config, vocabSize: 2 ** 23 }))).toBe('TensorShapeMismatch');
+    expect(code(enc({ ...config, headDim: 13 }))).toBe('TensorShapeMismatch');
+    expect(code(enc({ ...config, t5: { ...config.t5!, gatedAct: false } }))).toBe('ConfigInvalid'); // gelu_tanh must be gated
+    expect(code(enc({ ...config, t5: { ...config.t5!, relativeAttentionNumBuckets: 2 } }))).toBe('ConfigInvalid');
+    expect(code(() => cpuTestHooks().t5.encode(config, tensors, Int32Array.from([config.vocabSize])))).toBe('TokenOutOfRange');
   });
 });
