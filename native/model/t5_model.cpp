@@ -142,29 +142,14 @@ void T5Model::feed_forward(const T5Params::Block& b, float* x, int64_t T, T5Bloc
   be_.linear_forward(x, act, T, I, C, b.lin[int(T5Lin::Wo)], true, keep[int(T5Lin::Wo)]);
 }
 
-namespace {
-
-// Per-block bookkeeping of a training forward: the stream copies and LoRA keeps.
-struct Keep {
-  float* t[kT5Lins] = {};
-  Keep(Backend& be, T5BlockCache* c, const T5Params::Block& b, int64_t T, int64_t Te,
-       float* (*alloc)(Backend&, std::unique_ptr<Buffer>&, int64_t)) {
-    if (!c) return;
-    for (int k = 0; k < kT5Lins; ++k)
-      t[k] = alloc(be, c->t[k], b.lin[k].lora_rank() * (k == int(T5Lin::CrossKv) ? Te : T));
-  }
-};
-
-float* alloc_f32(Backend& be, std::unique_ptr<Buffer>& b, int64_t n) {
-  if (!b) b = be.buffer();
-  return static_cast<float*>(b->ensure(size_t(n) * 4));
+// A training forward's LoRA keeps of one block (s X A^T per adapter; cross k|v's over the Te encoder rows).
+void T5Model::lora_keeps(T5BlockCache* c, const T5Params::Block& b, int64_t T, int64_t Te, float* keep[kT5Lins]) {
+  for (int k = 0; k < kT5Lins; ++k)
+    keep[k] = c ? f32(c->t[k], b.lin[k].lora_rank() * (k == int(T5Lin::CrossKv) ? Te : T)) : nullptr;
 }
 
-void snapshot(Backend& be, std::unique_ptr<Buffer>& dst, const float* x, int64_t n) {
-  be.copy(alloc_f32(be, dst, n), x, size_t(n) * 4);
-}
-
-}  // namespace
+// The stream before a branch, kept for the backward.
+void T5Model::snapshot(std::unique_ptr<Buffer>& dst, const float* x, int64_t n) { be_.copy(f32(dst, n), x, size_t(n) * 4); }
 
 void T5Model::encode(const T5Params& p, void* enc_out, const int32_t* ids, const int32_t* pos, int64_t Te,
                      const AttentionRows& enc_rows, T5Cache* cache) {
@@ -178,11 +163,12 @@ void T5Model::encode(const T5Params& p, void* enc_out, const int32_t* ids, const
   }
   for (size_t l = 0; l < p.enc.size(); ++l) {
     T5BlockCache* c = cache ? &cache->enc[l] : nullptr;
-    Keep k(be_, c, p.enc[l], Te, Te, alloc_f32);
-    if (c) snapshot(be_, c->x_in, x, Te * C);
-    self_attention(p.enc[l], false, p.enc_bias, x, Te, c, k.t);
-    if (c) snapshot(be_, c->x_mid, x, Te * C);
-    feed_forward(p.enc[l], x, Te, c, k.t);
+    float* keep[kT5Lins];
+    lora_keeps(c, p.enc[l], Te, Te, keep);
+    if (c) snapshot(c->x_in, x, Te * C);
+    self_attention(p.enc[l], false, p.enc_bias, x, Te, c, keep);
+    if (c) snapshot(c->x_mid, x, Te * C);
+    feed_forward(p.enc[l], x, Te, c, keep);
   }
   be_.norm_forward(NormKind::Rms, enc_out, be_.compute_type(), x, nullptr, Te, C, cfg_.norm_eps, p.enc_final);
 }
@@ -199,13 +185,14 @@ void T5Model::decode(const T5Params& p, float* x, const int32_t* ids, const int3
   }
   for (size_t l = 0; l < p.dec.size(); ++l) {
     T5BlockCache* c = cache ? &cache->dec[l] : nullptr;
-    Keep k(be_, c, p.dec[l], Td, Te, alloc_f32);
-    if (c) snapshot(be_, c->x_in, x, Td * C);
-    self_attention(p.dec[l], true, p.dec_bias, x, Td, c, k.t);
-    if (c) snapshot(be_, c->x_cross, x, Td * C);
-    cross_attention(p.dec[l], x, Td, enc_out, Te, enc_rows, c, k.t);
-    if (c) snapshot(be_, c->x_mid, x, Td * C);
-    feed_forward(p.dec[l], x, Td, c, k.t);
+    float* keep[kT5Lins];
+    lora_keeps(c, p.dec[l], Td, Te, keep);
+    if (c) snapshot(c->x_in, x, Td * C);
+    self_attention(p.dec[l], true, p.dec_bias, x, Td, c, keep);
+    if (c) snapshot(c->x_cross, x, Td * C);
+    cross_attention(p.dec[l], x, Td, enc_out, Te, enc_rows, c, keep);
+    if (c) snapshot(c->x_mid, x, Td * C);
+    feed_forward(p.dec[l], x, Td, c, keep);
   }
 }
 

@@ -86,6 +86,8 @@ class T5Model {
   void block_backward(const T5Params& p, const T5Params::Block& b, bool dec, float* dx, float* d_enc_out,
                       const T5BlockCache& c, int64_t T, const void* enc_out, int64_t Te,
                       const AttentionRows* enc_rows);
+  void lora_keeps(T5BlockCache* c, const T5Params::Block& b, int64_t T, int64_t Te, float* keep[kT5Lins]);
+  void snapshot(std::unique_ptr<Buffer>& dst, const float* x, int64_t n);
   float* f32(std::unique_ptr<Buffer>& b, int64_t n);  // a backend buffer of n floats
   void* ct(std::unique_ptr<Buffer>& b, int64_t n);    // n compute-type elements
 
