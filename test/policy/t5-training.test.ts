@@ -90,6 +90,23 @@ describe.each(['t5-v1_0', 't5-v1_1'])('%s', (name) => {
     await full.dispose();
   });
 
+  test('scores and gradients do not depend on the thread count (bit for bit)', async () => {
+    const run = async (threads: number) => {
+      const p = await Policy.load(dir, { threads, valueHidden: [8] });
+      p.enableTraining({ mode: 'full' });
+      const f = await p.forward({ prompts, candidates }, { grad: true });
+      await p.backward(f.handle, w, u);
+      const g = p.exportTensors('grads', 'model');
+      const r = { logprobs: Array.from(f.logprobs), values: Array.from(f.values), g };
+      await p.dispose();
+      return r;
+    };
+    const [a, b] = [await run(1), await run(3)];
+    expect(b.logprobs).toEqual(a.logprobs);
+    expect(b.values).toEqual(a.values);
+    for (const [n, t] of Object.entries(a.g)) expect(Buffer.from(b.g[n]!.data.buffer).equals(Buffer.from(t.data.buffer)), n).toBe(true);
+  });
+
   for (const mode of ['full', 'lora'] as const) {
     test(`${mode}: a checkpoint in transformers' / PEFT's layout resumes bit-identically`, async () => {
       const opts = mode === 'full' ? { mode } : { mode, rank: 4, alpha: 8, seed: 2 };
