@@ -31,6 +31,22 @@ test('glam init-model --arch t5 writes a T5 v1.1 directory; glam score on it equ
   await p.dispose();
 });
 
+test("glam score --lamorel scores a T5 prompt without </s>, as Lamorel and transformers' recorded values do", async () => {
+  const dir = join(__dirname, '..', 'fixtures', 'models', 't5-v1_1');
+  const exp = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as
+    { prompts: { prompt: string; candidates: { text: string; logprob: number; logprob_lamorel: number }[] }[] };
+  const p = exp.prompts[0]!;
+  for (const [flags, key] of [[[], 'logprob'], [['--lamorel'], 'logprob_lamorel']] as const) {
+    const r = await runCli(['score', '--model', dir, '--prompt', p.prompt, '--actions', p.candidates.map((c) => c.text).join('|'), '--json', '--threads', '1', ...flags]);
+    expect(r.code, r.err).toBe(0);
+    const got = JSON.parse(r.out) as { actions: { logprob: number }[] };
+    got.actions.forEach((a, k) => expect(Math.abs(a.logprob - p.candidates[k]![key])).toBeLessThan(1e-4));
+  }
+  const both = await runCli(['score', '--model', dir, '--prompt', 'x', '--actions', 'a', '--joint', '--lamorel']);
+  expect(both.code).toBe(2);
+  expect(both.err).toMatch(/--joint and --lamorel/);
+});
+
 test('glam train --model <t5 dir> --preset glam: PPO updates, a final policy that loads and scores', async () => {
   const run = join(root, 'run');
   const model = join(__dirname, '..', 'fixtures', 'models', 't5-v1_0');
