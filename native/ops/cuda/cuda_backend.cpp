@@ -167,11 +167,15 @@ void CudaBackend::rope_backward(float* dx, int64_t stride, int64_t T, int64_t nh
 }
 
 void CudaBackend::act_forward(ActKind k, void* act, const float* u, int64_t T, int64_t I) {
+  GLAM_CHECK(k == ActKind::SwiGlu || k == ActKind::GeluTanh || k == ActKind::GeluErf, "UnsupportedArchitecture",
+             "the CUDA backend has no ReLU / gated-GELU kernels yet (T5); run T5 on the CPU (device 'cpu')");
   if (k == ActKind::SwiGlu) swiglu_forward(act, dt_, u, T, I, s_);
   else gelu_forward(act, dt_, u, T * I, k == ActKind::GeluTanh, s_);
 }
 
 void CudaBackend::act_backward(ActKind k, float* du, const float* dact, const float* u, int64_t T, int64_t I) {
+  GLAM_CHECK(k == ActKind::SwiGlu || k == ActKind::GeluTanh || k == ActKind::GeluErf, "UnsupportedArchitecture",
+             "the CUDA backend has no ReLU / gated-GELU kernels yet (T5); run T5 on the CPU (device 'cpu')");
   if (k == ActKind::SwiGlu) swiglu_backward(du, dact, u, T, I, s_);
   else gelu_backward(du, dact, u, T * I, k == ActKind::GeluTanh, s_);
 }
