@@ -148,6 +148,8 @@ class Backend {
   virtual void cast(void* dst, DType t, const float* src, int64_t n) = 0;
   // dst[n] fp32 <- src[n] (type t), exact (backend memory both).
   virtual void widen(float* dst, const void* src, DType t, int64_t n) = 0;
+  // x[n] fp32 *= s (backend memory): T5 v1.0's rescaled head input and its gradient.
+  virtual void scale(float* x, int64_t n, float s) = 0;
 
   // The rows the next attention calls run over (until the next call), pos (T) in backend memory.
   // The rows must outlive those calls; a backend that reads device copies of them (CUDA) has them

@@ -14,6 +14,21 @@ struct T5Pass final : TrainPass {
   int64_t tokens() const override { return h.plan.Te + h.plan.dec.T; }
 };
 
+// Copies every tensor of the table (T5's fused layout) from src, all checked before any is written.
+void copy_in(const std::vector<T5Tensor>& table, const std::map<std::string, HfTensor>& src) {
+  for (const T5Tensor& x : table) {
+    if (x.dst->empty()) continue;  // frozen: no moments
+    int64_t n = 1;
+    for (int64_t d : x.shape) n *= d;
+    tensor_from(src, x.name, size_t(n));
+  }
+  for (const T5Tensor& x : table) {
+    if (x.dst->empty()) continue;
+    const std::vector<float>& v = src.at(x.name).data;
+    std::copy(v.begin(), v.end(), x.dst->begin() + x.row0 * (x.shape.size() == 2 ? x.shape[1] : 1));
+  }
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, InfoValue>> T5Engine::info() const {
@@ -25,103 +40,92 @@ std::vector<std::pair<std::string, InfoValue>> T5Engine::info() const {
 }
 
 ScoreResult T5Engine::score(const PackedBatch& batch, const ValueHead& head, bool naive, bool want_hidden) {
-  return score_t5(m_, head, batch, naive, want_hidden);
+  return score_t5(m_, t5_params(m_.w), view(head), batch, naive, want_hidden);
 }
 
 void T5Engine::value_head_changed(const ValueHead& head) {
-  if (train_) train_->reset_value_head(head);
+  if (train_) train_->reset_value_head(head.sizes);  // the optimizer's slices follow the new head
 }
 
-T5TrainState& T5Engine::train() {
+TrainState& T5Engine::train() {
   GLAM_CHECK(train_ != nullptr, "InvalidArgument", "training is not enabled; call setTraining() first");
   return *train_;
 }
 
 void T5Engine::enable_training(const TrainOptions& opts, const ValueHead& head) {
   GLAM_CHECK(train_ == nullptr, "InvalidArgument", "training is already enabled on this model; load it again to change modes");
-  train_ = std::make_unique<T5TrainState>(m_, head, opts);
+  train_ = t5_train_state(m_, head.sizes, opts);
 }
 
 std::unique_ptr<TrainPass> T5Engine::forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) {
   train();
   auto p = std::make_unique<T5Pass>();
-  r = score_t5(m_, head, batch, false, false, &p->h);
+  r = score_t5(m_, t5_params(m_.w), view(head), batch, false, false, &p->h);
   p->B = p->h.B;
   p->N = p->h.N;
   return p;
 }
 
 void T5Engine::backward(TrainPass& pass, const ValueHead& head, const float* dl, const float* dv) {
-  T5TrainState& t = train();
-  t5_train_backward(m_, head, t.grads, t.vgrads, static_cast<T5Pass&>(pass).h, dl, dv);
+  TrainState& t = train();
+  t5_train_backward(m_, t5_params(m_.w, &t.grads()), t.with_grads(view(head)), static_cast<T5Pass&>(pass).h, dl, dv);
 }
 
-double T5Engine::step(const AdamWOptions& o, ValueHead& head) { return train().adamw_step(m_, head, o); }
+double T5Engine::step(const AdamWOptions& o, ValueHead& head) { return train().step(o, view(head)); }
 
 void T5Engine::zero_grad() { train().zero_grad(); }
 
-T5Engine::Target T5Engine::target_of(const std::string& what, ValueHead& head) {
-  if (what == "params") return {&m_.w, &head};
-  T5TrainState& t = train();
-  if (what == "grads") return {&t.grads, &t.vgrads};
-  if (what == "exp_avg" || what == "exp_avg_sq") {
-    t.ensure_moments(m_, head);
-    return what == "exp_avg" ? Target{&t.m, &t.vm} : Target{&t.v, &t.vv};
-  }
-  fail("InvalidArgument", "tensor set must be params, grads, exp_avg or exp_avg_sq");
-}
-
 std::map<std::string, HfTensor> T5Engine::export_tensors(const std::string& what, const std::string& scope,
                                                          ValueHead& head) {
-  Target t = target_of(what, head);
-  if (scope == "model" || scope == "lora") return export_t5(m_.cfg, *t.w, scope == "lora");
-  if (scope == "value_head") return value_head_tensors(*t.head);
-  fail("InvalidArgument", "scope must be model, lora or value_head");
+  const StateTensor st = state_tensor(what);
+  GLAM_CHECK(train_ || st == StateTensor::Params, "InvalidArgument", "training is not enabled; call setTraining() first");
+  if (scope == "model" || scope == "lora") {
+    if (!train_) return export_t5(m_.cfg, m_.w, scope == "lora");
+    T5Weights s = t5_state_tensors(m_.w, *train_, st);
+    return export_t5(m_.cfg, s, scope == "lora");
+  }
+  GLAM_CHECK(scope == "value_head", "InvalidArgument", "scope must be model, lora or value_head");
+  return train_ ? export_value_head_state(*train_, st, head, view(head)) : value_head_tensors(head);
 }
 
 void T5Engine::import_tensors(const std::string& what, const std::string& scope,
                               const std::map<std::string, HfTensor>& src, ValueHead& head) {
   GLAM_CHECK(what != "grads", "InvalidArgument", "gradients cannot be imported");
-  Target t = target_of(what, head);
+  const StateTensor st = state_tensor(what);
+  GLAM_CHECK(train_ || st == StateTensor::Params, "InvalidArgument", "training is not enabled; call setTraining() first");
   if (scope == "value_head") {
-    import_value_head(*t.head, src);
-  } else if (scope == "lora") {
-    for (auto* stack : {&t.w->enc, &t.w->dec})
+    if (train_) return import_value_head_state(*train_, st, src, head, view(head));
+    return import_value_head(head, src);
+  }
+  GLAM_CHECK(scope == "model" || scope == "lora", "InvalidArgument", "scope must be model, lora or value_head");
+  if (!train_) {  // the weights themselves (no adapters before training: nothing to import for lora)
+    if (scope == "model") copy_in(t5_tensors(m_.cfg, m_.w), src);
+    return;
+  }
+  // the state's current tensors, overwritten from src, written back through the TrainState
+  T5Weights s = t5_state_tensors(m_.w, *train_, st);
+  if (scope == "model") {
+    T5Weights base = t5_structure(s);  // only the base tensors go back: adapters keep their values
+    const auto from = t5_param_list(s), to = t5_param_list(base);
+    for (size_t k = 0; k < t5_base_param_count(s); ++k) to[k]->swap(*from[k]);
+    copy_in(t5_tensors(m_.cfg, base), src);
+    t5_upload_state(*train_, st, base);
+  } else {
+    for (auto* stack : {&s.enc, &s.dec})
       for (T5Block& b : *stack)
         for (auto& list : b.lora)
           for (LoraAdapter& a : list) {
-            a.A = tensor_from(src, "base_model.model." + a.module + ".lora_A.weight", size_t(a.rank * a.in_n));
-            a.B = tensor_from(src, "base_model.model." + a.module + ".lora_B.weight", size_t(a.out_n * a.rank));
+            if (a.A.empty()) continue;  // frozen (never for adapters) or no moments
+            a.A = tensor_from(src, "base_model.model." + a.module + ".lora_A.weight", a.A.size());
+            a.B = tensor_from(src, "base_model.model." + a.module + ".lora_B.weight", a.B.size());
           }
-  } else if (scope == "model") {
-    // every tensor the target holds (frozen ones have no moments and are skipped), checked first, then copied
-    const std::vector<T5Tensor> table = t5_tensors(m_.cfg, *t.w);
-    for (const T5Tensor& x : table) {
-      if (x.dst->empty()) continue;
-      int64_t n = 1;
-      for (int64_t d : x.shape) n *= d;
-      tensor_from(src, x.name, size_t(n));
-    }
-    for (const T5Tensor& x : table) {
-      if (x.dst->empty()) continue;
-      const std::vector<float>& v = src.at(x.name).data;
-      std::copy(v.begin(), v.end(), x.dst->begin() + x.row0 * (x.shape.size() == 2 ? x.shape[1] : 1));
-    }
-  } else {
-    fail("InvalidArgument", "scope must be model, lora or value_head");
+    T5Weights adapters = t5_structure(s);
+    const auto from = t5_param_list(s), to = t5_param_list(adapters);
+    for (size_t k = t5_base_param_count(s); k < from.size(); ++k) to[k]->swap(*from[k]);
+    t5_upload_state(*train_, st, adapters);
   }
 }
 
-TrainStatus T5Engine::train_status(int64_t set_step) {
-  TrainStatus s;
-  s.enabled = train_ != nullptr;
-  if (!train_) return s;
-  if (set_step >= 0) train_->step = set_step;
-  s.step = train_->step;
-  s.lora = train_->options().lora;
-  s.trainable_params = train_->trainable_params();
-  s.state_bytes = train_->bytes();
-  return s;
-}
+TrainStatus T5Engine::train_status(int64_t set_step) { return train_status_of(train_.get(), set_step); }
 
 }  // namespace glam

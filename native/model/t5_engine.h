@@ -1,8 +1,10 @@
 // T5Engine: the Engine (model/engine.h) of a T5ForConditionalGeneration on the CPU addon: scoring
-// (model/t5_scorer.h: fused and naive) and, once enabled, training (model/t5_training.h), with
-// tensors exported and imported under Hugging Face / PEFT names (model/t5_weights.h). The CUDA
-// addon does not run T5 yet (its backend lacks the encoder-decoder attention variants and T5's
-// activations): loading one there is UnsupportedArchitecture.
+// (model/t5_scorer.h: fused and naive) and, once enabled, training through the one TrainState
+// (model/t5_training.h: T5's trainable set over model/train_state.h), with tensors exported and
+// imported under Hugging Face / PEFT names (model/t5_weights.h). The CUDA addon does not run T5 yet
+// (its backend lacks the encoder-decoder attention variants and T5's activations): loading one
+// there is UnsupportedArchitecture.
+// Subtle: the value head is the wrapper's (host memory is backend memory), as in the CPU engine.
 // Legend: B prompts, N candidates.
 #pragma once
 #include <memory>
@@ -37,15 +39,10 @@ class T5Engine final : public Engine {
   TrainStatus train_status(int64_t set_step) override;
 
  private:
-  struct Target {
-    T5Weights* w;
-    ValueHead* head;
-  };
-  Target target_of(const std::string& what, ValueHead& head);
-  T5TrainState& train();
+  TrainState& train();
 
   T5Cpu m_;
-  std::unique_ptr<T5TrainState> train_;
+  std::unique_ptr<TrainState> train_;
 };
 
 }  // namespace glam

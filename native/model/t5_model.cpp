@@ -1,14 +1,14 @@
 // The T5 encoder-decoder over the Backend interface, forward and backward beside it; see t5_model.h.
 #include "model/t5_model.h"
 
+#include <unordered_map>
+
 #include "common/error.h"
 
 namespace glam {
 namespace {
 
 float* ptr(std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
-
-NormParams norm(std::vector<float>& w, std::vector<float>* g) { return {ptr(w), nullptr, g ? ptr(*g) : nullptr, nullptr}; }
 
 }  // namespace
 
@@ -24,43 +24,49 @@ size_t T5Cache::bytes() const {
   return b;
 }
 
-T5Params t5_params(T5Weights& w, T5Weights* g) {
+T5Params t5_params(T5Weights& w, const std::vector<float*>* grads) {
+  // a tensor's gradient: the entry of its t5_param_list index (null: frozen, or not training)
+  std::unordered_map<const std::vector<float>*, size_t> index;
+  if (grads) {
+    const auto list = t5_param_list(w);
+    GLAM_CHECK(grads->size() == list.size(), "InternalError", "gradients of another parameter list");
+    for (size_t k = 0; k < list.size(); ++k) index[list[k]] = k;
+  }
+  auto g = [&](std::vector<float>& v) -> float* {
+    auto it = index.find(&v);
+    return it == index.end() ? nullptr : (*grads)[it->second];
+  };
+  auto norm = [&](std::vector<float>& v) { return NormParams{ptr(v), nullptr, g(v), nullptr}; };
   T5Params p;
   p.shared = w.shared.data();
   p.head = w.head();
   p.enc_bias = w.enc_bias.data();
   p.dec_bias = w.dec_bias.data();
-  if (g) {
-    p.d_shared = ptr(g->shared);
-    p.d_head = w.lm_head.empty() ? p.d_shared : ptr(g->lm_head);
-    p.d_enc_bias = ptr(g->enc_bias);
-    p.d_dec_bias = ptr(g->dec_bias);
-  }
-  p.enc_final = norm(w.enc_final, g ? &g->enc_final : nullptr);
-  p.dec_final = norm(w.dec_final, g ? &g->dec_final : nullptr);
+  p.d_shared = g(w.shared);
+  p.d_head = w.lm_head.empty() ? p.d_shared : g(w.lm_head);
+  p.d_enc_bias = g(w.enc_bias);
+  p.d_dec_bias = g(w.dec_bias);
+  p.enc_final = norm(w.enc_final);
+  p.dec_final = norm(w.dec_final);
   for (int s = 0; s < 2; ++s) {
     std::vector<T5Block>& blocks = s ? w.dec : w.enc;
     std::vector<T5Params::Block>& out = s ? p.dec : p.enc;
     out.resize(blocks.size());
     for (size_t l = 0; l < blocks.size(); ++l) {
       T5Block& b = blocks[l];
-      T5Block* gb = g ? &(s ? g->dec : g->enc)[l] : nullptr;
-      out[l].ln_attn = norm(b.ln_attn, gb ? &gb->ln_attn : nullptr);
-      out[l].ln_cross = norm(b.ln_cross, gb ? &gb->ln_cross : nullptr);
-      out[l].ln_ff = norm(b.ln_ff, gb ? &gb->ln_ff : nullptr);
+      out[l].ln_attn = norm(b.ln_attn);
+      out[l].ln_cross = norm(b.ln_cross);
+      out[l].ln_ff = norm(b.ln_ff);
       for (int k = 0; k < kT5Lins; ++k) {
         LinearParams& lp = out[l].lin[k];
         lp.W = ptr(b.lin[k]);
-        if (gb) lp.dW = ptr(gb->lin[k]);
-        for (size_t i = 0; i < b.lora[k].size(); ++i) {
-          LoraAdapter& a = b.lora[k][i];
+        lp.dW = g(b.lin[k]);
+        for (LoraAdapter& a : b.lora[k]) {
           AdapterParams ap;
           ap.A = a.A.data();
           ap.B = a.B.data();
-          if (gb && i < gb->lora[k].size()) {
-            ap.dA = ptr(gb->lora[k][i].A);
-            ap.dB = ptr(gb->lora[k][i].B);
-          }
+          ap.dA = g(a.A);
+          ap.dB = g(a.B);
           ap.out_off = a.out_off;
           ap.out_n = a.out_n;
           ap.in_n = a.in_n;

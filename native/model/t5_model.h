@@ -42,8 +42,9 @@ struct T5Params {
   std::vector<Block> enc, dec;
   NormParams enc_final, dec_final;
 };
-// Host views of T5Weights (the CPU engine); g: the gradients (same structure, empty = frozen).
-T5Params t5_params(T5Weights& w, T5Weights* g);
+// Host views of T5Weights (the CPU engine); grads: the gradients in t5_param_list order (null
+// entries frozen; model/train_state.h TrainState::grads()).
+T5Params t5_params(T5Weights& w, const std::vector<float*>* grads = nullptr);
 
 // What a training forward keeps per block (backend buffers).
 struct T5BlockCache {

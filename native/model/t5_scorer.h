@@ -8,18 +8,21 @@
 //    decoder_hidden_states[-1][:, 0]); decoder group b cross-attends to encoder group b in place;
 //    the LM head runs only on scored rows, fused with log-softmax.
 //  - naive (the oracle): every candidate gets its own copy of its prompt's encoder pass and its own
-//    decoder sequence [decoder_start] + tokens, with a materialised log-softmax in double.
+//    decoder sequence [decoder_start] + tokens (the decoder's naive plan, whose LM head the CPU
+//    backend runs as a materialised log-softmax in double).
+// After the decoder stack everything is the decoder-only models' code (model/heads.h): final norm,
+// fused LM head, value head, their backward and the result's assembly.
 // Subtle: with ModelConfig::scale_head (T5 v1.0's tied head) the decoder's final-normed rows are
-// multiplied by C^-0.5 before the head; the value head reads them unscaled.
+// multiplied by C^-0.5 before the head (HeadParams::scale); the value head reads them unscaled.
 // Legend: B prompts, N candidates, Te encoder rows, Td decoder rows, C d_model, R scored rows.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "model/batch_plan.h"
+#include "model/heads.h"
 #include "model/packed_batch.h"
 #include "model/t5_model.h"
-#include "model/value_head.h"
 #include "ops/cpu/cpu_backend.h"
 
 namespace glam {
@@ -27,12 +30,15 @@ namespace glam {
 // A loaded T5 on the CPU: config, host weights, the CPU backend and the model code over it.
 struct T5Cpu {
   T5Cpu(ModelConfig c, T5Weights weights, int threads)
-      : cfg(std::move(c)), w(std::move(weights)), be(threads), model(cfg, be) {}
+      : cfg(std::move(c)), w(std::move(weights)), be(threads), model(cfg, be), heads(cfg, be, NormKind::Rms) {}
   ModelConfig cfg;
   T5Weights w;
   cpu::CpuBackend be;
   T5Model model;
+  Heads heads;
 };
+// What the heads read of a T5: the decoder's final norm, the LM head and T5 v1.0's rescale.
+HeadParams t5_head_params(const ModelConfig& cfg, const T5Params& p);
 
 // The rows of a T5 batch: the encoder's (one group per prompt, or per candidate when naive) and
 // the decoder's BatchPlan.
@@ -49,18 +55,17 @@ T5Plan plan_t5(const ModelConfig& cfg, const PackedBatch& batch, bool naive);
 struct T5TrainHandle {
   T5Plan plan;
   T5Cache cache;
-  std::vector<float> enc_out, x;          // (Te, C), (Td, C)
-  std::vector<float> hn, hs, lse;         // (R, C) final-normed rows, the head's input (scaled), (R)
-  std::vector<float> hv;                  // (B, C) the value head's input (decoder position 0)
-  std::vector<std::vector<float>> vacts;  // the value head's layer inputs
+  std::vector<float> enc_out;  // (Te, C)
+  HeadCache hc;                // the decoder stream (Td, C) and the heads' activations
   int64_t B = 0, N = 0;
   size_t bytes() const;
 };
 
-ScoreResult score_t5(T5Cpu& m, const ValueHead& head, const PackedBatch& batch, bool naive, bool want_hidden,
-                     T5TrainHandle* keep = nullptr);
-// Gradients of L = sum_k dl[k] logprob_k + sum_b dv[b] value_b into g (empty vectors frozen) and vg.
-void t5_train_backward(T5Cpu& m, const ValueHead& head, T5Weights& g, ValueHead& vg, T5TrainHandle& h,
-                       const float* dl, const float* dv);
+// p: the weights (t5_params, gradients unused); vh: the value head (empty: values are zeros).
+ScoreResult score_t5(T5Cpu& m, const T5Params& p, const ValueHeadParams& vh, const PackedBatch& batch, bool naive,
+                     bool want_hidden, T5TrainHandle* keep = nullptr);
+// Gradients of L = sum_k dl[k] logprob_k + sum_b dv[b] value_b into p's and vh's gradients (+=).
+void t5_train_backward(T5Cpu& m, const T5Params& p, const ValueHeadParams& vh, T5TrainHandle& h, const float* dl,
+                       const float* dv);
 
 }  // namespace glam

@@ -51,6 +51,10 @@ void CpuBackend::widen(float* dst, const void* src, DType t, int64_t n) {
   copy(dst, src, size_t(n) * 4);
 }
 
+void CpuBackend::scale(float* x, int64_t n, float s) {
+  for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
 void CpuBackend::set_attention(const AttentionRows& rows, const int32_t* pos, int64_t) {
   rows_ = &rows;
   pos_ = pos;

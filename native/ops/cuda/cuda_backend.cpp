@@ -81,6 +81,10 @@ void CudaBackend::widen(float* dst, const void* src, DType t, int64_t n) {
   else if (n) widen_bf16(dst, src, n, s_);
 }
 
+void CudaBackend::scale(float* x, int64_t n, float s) {
+  if (n) cast_rows(x, DType::F32, x, 1, n, n, s, s_);  // elementwise: in place is safe
+}
+
 void CudaBackend::set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) {
   pos_ = pos;
   T_ = T;
