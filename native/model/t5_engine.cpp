@@ -40,11 +40,15 @@ std::vector<std::pair<std::string, InfoValue>> T5Engine::info() const {
 }
 
 ScoreResult T5Engine::score(const PackedBatch& batch, const ValueHead& head, bool naive, bool want_hidden) {
-  return score_t5(m_, t5_params(m_.w), view(head), batch, naive, want_hidden);
+  return score_t5(m_, params(), view(head), batch, naive, want_hidden);
 }
 
 void T5Engine::value_head_changed(const ValueHead& head) {
   if (train_) train_->reset_value_head(head.sizes);  // the optimizer's slices follow the new head
+}
+
+T5Params T5Engine::params() {
+  return train_ ? t5_params(m_.w, train_->table()) : t5_params(m_.w);  // the same tensors (host fp32)
 }
 
 TrainState& T5Engine::train() {
@@ -60,7 +64,7 @@ void T5Engine::enable_training(const TrainOptions& opts, const ValueHead& head) 
 std::unique_ptr<TrainPass> T5Engine::forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) {
   train();
   auto p = std::make_unique<T5Pass>();
-  r = score_t5(m_, t5_params(m_.w), view(head), batch, false, false, &p->h);
+  r = score_t5(m_, params(), view(head), batch, false, false, &p->h);
   p->B = p->h.B;
   p->N = p->h.N;
   return p;
@@ -68,7 +72,8 @@ std::unique_ptr<TrainPass> T5Engine::forward_train(const PackedBatch& batch, con
 
 void T5Engine::backward(TrainPass& pass, const ValueHead& head, const float* dl, const float* dv) {
   TrainState& t = train();
-  t5_train_backward(m_, t5_params(m_.w, &t.grads()), t.with_grads(view(head)), static_cast<T5Pass&>(pass).h, dl, dv);
+  t5_train_backward(m_, t5_params(m_.w, t.table(), &t.grads()), t.with_grads(view(head)), static_cast<T5Pass&>(pass).h, dl,
+                    dv);
 }
 
 double T5Engine::step(const AdamWOptions& o, ValueHead& head) { return train().step(o, view(head)); }

@@ -40,6 +40,7 @@ class T5Engine final : public Engine {
 
  private:
   TrainState& train();
+  T5Params params();  // the weights (and adapters when training), no gradients
 
   T5Cpu m_;
   std::unique_ptr<TrainState> train_;

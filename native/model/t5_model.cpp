@@ -6,12 +6,6 @@
 #include "common/error.h"
 
 namespace glam {
-namespace {
-
-float* ptr(std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
-
-}  // namespace
-
 size_t T5Cache::bytes() const {
   size_t b = x_enc ? x_enc->size() : 0;
   for (auto* stack : {&enc, &dec})
@@ -24,32 +18,37 @@ size_t T5Cache::bytes() const {
   return b;
 }
 
-T5Params t5_params(T5Weights& w, const std::vector<float*>* grads) {
-  // a tensor's gradient: the entry of its t5_param_list index (null: frozen, or not training)
+ParamTable t5_table(T5Weights& w) {
+  ParamTable t;
+  for (std::vector<float>* v : t5_param_list(w)) t.t.push_back({v->empty() ? nullptr : v->data(), DType::F32, int64_t(v->size())});
+  return t;
+}
+
+T5Params t5_params(T5Weights& meta, const ParamTable& t, const std::vector<float*>* grads) {
+  // a tensor of meta -> its t5_param_list index -> its table entry and gradient (null: frozen or not training)
+  const auto list = t5_param_list(meta);
+  GLAM_CHECK(t.t.size() == list.size() && (!grads || grads->size() == list.size()), "InternalError",
+             "a T5 parameter table of another structure");
   std::unordered_map<const std::vector<float>*, size_t> index;
-  if (grads) {
-    const auto list = t5_param_list(w);
-    GLAM_CHECK(grads->size() == list.size(), "InternalError", "gradients of another parameter list");
-    for (size_t k = 0; k < list.size(); ++k) index[list[k]] = k;
-  }
-  auto g = [&](std::vector<float>& v) -> float* {
-    auto it = index.find(&v);
-    return it == index.end() ? nullptr : (*grads)[it->second];
-  };
-  auto norm = [&](std::vector<float>& v) { return NormParams{ptr(v), nullptr, g(v), nullptr}; };
+  for (size_t k = 0; k < list.size(); ++k) index[list[k]] = k;
+  auto w = [&](std::vector<float>& v) { return t.t[index.at(&v)].w; };
+  auto f = [&](std::vector<float>& v) { return static_cast<const float*>(w(v)); };
+  auto g = [&](std::vector<float>& v) -> float* { return grads ? (*grads)[index.at(&v)] : nullptr; };
+  auto norm = [&](std::vector<float>& v) { return NormParams{f(v), nullptr, g(v), nullptr}; };
   T5Params p;
-  p.shared = w.shared.data();
-  p.head = w.head();
-  p.enc_bias = w.enc_bias.data();
-  p.dec_bias = w.dec_bias.data();
-  p.d_shared = g(w.shared);
-  p.d_head = w.lm_head.empty() ? p.d_shared : g(w.lm_head);
-  p.d_enc_bias = g(w.enc_bias);
-  p.d_dec_bias = g(w.dec_bias);
-  p.enc_final = norm(w.enc_final);
-  p.dec_final = norm(w.dec_final);
+  p.shared = w(meta.shared);
+  p.d_shared = g(meta.shared);
+  const bool own_head = w(meta.lm_head) != nullptr;  // else the head is `shared`
+  p.head = own_head ? w(meta.lm_head) : p.shared;
+  p.d_head = own_head ? g(meta.lm_head) : p.d_shared;
+  p.enc_bias = f(meta.enc_bias);
+  p.dec_bias = f(meta.dec_bias);
+  p.d_enc_bias = g(meta.enc_bias);
+  p.d_dec_bias = g(meta.dec_bias);
+  p.enc_final = norm(meta.enc_final);
+  p.dec_final = norm(meta.dec_final);
   for (int s = 0; s < 2; ++s) {
-    std::vector<T5Block>& blocks = s ? w.dec : w.enc;
+    std::vector<T5Block>& blocks = s ? meta.dec : meta.enc;
     std::vector<T5Params::Block>& out = s ? p.dec : p.enc;
     out.resize(blocks.size());
     for (size_t l = 0; l < blocks.size(); ++l) {
@@ -59,12 +58,12 @@ T5Params t5_params(T5Weights& w, const std::vector<float*>* grads) {
       out[l].ln_ff = norm(b.ln_ff);
       for (int k = 0; k < kT5Lins; ++k) {
         LinearParams& lp = out[l].lin[k];
-        lp.W = ptr(b.lin[k]);
+        lp.W = w(b.lin[k]);
         lp.dW = g(b.lin[k]);
         for (LoraAdapter& a : b.lora[k]) {
           AdapterParams ap;
-          ap.A = a.A.data();
-          ap.B = a.B.data();
+          ap.A = w(a.A);
+          ap.B = w(a.B);
           ap.dA = g(a.A);
           ap.dB = g(a.B);
           ap.out_off = a.out_off;

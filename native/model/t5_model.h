@@ -23,6 +23,7 @@
 
 #include "backend/backend.h"
 #include "model/model_config.h"
+#include "model/param_table.h"
 #include "model/t5_weights.h"
 
 namespace glam {
@@ -42,9 +43,14 @@ struct T5Params {
   std::vector<Block> enc, dec;
   NormParams enc_final, dec_final;
 };
-// Host views of T5Weights (the CPU engine); grads: the gradients in t5_param_list order (null
-// entries frozen; model/train_state.h TrainState::grads()).
-T5Params t5_params(T5Weights& w, const std::vector<float*>* grads = nullptr);
+// T5's parameter table (model/param_table.h): every tensor of w in THE T5 order, t5_param_list
+// (host memory, fp32: the CPU backend's; empty tensors null), which is also the TrainState's order.
+ParamTable t5_table(T5Weights& w);
+// The one T5 view builder, as decoder_params is the decoder's: the views of table t, laid out as
+// t5_param_list(meta) (meta: the weights or their structure, for the stacks and adapters' metadata);
+// grads: the gradients in the same order (null entries frozen; TrainState::grads()).
+T5Params t5_params(T5Weights& meta, const ParamTable& t, const std::vector<float*>* grads = nullptr);
+inline T5Params t5_params(T5Weights& w) { return t5_params(w, t5_table(w)); }
 
 // What a training forward keeps per block (backend buffers).
 struct T5BlockCache {

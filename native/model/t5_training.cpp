@@ -79,11 +79,9 @@ std::unique_ptr<TrainState> t5_train_state(T5Cpu& model, const std::vector<int64
   const auto params = t5_param_list(w);
   const size_t base = t5_base_param_count(w);
   const bool tied = w.lm_head.empty();
-  ParamTable table;
   std::vector<bool> trainable(params.size(), false);
   for (size_t k = 0; k < params.size(); ++k) {
     std::vector<float>& v = *params[k];
-    table.t.push_back({v.empty() ? nullptr : v.data(), DType::F32, int64_t(v.size())});
     if (v.empty()) continue;
     if (opts.lora) {
       trainable[k] = k >= base;
@@ -92,7 +90,7 @@ std::unique_ptr<TrainState> t5_train_state(T5Cpu& model, const std::vector<int64
     const bool embed = &v == &w.shared, head_w = &v == &w.lm_head || (tied && embed);
     trainable[k] = !(embed && opts.freeze_embeddings) && !(head_w && opts.freeze_lm_head);
   }
-  return std::make_unique<TrainState>(model.cfg, model.be, std::move(table), trainable, head_sizes, std::move(opts));
+  return std::make_unique<TrainState>(model.cfg, model.be, t5_table(w), trainable, head_sizes, std::move(opts));
 }
 
 T5Weights t5_state_tensors(T5Weights& w, TrainState& t, StateTensor what) {
