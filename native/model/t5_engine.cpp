@@ -72,8 +72,8 @@ std::unique_ptr<TrainPass> T5Engine::forward_train(const PackedBatch& batch, con
 
 void T5Engine::backward(TrainPass& pass, const ValueHead& head, const float* dl, const float* dv) {
   TrainState& t = train();
-  t5_train_backward(m_, t5_params(m_.w, t.table(), &t.grads()), t.with_grads(view(head)), static_cast<T5Pass&>(pass).h, dl,
-                    dv);
+  T5TrainHandle& h = static_cast<T5Pass&>(pass).h;
+  t5_train_backward(m_, t5_params(m_.w, t.table(), &t.grads()), t.with_grads(view(head)), h, dl, dv);
 }
 
 double T5Engine::step(const AdamWOptions& o, ValueHead& head) { return train().step(o, view(head)); }

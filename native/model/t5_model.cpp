@@ -20,7 +20,8 @@ size_t T5Cache::bytes() const {
 
 ParamTable t5_table(T5Weights& w) {
   ParamTable t;
-  for (std::vector<float>* v : t5_param_list(w)) t.t.push_back({v->empty() ? nullptr : v->data(), DType::F32, int64_t(v->size())});
+  for (std::vector<float>* v : t5_param_list(w))
+    t.t.push_back({v->empty() ? nullptr : v->data(), DType::F32, int64_t(v->size())});
   return t;
 }
 
