@@ -5,6 +5,7 @@
 // PyTorch peer (bench/train_torch.py: the same step done the way Lamorel does it) when torch and
 // transformers import, skipped with a message otherwise.
 // Targets (issue 3, CPU): full step <= 3.5x the forward, LoRA step <= 2.5x.
+// T5 models (e.g. --models flan-t5-small) get bench/t5_lamorel.py --train as their PyTorch peer.
 // Usage: npm run build && node dist/bench/train.js [--models llama-256,gpt2-small] [--prompts 32] [--threads N] [--reps 1] [--torch auto|off]
 //        [--torch-context-logits all|last] (all: as Lamorel, the LM head runs on every context position; last: skips that waste)
 import { spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import type { TokenizedBatch } from '../lib/policy/batch.js';
 import { Policy } from '../lib/policy/policy.js';
 import type { TrainingOptions } from '../lib/policy/training.js';
 import { packageRoot } from '../lib/util/package-root.js';
+import { findTorchPython, runTorchPeer } from './torch-peer.js';
 import { benchModelDir, defaultBenchModels, glamShapedBatch } from './glam-batch.js';
 
 function arg(name: string, def: string): string {
@@ -100,16 +102,6 @@ async function timeTraining(dir: string, threads: number, batch: TokenizedBatch,
   }
 }
 
-/** The Python that has torch + transformers ($GLAM_TORCH_PYTHON, else the fixtures' venvs, else python3), or why there is none. */
-function findTorchPython(): { python?: string; why?: string } {
-  const venvs = ['.venv', '.venv-smollm2'].map((v) => join(packageRoot(), 'scripts', 'fixtures', v, 'bin', 'python'));
-  const python = process.env.GLAM_TORCH_PYTHON ?? venvs.find((v) => existsSync(v)) ?? 'python3';
-  const r = spawnSync(python, ['-c', 'import torch, transformers'], { encoding: 'utf8' });
-  if (r.status === 0) return { python };
-  const err = r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
-  return { why: `${python}: ${err}` };
-}
-
 interface TorchReport { seconds_per_step: number; forward_seconds: number; logprobs: number[]; torch: string; transformers: string; threads: number }
 
 function runTorch(python: string, dir: string, batch: TokenizedBatch, dl: Float32Array, dv: Float32Array, threads: number, reps: number,
@@ -146,6 +138,7 @@ async function main(): Promise<void> {
     const dir = benchModelDir(name);
     const probe = await Policy.load(dir, { threads, device: 'cpu' });
     const vocab = probe.config.vocabSize;
+    const t5 = probe.config.family === 't5'; // its peer: bench/t5_lamorel.py --train
     const batch = glamShapedBatch(B, vocab);
     const fwd = await timeIt(() => probe.scoreTokens(batch), reps);
     await probe.dispose();
@@ -169,7 +162,10 @@ async function main(): Promise<void> {
 
     let torchCells = 'skipped | -';
     if (torchPy.python) {
-      const t = runTorch(torchPy.python, dir, batch, dl, dv, threads, reps, contextLogits);
+      const t = t5
+        ? runTorchPeer<TorchReport>(torchPy.python, 't5_lamorel.py', { ...batch, w: Array.from(dl), u: Array.from(dv) },
+          ['--model', dir, '--threads', String(threads), '--reps', String(reps), '--train'])
+        : runTorch(torchPy.python, dir, batch, dl, dv, threads, reps, contextLogits);
       // Parity on the prompts of the longest length: Lamorel left-pads the others without position ids, which shifts their positions.
       const maxLen = Math.max(...batch.prompts.map((p) => p.length));
       let maxDiff = 0;

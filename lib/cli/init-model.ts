@@ -45,14 +45,14 @@ function prepareOut(out: string, force: boolean): void {
   for (const name of files) if (STALE.has(name) || SHARD.test(name)) rmSync(join(out, name), { force: true });
 }
 
-const ARCHS: readonly InitArch[] = ['llama', 'qwen2', 'mistral', 'gpt2'];
+const ARCHS: readonly InitArch[] = ['llama', 'qwen2', 'mistral', 'gpt2', 't5'];
 
 export function registerInitModelCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
     .command('init-model')
     .description('write a seeded, randomly initialised Hugging Face model directory with the built-in tokenizer')
-    .option('--arch <arch>', `architecture: ${ARCHS.join(', ')}`, 'llama')
-    .option('--layers <n>', 'decoder layers', '2')
+    .option('--arch <arch>', `architecture: ${ARCHS.join(', ')} (t5: the T5 v1.1 / Flan-T5 layout)`, 'llama')
+    .option('--layers <n>', 'decoder layers (t5: encoder and decoder layers each)', '2')
     .option('--hidden <n>', 'hidden size', '128')
     .option('--heads <n>', 'attention heads', '4')
     .option('--kv-heads <n>', 'key/value heads (llama family; default: heads)')

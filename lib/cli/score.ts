@@ -27,6 +27,7 @@ interface ScoreFlags {
   threads?: string;
   naive?: boolean;
   joint?: boolean;
+  lamorel?: boolean;
 }
 
 function fromJson(text: string, file: string): string[] {
@@ -89,15 +90,17 @@ export function registerScoreCommand(program: Command, io: CliIO, setExit: (code
     .option('--threads <n>', 'CPU threads (default: all cores)')
     .option('--naive', 'score each prompt+action as a full sequence (the oracle path) instead of the fused pass')
     .option('--joint', 'tokenize prompt+action jointly instead of appending the action tokenized on its own')
+    .option('--lamorel', "tokenize the prompt without special tokens, as Lamorel did (no T5 </s>, no BOS)")
     .action(async (f: ScoreFlags) => setExit(await runCommand(io, () => score(f, io))));
 }
 
 async function score(f: ScoreFlags, io: CliIO): Promise<void> {
+  if (f.joint && f.lamorel) throw new GlamError('InvalidArgument', '--joint and --lamorel are two tokenizations: pass one');
   const actions = readActions(f);
   const policy = await Policy.load(f.model, { threads: intFlag('threads', f.threads) });
   try {
     const r = await policy.score({
-      prompts: [f.prompt ?? ''], candidates: [actions], mode: f.naive ? 'naive' : 'fused', tokenization: f.joint ? 'joint' : 'separate',
+      prompts: [f.prompt ?? ''], candidates: [actions], mode: f.naive ? 'naive' : 'fused', tokenization: f.joint ? 'joint' : f.lamorel ? 'lamorel' : 'separate',
     });
     const rows = actions.map((text, k) => ({ text, logprob: r.logprobs[k]!, prob: r.probs[k]!, tokens: r.tokens[k]! }));
     const trained = policy.valueHeadTrained;

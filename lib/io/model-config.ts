@@ -20,10 +20,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GlamError } from '../errors.js';
+import { parseT5Config, type T5Fields } from './t5-config.js';
 
 export interface ModelConfig {
-  architecture: 'LlamaForCausalLM' | 'Qwen2ForCausalLM' | 'MistralForCausalLM' | 'GPT2LMHeadModel';
-  family: 'llama' | 'gpt2';           // llama = Llama/Qwen2/Mistral block; gpt2 = GPT-2 block
+  architecture: 'LlamaForCausalLM' | 'Qwen2ForCausalLM' | 'MistralForCausalLM' | 'GPT2LMHeadModel' | 'T5ForConditionalGeneration';
+  family: 'llama' | 'gpt2' | 't5';    // llama = Llama/Qwen2/Mistral block; gpt2 = GPT-2 block; t5 = lib/io/t5-config.ts
   vocabSize: number; hiddenSize: number; intermediateSize: number; numLayers: number;
   numHeads: number; numKvHeads: number; headDim: number; maxPositions: number;
   normEps: number;                     // rms_norm_eps | layer_norm_epsilon
@@ -33,17 +34,20 @@ export interface ModelConfig {
   oBias: boolean;                      // Llama: attention_bias; Qwen2: false; GPT-2: true
   mlpBias: boolean;                    // Llama: mlp_bias; GPT-2: true
   tieWordEmbeddings: boolean;          // GPT-2: true unless the file says otherwise
-  hiddenAct: 'silu' | 'gelu_tanh' | 'gelu';   // gelu_new / gelu_pytorch_tanh -> gelu_tanh
+  hiddenAct: 'silu' | 'gelu_tanh' | 'gelu' | 'relu';   // gelu_new / gelu_pytorch_tanh -> gelu_tanh; relu: T5 v1.0
   slidingWindow: number | null;        // Mistral/Qwen2 when enabled (use_sliding_window for Qwen2)
   bosTokenId: number | null; eosTokenId: number | null;
   raw: Record<string, unknown>;        // the parsed config.json, for writing back
+  t5?: T5Fields;                       // encoder-decoder fields, family t5 only
 }
 
 export type Architecture = ModelConfig['architecture'];
 export const SUPPORTED_ARCHITECTURES: readonly Architecture[] =
-  ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM', 'GPT2LMHeadModel'];
-const MODEL_TYPES: Record<string, Architecture> =
-  { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM', gpt2: 'GPT2LMHeadModel' };
+  ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM', 'GPT2LMHeadModel', 'T5ForConditionalGeneration'];
+const MODEL_TYPES: Record<string, Architecture> = {
+  llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM', gpt2: 'GPT2LMHeadModel',
+  t5: 'T5ForConditionalGeneration',
+};
 const ACTIVATIONS: Record<string, ModelConfig['hiddenAct']> = {
   silu: 'silu', swish: 'silu', gelu: 'gelu', gelu_new: 'gelu_tanh', gelu_pytorch_tanh: 'gelu_tanh', gelu_fast: 'gelu_tanh',
 };
@@ -215,6 +219,7 @@ export function parseModelConfig(json: unknown, where: string): ModelConfig {
   const raw = json as Record<string, unknown>;
   const f = new Fields(raw, where);
   const architecture = architectureOf(f);
+  if (architecture === 'T5ForConditionalGeneration') return parseT5Config(raw, where);
   const gpt2 = architecture === 'GPT2LMHeadModel';
 
   // Sizes that fix tensor shapes are required (save_pretrained always writes them); the rest default as in HF.

@@ -6,6 +6,7 @@
 import { GlamError } from '../errors.js';
 import { readModelConfig, type ModelConfig } from './model-config.js';
 import { loadSafetensors, type Tensor } from './safetensors.js';
+import { resolveT5Weights } from './t5-weights.js';
 import { resolveWeights } from './weights.js';
 
 export interface ModelFiles {
@@ -19,6 +20,7 @@ export function loadModelFiles(dir: string): ModelFiles {
     throw new GlamError('InvalidArgument', `loadModelFiles: the model directory must be a non-empty path, got ${JSON.stringify(dir)}.`);
   }
   const config = readModelConfig(dir);
-  const weights = resolveWeights(config, loadSafetensors(dir));
+  const stored = loadSafetensors(dir);
+  const weights = config.family === 't5' ? resolveT5Weights(config, stored) : resolveWeights(config, stored);
   return { config, weights };
 }

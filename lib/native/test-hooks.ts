@@ -1,6 +1,7 @@
 // The test addons' whole interface: the hooks that tests and benchmarks call and the library never
 // does — GEMM parity, the OpenBLAS comparison and the FMA peak (native/napi_test/ops_exports.cpp),
-// the CUDA backend's host planning (native/napi_test/plan_exports.cpp), one hook per CUDA kernel
+// the CUDA backend's host planning (native/napi_test/plan_exports.cpp), T5's buckets and encoder output
+// (native/napi_test/t5_exports.cpp), one hook per CUDA kernel
 // (native/napi_cuda_test/*). They live in glam_cpu_test.node and glam_cuda_test.node, built beside the
 // production addons in a checkout (scripts/build-native.mjs), so glam_cpu.node / glam_cuda.node never
 // carry them. binding.ts's requireAddon loads them.
@@ -117,9 +118,18 @@ export interface CudaOps {
     { w: Float32Array[]; m: Float32Array[]; v: Float32Array[]; copy?: Float32Array[]; norms: number[] };
 }
 
+/** T5's internals the Policy API does not return (native/napi_test/t5_exports.cpp). */
+export interface T5Hooks {
+  /** ops/relative_buckets.h's bucket of each relative position (key - query). */
+  buckets(rels: Int32Array, bidirectional: boolean, numBuckets: number, maxDistance: number): Int32Array;
+  /** The encoder's final-normed output (P, C) for one prompt's ids; tensors as Policy.load hands them over. */
+  encode(config: ModelConfig, tensors: Record<string, unknown>, ids: Int32Array): Float32Array;
+}
+
 export interface CpuTestHooks {
   ops: CpuOps;
   plan: PlanHooks;
+  t5: T5Hooks;
 }
 
 export interface CudaTestHooks {
@@ -155,7 +165,7 @@ export function cpuTestHooks(): CpuTestHooks {
       `the glam CPU test addon could not be loaded (${errors.join('; ')}). In a checkout, \`npm run build:native\` builds it (GLAM_TEST_HOOKS=1 where test/ is absent).`,
     );
   }
-  return (cpuCached = { ops: typed(addon.ops), plan: typed(addon.plan) });
+  return (cpuCached = { ops: typed(addon.ops), plan: typed(addon.plan), t5: typed(addon.t5) });
 }
 
 /** The CUDA test addon's hooks when it is built and loads (never throws); otherwise why not. */

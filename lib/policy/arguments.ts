@@ -70,7 +70,7 @@ function oneOf(name: string, v: unknown, values: readonly string[]): void {
 /** The options shared by score(), scoreTokens() and forward(): mode, tokenization, hidden. */
 function checkScoreOptions(o: Record<string, unknown>): void {
   oneOf('mode', o.mode, ['fused', 'naive']);
-  oneOf('tokenization', o.tokenization, ['separate', 'joint']);
+  oneOf('tokenization', o.tokenization, ['separate', 'joint', 'lamorel']);
   if (o.hidden !== undefined && typeof o.hidden !== 'boolean') throw invalid('hidden', 'true or false', o.hidden);
 }
 

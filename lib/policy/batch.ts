@@ -5,14 +5,16 @@
 // prompt+candidate is tokenized as one string, and the prompt part is the longest prefix of ids that
 // every candidate's joint encoding shares with the prompt's own encoding (capped so each candidate
 // keeps at least one token); the rest is the candidate. Joint matches what a naive
-// `tokenizer(prompt + action)` scorer sees when BPE merges across the boundary.
+// `tokenizer(prompt + action)` scorer sees when BPE merges across the boundary. 'lamorel': as
+// 'separate' but the prompt WITHOUT special tokens, as Lamorel tokenizes contexts
+// (add_special_tokens=False: no </s> after a T5 prompt, no BOS before a Llama one).
 // Legend: B prompts, K_b candidates of prompt b, P_b prompt tokens, A_bk candidate tokens, T total.
 import { GlamError } from '../errors.js';
 import type { NativeBatch } from '../native/binding.js';
 import { invalid } from './arguments.js';
 import type { TextTokenizer } from './tokenizer.js';
 
-export type Tokenization = 'separate' | 'joint';
+export type Tokenization = 'separate' | 'joint' | 'lamorel';
 
 export interface TokenizedBatch {
   prompts: number[][]; // (B)(P_b)
@@ -24,8 +26,8 @@ export function tokenizeBatch(tok: TextTokenizer, prompts: readonly string[], ca
   checkTexts(prompts, candidates);
   const out: TokenizedBatch = { prompts: [], candidates: [] };
   for (let b = 0; b < prompts.length; ++b) {
-    const p = tok.encode(prompts[b]!, true);
-    if (mode === 'separate') {
+    const p = tok.encode(prompts[b]!, mode !== 'lamorel');
+    if (mode !== 'joint') {
       out.prompts.push(p);
       out.candidates.push(candidates[b]!.map((c) => tok.encode(c, false)));
       continue;

@@ -13,6 +13,7 @@ import { GlamError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { ModelConfig } from '../io/model-config.js';
 import { readSafetensorsFile, writeSafetensors, type StoredTensor } from '../io/safetensors.js';
+import { t5ConfigJson } from '../io/t5-config.js';
 import { iterExpectedTensors } from '../io/weights.js';
 import type { NativeModel, NativeTensorSet, NativeTrainOptions, TensorScope } from '../native/binding.js';
 
@@ -48,9 +49,11 @@ function fromStored(map: Map<string, StoredTensor>, prefix: string): NativeTenso
 
 /** PEFT's adapter_config.json for our LoRA options. */
 function adapterConfig(cfg: ModelConfig, opts: NativeTrainOptions, base: string): Record<string, unknown> {
-  const all = cfg.family === 'gpt2' ? ['c_attn', 'c_proj', 'c_fc'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+  const all = cfg.family === 'gpt2' ? ['c_attn', 'c_proj', 'c_fc']
+    : cfg.family === 't5' ? ['q', 'k', 'v', 'o', ...(cfg.t5!.gatedAct ? ['wi_0', 'wi_1'] : ['wi']), 'wo']
+      : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
   return {
-    peft_type: 'LORA', task_type: 'CAUSAL_LM', base_model_name_or_path: base, r: opts.rank ?? 8, lora_alpha: opts.alpha ?? 16,
+    peft_type: 'LORA', task_type: cfg.family === 't5' ? 'SEQ_2_SEQ_LM' : 'CAUSAL_LM', base_model_name_or_path: base, r: opts.rank ?? 8, lora_alpha: opts.alpha ?? 16,
     lora_dropout: 0.0, bias: 'none', fan_in_fan_out: cfg.family === 'gpt2', target_modules: opts.targets?.length ? opts.targets : all,
     inference_mode: false, init_lora_weights: true, modules_to_save: null, use_rslora: false, use_dora: false,
   };
@@ -77,7 +80,8 @@ export function saveCheckpoint(dir: string, model: NativeModel, cfg: ModelConfig
     writeFileAtomic(join(tmp, 'adapter_config.json'), JSON.stringify(adapterConfig(cfg, training!.options, training!.baseModel!), null, 2) + '\n');
     writeSafetensors(join(tmp, 'adapter_model.safetensors'), toStored(model.exportTensors('params', 'lora')), { format: 'pt' });
   } else {
-    writeFileAtomic(join(tmp, 'config.json'), JSON.stringify({ ...cfg.raw, torch_dtype: 'float32' }, null, 2) + '\n');
+    const raw = { ...cfg.raw, torch_dtype: 'float32' };
+    writeFileAtomic(join(tmp, 'config.json'), cfg.family === 't5' ? t5ConfigJson(raw) : JSON.stringify(raw, null, 2) + '\n');
     writeSafetensors(join(tmp, 'model.safetensors'), toStored(model.exportTensors('params', 'model')), { format: 'pt' });
   }
   for (const [name, data] of tokenizer) writeFileSync(join(tmp, name), data);
@@ -129,8 +133,9 @@ export function restoreTraining(dir: string, model: NativeModel, cfg: ModelConfi
     const vh: NativeTensorSet = {};
     const rest: NativeTensorSet = {};
     for (const [n, t] of Object.entries(set)) (n.startsWith('value_head.') ? vh : rest)[n] = t;
-    if (!lora) {
+    if (!lora && cfg.family !== 't5') {
       // frozen parameters have no moments: the native side needs every tensor, so zeros fill in
+      // (T5's engine reads only the tensors that train)
       for (const e of iterExpectedTensors(cfg)) {
         if (!rest[e.name]) rest[e.name] = { shape: e.shape, data: new Float32Array(e.shape.reduce((a, b) => a * b, 1)) };
       }

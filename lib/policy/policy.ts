@@ -44,9 +44,9 @@ export interface ScoreRequest {
   candidates: string[][]; // (B)(K_b)
   /** 'fused' (default): each prompt once, shared keys/values, fused LM head. 'naive': each prompt+candidate as a full sequence. */
   mode?: 'fused' | 'naive';
-  /** How candidates are tokenized (see lib/policy/batch.ts). Default 'separate'. */
+  /** How candidates are tokenized (see lib/policy/batch.ts). Default 'separate'; 'lamorel': prompts without special tokens (no T5 </s>). */
   tokenization?: Tokenization;
-  /** Also return each prompt's last-token final hidden state. */
+  /** Also return each prompt's last-token final hidden state (T5: the decoder's at position 0, the value head's input). */
   hidden?: boolean;
 }
 
@@ -132,12 +132,13 @@ export class Policy {
     const device = resolveDevice(opts.device);
     checkPrecisionOn(device, opts.precision);
     const precision = resolvePrecision(opts.precision);
-    const backend = selectBackend(device);
+    const { config, weights } = loadModelFiles(modelDir);
+    // T5 runs on the CPU engine only for now (the CUDA addon refuses it): 'auto' picks the CPU for it
+    const backend = selectBackend(config.family === 't5' && device === 'auto' ? 'cpu' : device);
     if (backend.kind === 'cpu' && backend.note && !fallbackNoted) {
       fallbackNoted = true;
       console.error(backend.note);
     }
-    const { config, weights } = loadModelFiles(modelDir);
     const tokenizer = TextTokenizer.load(modelDir);
     const tensors = Object.fromEntries(weights);
     const native = await callNative(() => backend.kind === 'cuda'

@@ -56,6 +56,10 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: ServerContex
       throw new ServerError('GenerationNotServed', 400,
         `this server scores prompts and does not generate text (max_tokens ${maxTokens}${b.n && b.n > 1 ? `, n ${b.n}` : ''}${b.stream ? ', stream' : ''}): pass max_tokens 0 with echo to score the prompt, or 1 for the greedy next token too; n 1; no stream`);
     }
+    if (ctx.policy.config.family === 't5') { // a prompt's own log-probs and next token are decoder-only notions
+      throw new GlamError('UnsupportedArchitecture',
+        'completions (prompt log-probs, the next token) are served for decoder-only models; score a T5 model\'s candidates with POST /v1/score');
+    }
     const tok = ctx.policy.tokenizer;
     const { maxPositions } = ctx.policy.config;
     const prompts = normalize(b.prompt);

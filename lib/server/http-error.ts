@@ -20,7 +20,7 @@ export class ServerError extends Error {
 /** Status of each engine error code seen by a request: shape problems 400, limits of the model 422. */
 const GLAM_STATUS: Partial<Record<GlamErrorCode, number>> = {
   EmptyPrompt: 400, EmptyCandidates: 400, EmptyCandidate: 400, BatchInvalid: 400, InvalidArgument: 400, HandleInvalid: 400,
-  SequenceTooLong: 422, TokenOutOfRange: 422, BatchTooLarge: 422, NotImplemented: 400, DeviceUnavailable: 503, Disposed: 503,
+  SequenceTooLong: 422, TokenOutOfRange: 422, BatchTooLarge: 422, UnsupportedArchitecture: 422, NotImplemented: 400, DeviceUnavailable: 503, Disposed: 503,
 };
 
 export interface ErrorBody {

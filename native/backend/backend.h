@@ -25,7 +25,8 @@
 namespace glam {
 
 enum class NormKind { Rms, Layer };
-enum class ActKind { SwiGlu, GeluTanh, GeluErf };
+// Relu: max(u, 0) (T5 v1.0); GeGluTanh: gelu_tanh(u[:, :I]) * u[:, I:2I] (T5 v1.1 / Flan-T5's gated-gelu).
+enum class ActKind { SwiGlu, GeluTanh, GeluErf, Relu, GeGluTanh };
 
 // A norm's weight and bias (fp32; b null without bias) and their gradients (null: frozen).
 struct NormParams {
@@ -81,11 +82,18 @@ struct AttentionRows {
 // encoder-decoder variants (T5) set the fields below; a backend that lacks one throws
 // UnsupportedArchitecture rather than computing something else.
 struct AttentionSpec {
-  bool causal = true;             // false: bidirectional within each group
+  bool causal = true;             // false: bidirectional within each group's prefix (an encoder)
   float scale = 0.0f;             // score scale; 0: 1/sqrt(D)
-  const float* bias = nullptr;    // additive position bias (H, max distance buckets), or null
-  const float* kv = nullptr;      // cross attention: keys|values from another stream (null: self)
+  const float* bias = nullptr;    // additive relative position bias (bias_buckets, H), or null
+  int64_t bias_buckets = 0;       // with bias: T5's buckets of rel = pos_key - pos_query (bidirectional
+  int64_t bias_max_distance = 0;  //   when !causal), model/t5_buckets.h
+  const float* kv = nullptr;      // cross attention: k|v rows (Tkv, 2 Hkv D) of another stream (null: self);
+                                  //   qkv then holds q only (T, H D)
+  const AttentionRows* kv_rows = nullptr;  // cross: query group g attends every prefix row of kv_rows->groups[g]
+  float* dbias = nullptr;         // backward: (bias_buckets, H) += (null: frozen)
+  float* dkv = nullptr;           // backward of cross attention: (Tkv, 2 Hkv D) written on kv_rows' rows
   int64_t window = 0;             // > 0: key j visible from query i only if pos_i - pos_j < window
+  bool plain() const { return causal && scale == 0.0f && !bias && !kv; }
 };
 
 // GLAM's value MLP (fp32 in both precisions, backend memory): layer i W[i] (sizes[i+1], sizes[i]), b[i]
@@ -140,6 +148,8 @@ class Backend {
   virtual void cast(void* dst, DType t, const float* src, int64_t n) = 0;
   // dst[n] fp32 <- src[n] (type t), exact (backend memory both).
   virtual void widen(float* dst, const void* src, DType t, int64_t n) = 0;
+  // x[n] fp32 *= s (backend memory): T5 v1.0's rescaled head input and its gradient.
+  virtual void scale(float* x, int64_t n, float s) = 0;
 
   // The rows the next attention calls run over (until the next call), pos (T) in backend memory.
   // The rows must outlive those calls; a backend that reads device copies of them (CUDA) has them

@@ -50,7 +50,7 @@ CudaEngine::CudaEngine(ModelConfig cfg, Weights&& w, DType dt, int device) : cfg
     w_ = upload_weights(std::move(w), dt);
     be_ = std::make_unique<CudaBackend>(dt, *gemm_, stream_);
     dec_ = std::make_unique<Decoder>(cfg_, *be_);
-    heads_ = std::make_unique<Heads>(cfg_, *be_, *dec_);
+    heads_ = std::make_unique<Heads>(cfg_, *be_, family_spec(cfg_.family).norm);
     params_ = decoder_params(cfg_, w_.table());
   } catch (...) {
     cudaStreamDestroy(stream_);

@@ -72,16 +72,6 @@ void Decoder::block(const DecoderParams& p, int64_t l, float* x, const int32_t* 
   be_.linear_forward(x, act, T, I, C, wdown, true, keep[int(LinearRole::Down)]);
 }
 
-void Decoder::final_norm(const DecoderParams& p, void* out, const float* x, const int32_t* rows, int64_t n, bool fp32) {
-  be_.norm_forward(fam_.norm, out, fp32 ? DType::F32 : be_.compute_type(), x, rows, n, cfg_.hidden, cfg_.norm_eps,
-                   p.final_norm);
-}
-
-void Decoder::final_norm_backward(const DecoderParams& p, float* dx, const float* dout, const float* x,
-                                  const int32_t* rows, int64_t n) {
-  be_.norm_backward(fam_.norm, dx, dout, x, rows, n, cfg_.hidden, cfg_.norm_eps, p.final_norm);
-}
-
 void Decoder::backward(const DecoderParams& p, float* dx, const DecoderCache& cache, const int32_t* ids,
                        const int32_t* pos) {
   for (int64_t l = cfg_.layers - 1; l >= 0; --l) block_backward(p, l, dx, cache, pos);

@@ -78,11 +78,7 @@ class Decoder {
   // backward needs.
   void forward(const DecoderParams& p, float* x, const int32_t* ids, const int32_t* pos, int64_t T,
                DecoderCache* cache = nullptr);
-  // out[n,C] (compute type, or fp32 when asked) <- final_norm(x[rows[i], :])
-  void final_norm(const DecoderParams& p, void* out, const float* x, const int32_t* rows, int64_t n, bool fp32 = false);
-  // dx[rows[i], :] += final-norm backward of dout[n,C]; its parameter gradients into p.final_norm.
-  void final_norm_backward(const DecoderParams& p, float* dx, const float* dout, const float* x, const int32_t* rows,
-                           int64_t n);
+  // (the final norm runs in the heads: model/heads.h)
   // Backward through every block and the embeddings from dx[T,C] (the gradient of the stream after
   // the last block; consumed). The attention rows must be set on the backend as in the forward.
   void backward(const DecoderParams& p, float* dx, const DecoderCache& cache, const int32_t* ids, const int32_t* pos);

@@ -52,6 +52,11 @@ std::map<std::string, HfTensor> export_training(const ModelConfig& cfg, TrainSta
                                                 const ValueHeadParams& hp) {
   if (scope == "model" || scope == "lora") return export_hf(cfg, t.download(what), scope == "lora");
   GLAM_CHECK(scope == "value_head", "InvalidArgument", "scope must be model, lora or value_head");
+  return export_value_head_state(t, what, head, hp);
+}
+
+std::map<std::string, HfTensor> export_value_head_state(TrainState& t, StateTensor what, const ValueHead& head,
+                                                        const ValueHeadParams& hp) {
   ValueHead v = head;  // shapes; values from the backend
   const std::vector<std::vector<float>> d = t.download_value_head(what, hp);
   for (size_t i = 0; i < v.weight.size(); ++i) {
@@ -64,16 +69,7 @@ std::map<std::string, HfTensor> export_training(const ModelConfig& cfg, TrainSta
 void import_training(const ModelConfig& cfg, TrainState& t, StateTensor what, const std::string& scope,
                      const std::map<std::string, HfTensor>& src, ValueHead& head, const ValueHeadParams& hp) {
   GLAM_CHECK(what != StateTensor::Grads, "InvalidArgument", "gradients cannot be imported");
-  if (scope == "value_head") {
-    ValueHead v = head;
-    import_value_head(v, src);
-    for (size_t i = 0; i < v.weight.size(); ++i) {
-      t.upload_value_head(what, 2 * i, v.weight[i], hp);
-      t.upload_value_head(what, 2 * i + 1, v.bias[i], hp);
-    }
-    if (what == StateTensor::Params) head = std::move(v);
-    return;
-  }
+  if (scope == "value_head") return import_value_head_state(t, what, src, head, hp);
   const size_t base = t.table().base();
   if (scope == "model") {
     Weights loaded = weights_from(cfg, src);
@@ -91,6 +87,17 @@ void import_training(const ModelConfig& cfg, TrainState& t, StateTensor what, co
   } else {
     fail("InvalidArgument", "scope must be model, lora or value_head");
   }
+}
+
+void import_value_head_state(TrainState& t, StateTensor what, const std::map<std::string, HfTensor>& src,
+                             ValueHead& head, const ValueHeadParams& hp) {
+  ValueHead v = head;
+  import_value_head(v, src);
+  for (size_t i = 0; i < v.weight.size(); ++i) {
+    t.upload_value_head(what, 2 * i, v.weight[i], hp);
+    t.upload_value_head(what, 2 * i + 1, v.bias[i], hp);
+  }
+  if (what == StateTensor::Params) head = std::move(v);
 }
 
 TrainStatus train_status_of(TrainState* t, int64_t set_step) {

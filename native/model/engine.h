@@ -103,6 +103,11 @@ std::map<std::string, HfTensor> export_training(const ModelConfig& cfg, TrainSta
                                                 const ValueHeadParams& hp);
 void import_training(const ModelConfig& cfg, TrainState& t, StateTensor what, const std::string& scope,
                      const std::map<std::string, HfTensor>& src, ValueHead& head, const ValueHeadParams& hp);
+// The value-head scope of the above (also T5's, whose model tensors are named by model/t5_training.h).
+std::map<std::string, HfTensor> export_value_head_state(TrainState& t, StateTensor what, const ValueHead& head,
+                                                        const ValueHeadParams& hp);
+void import_value_head_state(TrainState& t, StateTensor what, const std::map<std::string, HfTensor>& src,
+                             ValueHead& head, const ValueHeadParams& hp);
 // Both engines' train_status: t null when training is off; set_step >= 0 sets the step count first.
 TrainStatus train_status_of(TrainState* t, int64_t set_step);
 

@@ -13,10 +13,28 @@ size_t HeadCache::bytes() const {
   return b;
 }
 
-void Heads::forward(const DecoderParams& p, const ValueHeadParams& vh, const float* x, const PlanRows& r,
+void Heads::norm(const HeadParams& p, void* out, DType t, const float* x, const int32_t* rows, int64_t n) {
+  be_.norm_forward(norm_, out, t, x, rows, n, cfg_.hidden, cfg_.norm_eps, p.final_norm);
+}
+
+void Heads::norm_backward(const HeadParams& p, float* dx, const float* dout, const float* x, const int32_t* rows,
+                          int64_t n) {
+  be_.norm_backward(norm_, dx, dout, x, rows, n, cfg_.hidden, cfg_.norm_eps, p.final_norm);
+}
+
+void Heads::forward(const HeadParams& p, const ValueHeadParams& vh, const float* x, const PlanRows& r,
                     const HeadOut& o) {
-  dec_.final_norm(p, o.hn, x, r.rows, r.R);
-  dec_.final_norm(p, o.hv, x, r.rows, r.Bv, /*fp32=*/true);
+  const DType ct = be_.compute_type();
+  if (p.scale == 1.0f) {
+    norm(p, o.hn, ct, x, r.rows, r.R);
+  } else {  // normed in fp32, scaled, then rounded once to the compute type
+    if (!hs_) hs_ = be_.buffer();
+    float* hs = static_cast<float*>(hs_->ensure(size_t(r.R * cfg_.hidden) * 4));
+    norm(p, hs, DType::F32, x, r.rows, r.R);
+    be_.scale(hs, r.R * cfg_.hidden, p.scale);
+    be_.cast(o.hn, ct, hs, r.R * cfg_.hidden);
+  }
+  norm(p, o.hv, DType::F32, x, r.rows, r.Bv);
   be_.lm_head_forward(o.lse, o.tlogit, o.hn, r.R, p.head, cfg_.vocab, cfg_.hidden, r.trow, r.tid, r.NT);
   if (!vh.empty()) be_.value_head_forward(o.values, o.hv, r.Bv, vh, o.vacts.empty() ? nullptr : o.vacts.data());
 }
@@ -39,7 +57,7 @@ void Heads::prepare(HeadCache& c, const BatchPlan& plan, const ValueHeadParams& 
   }
 }
 
-void Heads::backward(const DecoderParams& p, const ValueHeadParams& vh, float* dx, const BatchPlan& plan,
+void Heads::backward(const HeadParams& p, const ValueHeadParams& vh, float* dx, const BatchPlan& plan,
                      const PlanRows& r, const HeadCache& c, const float* dl, const float* dv) {
   const int64_t C = cfg_.hidden;
   const float* x = c.x->as<float>();
@@ -54,12 +72,13 @@ void Heads::backward(const DecoderParams& p, const ValueHeadParams& vh, float* d
   be_.from_host(dio, io.data(), io.size() * 4);
   float* dhn = static_cast<float*>(dhn_->ensure(size_t(r.R * C) * 4));
   be_.lm_head_backward(dhn, p.d_head, dio, c.out.hn, r.R, p.head, cfg_.vocab, C, c.out.lse, r.trow, r.tid, r.NT);
+  if (p.scale != 1.0f) be_.scale(dhn, r.R * C, p.scale);
   be_.zero(dx, size_t(plan.T * C) * 4);
-  dec_.final_norm_backward(p, dx, dhn, x, r.rows, r.R);
+  norm_backward(p, dx, dhn, x, r.rows, r.R);
   if (vh.empty()) return;
   float* dh = static_cast<float*>(dh_->ensure(size_t(r.Bv * C) * 4));
   be_.value_head_backward(dh, dio + r.NT, c.out.hv, c.out.vacts.data(), r.Bv, vh);
-  dec_.final_norm_backward(p, dx, dh, x, r.rows, r.Bv);  // the value head reads the value rows, rows[0:Bv]
+  norm_backward(p, dx, dh, x, r.rows, r.Bv);  // the value head reads the value rows, rows[0:Bv]
 }
 
 ScoreResult assemble(const BatchPlan& p, const float* lse, const float* tlogit, const float* values,

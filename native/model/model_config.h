@@ -7,8 +7,8 @@
 
 namespace glam {
 
-enum class Family { Llama, Gpt2 };  // Llama covers Llama, Qwen2 and Mistral blocks
-enum class Act { Silu, GeluTanh, Gelu };
+enum class Family { Llama, Gpt2, T5 };  // Llama covers Llama, Qwen2 and Mistral blocks; T5: model/t5_model.h
+enum class Act { Silu, GeluTanh, Gelu, Relu };
 
 struct ModelConfig {
   std::string architecture;
@@ -22,6 +22,11 @@ struct ModelConfig {
   bool qkv_bias = false, o_bias = false, mlp_bias = false, tie = false;
   Act act = Act::Silu;
   int64_t sliding_window = 0;  // 0: full attention
+  // T5 (family T5): layers = encoder layers; inter = d_ff; head_dim = d_kv; act Relu or GeluTanh.
+  int64_t dec_layers = 0, rel_buckets = 0, rel_max_distance = 0;
+  int32_t decoder_start = 0;
+  bool gated = false;       // gated-gelu feed-forward (v1.1 / Flan-T5): wi_0|wi_1
+  bool scale_head = false;  // decoder output * hidden^-0.5 before the head (v1.0's tied head)
 
   int64_t qkv_dim() const { return (heads + 2 * kv_heads) * head_dim; }
 };

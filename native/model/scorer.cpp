@@ -5,12 +5,6 @@
 #include "model/prompt_logprobs.h"
 namespace glam {
 
-namespace {
-
-PlanRows rows_of(const BatchPlan& p) { return {p.rows.data(), p.trow.data(), p.tid.data(), p.R, p.NT, p.B}; }
-
-}  // namespace
-
 size_t TrainHandle::bytes() const {
   return fc.bytes() + hc.bytes() + plan.rows.size() * 8 + (plan.trow.size() + plan.tid.size()) * 4 +
          plan.tok_off.size() * 8 + (plan.ids.size() + plan.pos.size()) * sizeof(int32_t);
@@ -24,7 +18,7 @@ ScoreResult score_plan(Transformer& model, const DecoderParams& p, const ValueHe
   float* x = hc.x->as<float>();
   model.backend().set_attention(plan, plan.pos.data(), plan.T);
   model.decoder().forward(p, x, plan.ids.data(), plan.pos.data(), plan.T, keep ? &keep->fc : nullptr);
-  model.heads().forward(p, vh, x, rows_of(plan), hc.out);
+  model.heads().forward(p, vh, x, host_rows(plan), hc.out);
   ScoreResult r = assemble(plan, hc.out.lse, hc.out.tlogit, vh.empty() ? nullptr : hc.out.values,
                            want_hidden ? hc.out.hv : nullptr, model.config().hidden);
   if (top_n > 0)
@@ -39,7 +33,7 @@ void train_backward(Transformer& model, const DecoderParams& p, const ValueHeadP
   const BatchPlan& plan = h.plan;
   std::vector<float> dx(size_t(plan.T * model.config().hidden));
   model.backend().set_attention(plan, plan.pos.data(), plan.T);
-  model.heads().backward(p, vh, dx.data(), plan, rows_of(plan), h.hc, dl, dv);
+  model.heads().backward(p, vh, dx.data(), plan, host_rows(plan), h.hc, dl, dv);
   model.decoder().backward(p, dx.data(), h.fc, plan.ids.data(), plan.pos.data());
 }
 

@@ -104,15 +104,27 @@ TrainState::TrainState(const ModelConfig& cfg, Backend& be, const ParamTable& mo
       }
   std::vector<int64_t> n;
   for (const ParamRef& r : table_.t) n.push_back(r.n);
-  const std::vector<bool> trainable = trainable_mask(cfg_, n, base, opts_);
+  make_slices(trainable_mask(cfg_, n, base, opts_), adapter_master, head_sizes);
+}
+
+TrainState::TrainState(const ModelConfig& cfg, Backend& be, ParamTable table, const std::vector<bool>& trainable,
+                       const std::vector<int64_t>& head_sizes, TrainOptions opts)
+    : cfg_(cfg), be_(be), opts_(std::move(opts)), table_(std::move(table)) {
+  GLAM_CHECK(trainable.size() == table_.t.size(), "InternalError", "a trainable mask of another table");
+  table_.meta = nullptr;
+  make_slices(trainable, std::vector<float*>(table_.t.size(), nullptr), head_sizes);
+}
+
+void TrainState::make_slices(const std::vector<bool>& trainable, const std::vector<float*>& given,
+                             const std::vector<int64_t>& head_sizes) {
   slice_.assign(table_.t.size(), Slice{});
   for (size_t k = 0; k < table_.t.size(); ++k) {
-    if (!trainable[k]) continue;
+    if (!trainable[k] || table_.t[k].n == 0) continue;
     const ParamRef& r = table_.t[k];
     Slice& s = slice_[k];
     s.n = r.n;
-    if (k >= base) {
-      s.master = adapter_master[k];
+    if (given[k]) {
+      s.master = given[k];
     } else if (r.dt == DType::F32) {
       s.master = static_cast<float*>(r.w);
     } else {
@@ -221,24 +233,38 @@ size_t TrainState::bytes() const {
   return b;
 }
 
-Weights TrainState::download(StateTensor what) {
+std::vector<float> TrainState::download_tensor(StateTensor what, size_t k) {
+  GLAM_CHECK(k < table_.t.size(), "InternalError", "no such tensor in the training state");
+  const ParamRef& r = table_.t[k];
+  const Slice& s = slice_[k];
+  std::vector<float> out;
   if (what == StateTensor::Params) {
-    Weights out = download_params(be_, table_);
-    auto dst = param_list(out);
-    for (size_t k = 0; k < slice_.size(); ++k)  // trainable tensors: their fp32 masters
-      if (slice_[k].master && slice_[k].master != table_.t[k].w)
-        be_.to_host(dst[k]->data(), slice_[k].master, size_t(slice_[k].n) * 4);
+    out.resize(size_t(r.n));
+    if (r.n == 0) return out;
+    if (s.master) {  // trainable: its fp32 master
+      be_.to_host(out.data(), s.master, out.size() * 4);
+    } else if (r.dt == DType::F32) {
+      be_.to_host(out.data(), r.w, out.size() * 4);
+    } else {  // widened on the backend, exactly
+      auto tmp = be_.buffer();
+      float* f = static_cast<float*>(tmp->ensure(out.size() * 4));
+      be_.widen(f, r.w, r.dt, r.n);
+      be_.to_host(out.data(), f, out.size() * 4);
+    }
     return out;
   }
+  if (s.off < 0) return out;  // frozen: no gradient, no moments (EMPTY)
   if (what != StateTensor::Grads) ensure_moments();
+  out.resize(size_t(s.n));
+  be_.to_host(out.data(), at(what, s.off), out.size() * 4);
+  return out;
+}
+
+Weights TrainState::download(StateTensor what) {
+  GLAM_CHECK(table_.meta != nullptr, "InternalError", "download() reads a decoder-only table");
   Weights out = structure_of(meta_);
   auto dst = param_list(out);
-  for (size_t k = 0; k < dst.size(); ++k) {
-    const Slice& s = slice_[k];
-    if (s.off < 0) continue;  // frozen: no gradient, no moments (EMPTY)
-    dst[k]->resize(size_t(s.n));
-    be_.to_host(dst[k]->data(), at(what, s.off), size_t(s.n) * 4);
-  }
+  for (size_t k = 0; k < dst.size(); ++k) *dst[k] = download_tensor(what, k);
   return out;
 }
 

@@ -5,7 +5,8 @@
 // moments of the same layout, and the clipped AdamW step (Backend::adamw_step).
 // Tensors are indexed like param_list (model/weights.h), followed by the value head's weight/bias
 // pairs, so export and import use the Hugging Face naming (export_hf) and both engines' checkpoints
-// are the same.
+// are the same. An architecture with its own parameter order (T5) hands over its table and
+// trainable mask instead, and names its tensors itself (model/t5_training.h).
 // Legend: k a param_list index, n elements of a tensor, G trainable elements (model, then value head).
 // Subtle:
 // - Flat layout: every trainable tensor owns a slice [off, off + n) of the gradient buffer (and of
@@ -44,6 +45,12 @@ class TrainState {
   // head_sizes: the value head's (C, hidden..., 1), empty without a head.
   TrainState(const ModelConfig& cfg, Backend& be, const ParamTable& model, const std::vector<int64_t>& head_sizes,
              TrainOptions opts);
+  // An architecture with its own parameter order (T5: model/t5_weights.h t5_param_list): table.t
+  // holds every tensor (base, then the adapters the caller created; table.meta null), trainable[k]
+  // which of them train. fp32 tensors are their own masters; bf16 ones get an fp32 master.
+  // download(), params() and the decoder-only import/export (engine.h) need a decoder-only table.
+  TrainState(const ModelConfig& cfg, Backend& be, ParamTable table, const std::vector<bool>& trainable,
+             const std::vector<int64_t>& head_sizes, TrainOptions opts);
   TrainState(const TrainState&) = delete;
   TrainState& operator=(const TrainState&) = delete;
 
@@ -74,6 +81,9 @@ class TrainState {
   void flat_grads_to_host(float* dst) const { be_.to_host(dst, flat_grads(), size_t(total_) * 4); }
   void flat_grads_from_host(const float* src) { be_.from_host(flat_grads(), src, size_t(total_) * 4); }
 
+  // Table entry k of `what` in fp32 host memory (params: the fp32 master when it has one); EMPTY
+  // for a frozen tensor's grads and moments.
+  std::vector<float> download_tensor(StateTensor what, size_t k);
   // The model part (base tensors and adapters) of `what` as fp32 host Weights in param_list's layout;
   // frozen tensors are EMPTY for grads and moments.
   Weights download(StateTensor what);
@@ -89,6 +99,10 @@ class TrainState {
     float* master = nullptr;  // fp32 master (== the weight in fp32 compute)
     int64_t off = -1, n = 0;  // slice of the flat buffers; -1: frozen
   };
+  // slices of the trainable tensors (master: given[k] when not null, else the weight itself in fp32,
+  // else a widened copy), then the flat layout
+  void make_slices(const std::vector<bool>& trainable, const std::vector<float*>& given,
+                   const std::vector<int64_t>& head_sizes);
   void layout(const std::vector<int64_t>& head_sizes);
   void ensure_moments();
   float* at(StateTensor what, int64_t off) const;

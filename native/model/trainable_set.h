@@ -25,6 +25,15 @@ struct TrainOptions {
   uint64_t seed = 0;  // LoRA A initialisation
 };
 
+// Every architecture's adapters are made here (the T5 ones too: model/t5_training.cpp), in one
+// seeded sequence: lora_seed(opts) starts it, each make_lora_adapter call draws its A from it.
+// InvalidArgument on a bad rank / alpha.
+uint64_t lora_seed(const TrainOptions& opts);
+// An adapter on rows [out_off, out_off + out_n) of a fused linear with in_n inputs, under the PEFT
+// module name `module`: A ~ U(-1/sqrt(in_n), 1/sqrt(in_n)) drawn from s, B = 0, scale alpha / rank.
+LoraAdapter make_lora_adapter(std::string module, int64_t out_off, int64_t out_n, int64_t in_n, const TrainOptions& opts,
+                              uint64_t& s);
+
 // Adds the LoRA adapters opts asks for to w (A ~ U(-1/sqrt(in), 1/sqrt(in)) from opts.seed, B = 0);
 // nothing when !opts.lora. InvalidArgument on a bad rank / alpha or when no target matches.
 void add_lora_adapters(const ModelConfig& cfg, Weights& w, const TrainOptions& opts);

@@ -22,7 +22,7 @@ namespace glam {
 class Transformer {
  public:
   Transformer(ModelConfig cfg, Weights w, int threads)
-      : cfg_(std::move(cfg)), w_(std::move(w)), be_(threads), dec_(cfg_, be_), heads_(cfg_, be_, dec_) {}
+      : cfg_(std::move(cfg)), w_(std::move(w)), be_(threads), dec_(cfg_, be_), heads_(cfg_, be_, family_spec(cfg_.family).norm) {}
 
   const ModelConfig& config() const { return cfg_; }
   Weights& weights() { return w_; }

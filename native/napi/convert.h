@@ -71,7 +71,8 @@ inline ModelConfig model_config(const Napi::Object& o) {
   const std::string fam = str(o, "family");
   if (fam == "llama") c.family = Family::Llama;
   else if (fam == "gpt2") c.family = Family::Gpt2;
-  else fail("UnsupportedArchitecture", "family '" + fam + "' is not supported (llama, gpt2)");
+  else if (fam == "t5") c.family = Family::T5;
+  else fail("UnsupportedArchitecture", "family '" + fam + "' is not supported (llama, gpt2, t5)");
   auto pos_int = [&](const char* k) {
     const double v = num(o, k, 0, true);
     if (!(v >= 1 && v < double(1 << 24)) || v != double(int64_t(v)))
@@ -107,7 +108,8 @@ inline ModelConfig model_config(const Napi::Object& o) {
   if (act == "silu") c.act = Act::Silu;
   else if (act == "gelu_tanh") c.act = Act::GeluTanh;
   else if (act == "gelu") c.act = Act::Gelu;
-  else fail("ConfigInvalid", "hidden activation '" + act + "' is not supported (silu, gelu_tanh, gelu)");
+  else if (act == "relu" && c.family == Family::T5) c.act = Act::Relu;
+  else fail("ConfigInvalid", "hidden activation '" + act + "' is not supported (silu, gelu_tanh, gelu; T5: relu)");
   const double sw = num(o, "slidingWindow", 0);
   c.sliding_window = sw >= 1 && sw < 1e12 ? int64_t(sw) : 0;
   GLAM_CHECK(c.rs_orig >= 1 && c.rs_factor > 0 && c.rs_high != c.rs_low, "ConfigInvalid",
@@ -117,6 +119,23 @@ inline ModelConfig model_config(const Napi::Object& o) {
                     c.heads * c.head_dim * c.hidden})
     GLAM_CHECK(n <= kMaxElems, "ConfigInvalid", "the model's weight matrices are too large to load");
   GLAM_CHECK(c.heads % c.kv_heads == 0, "ConfigInvalid", "numHeads must be a multiple of numKvHeads");
+  if (c.family == Family::T5) {  // lib/io/t5-config.ts: the encoder-decoder fields
+    Napi::Value t5 = o.Get("t5");
+    GLAM_CHECK(t5.IsObject(), "ConfigInvalid", "a T5 config needs its t5 fields");
+    Napi::Object t = t5.As<Napi::Object>();
+    c.dec_layers = int64_t(num(t, "numDecoderLayers", 0, true));
+    c.rel_buckets = int64_t(num(t, "relativeAttentionNumBuckets", 0, true));
+    c.rel_max_distance = int64_t(num(t, "relativeAttentionMaxDistance", 0, true));
+    c.decoder_start = int32_t(num(t, "decoderStartTokenId", 0, true));
+    c.gated = flag(t, "gatedAct", false);
+    c.scale_head = flag(t, "scaleDecoderOutputs", false);
+    GLAM_CHECK(c.dec_layers >= 1 && c.dec_layers < (1 << 20) && c.rel_buckets >= 4 && c.rel_buckets < (1 << 20) &&
+                   c.rel_max_distance > c.rel_buckets / 4 && c.rel_max_distance < (1 << 24) && c.decoder_start >= 0 &&
+                   c.decoder_start < c.vocab && c.heads == c.kv_heads && c.gated == (c.act == Act::GeluTanh) &&
+                   (c.act == Act::GeluTanh || c.act == Act::Relu),
+               "ConfigInvalid", "the T5 fields are inconsistent (layers, buckets, max distance, decoder start, activation)");
+    return c;
+  }
   GLAM_CHECK(family_spec(c.family).gated_mlp == (c.act == Act::Silu), "ConfigInvalid",
              "Llama-family models use silu; GPT-2 uses gelu_tanh or gelu");
   return c;

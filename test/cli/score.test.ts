@@ -178,7 +178,7 @@ test('glam init-model writes a directory the engine loads; same seed, same score
   expect(Array.from(sa.logprobs)).toEqual(Array.from(sb.logprobs));
   await pa.dispose();
   await pb.dispose();
-  const bad = await run(['init-model', '--arch', 't5', '--out', a]);
+  const bad = await run(['init-model', '--arch', 'bert', '--out', a]);
   expect(bad.code).toBe(2);
   expect(bad.err).toMatch(/--arch/);
 });

@@ -31,7 +31,8 @@ interface Expected {
   prompts: { prompt_ids: number[]; hidden_last: number[]; candidates: { ids: number[]; logprob: number; token_logprobs: number[] }[] }[];
 }
 const root = join(__dirname, '..', 'fixtures', 'models');
-const models = readdirSync(root).filter((m) => existsSync(join(root, m, 'expected.json')));
+// T5 does not run on the CUDA backend yet: test/gpu/t5.test.ts
+const models = readdirSync(root).filter((m) => existsSync(join(root, m, 'expected.json')) && !m.startsWith('t5-'));
 const hfGpu = process.env.GLAM_HF_GPU_JSON && existsSync(process.env.GLAM_HF_GPU_JSON)
   ? (JSON.parse(readFileSync(process.env.GLAM_HF_GPU_JSON, 'utf8')) as Record<string, Record<string, number[]>>)
   : undefined;

@@ -61,12 +61,13 @@ describe('flat gradients (Policy.gradients / setGradients)', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'glam-grads-'));
-    initModel(join(dir, 'model'), { arch: 'llama', layers: 1, hidden: 32, heads: 2, seed: 4 });
+    initModel(join(dir, 'llama'), { arch: 'llama', layers: 1, hidden: 32, heads: 2, seed: 4 });
+    initModel(join(dir, 't5'), { arch: 't5', layers: 1, hidden: 32, heads: 2, seed: 4 });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("hold every trainable tensor's gradient in the step's order, and writing them back is what step uses", async () => {
-    const p = await Policy.load(join(dir, 'model'), { threads: 1, device: 'cpu', valueHidden: [8] });
+  it.each(['llama', 't5'] as const)("%s: hold every trainable tensor's gradient in the step's order, and writing them back is what step uses", async (arch) => {
+    const p = await Policy.load(join(dir, arch), { threads: 1, device: 'cpu', valueHidden: [8] });
     try {
       p.enableTraining({ mode: 'full', freezeEmbeddings: true });
       await expect(p.gradients(new Float32Array(3))).rejects.toMatchObject({ code: 'InvalidArgument' });

@@ -64,7 +64,7 @@ describe('score, scoreTokens, forward and step inputs', () => {
     await expectInvalid(policy.score({ prompts: ['hi'], candidates: ['a'] } as never), /for candidates\[0\] but received a of type string/);
     await expectInvalid(policy.score({ prompts: ['hi', 'yo'], candidates: [['a'], ['b', null]] } as never), /for candidates\[1\]\[1\] but received null/);
     await expectInvalid(policy.score({ prompts: ['hi'], candidates: [['a']], mode: 'fast' } as never), /^Expected 'fused' or 'naive' for mode/);
-    await expectInvalid(policy.score({ prompts: ['hi'], candidates: [['a']], tokenization: 'bpe' } as never), /'separate' or 'joint' for tokenization/);
+    await expectInvalid(policy.score({ prompts: ['hi'], candidates: [['a']], tokenization: 'bpe' } as never), /'separate' or 'joint' or 'lamorel' for tokenization/);
     await expectInvalid(policy.score({ prompts: ['hi'], candidates: [['a']], hidden: 1 } as never), /true or false for hidden/);
     // the empty-text codes stay as they were
     expect(await errorCode(policy.score({ prompts: [''], candidates: [['a']] }))).toBe('EmptyPrompt');

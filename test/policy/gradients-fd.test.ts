@@ -51,7 +51,7 @@ function direction(set: NativeTensorSet, rng: Rng): NativeTensorSet {
   return out;
 }
 
-describe.each(['llama', 'qwen2', 'gpt2', 'mistral'])('%s', (name) => {
+describe.each(['llama', 'qwen2', 'gpt2', 'mistral', 't5-v1_0', 't5-v1_1'])('%s', (name) => {
   for (const mode of ['full', 'lora'] as const) {
     test(`${mode}: directional derivative = sum(grad . direction)`, async () => {
       const policy = await Policy.load(join(root, name), { threads: 2, valueHidden: [16, 16], valueSeed: 3 });

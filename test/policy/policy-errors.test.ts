@@ -81,10 +81,10 @@ describe('Policy.load bad directories', () => {
     const noTok = mkdtempSync(join(tmpdir(), 'glam-notok-'));
     for (const f of ['config.json', 'model.safetensors']) cpSync(join(fixture, f), join(noTok, f));
     expect(await errorCode(Policy.load(noTok))).toBe('TokenizerMissing');
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['T5ForConditionalGeneration'] }));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['BartForConditionalGeneration'] }));
     const err = (await Policy.load(dir).catch((e: unknown) => e)) as GlamError;
     expect(err.code).toBe('UnsupportedArchitecture');
-    expect(err.message).toMatch(/T5ForConditionalGeneration/);
+    expect(err.message).toMatch(/BartForConditionalGeneration/);
     expect(err.message).toMatch(/LlamaForCausalLM/);
   });
 });

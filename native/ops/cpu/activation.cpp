@@ -1,4 +1,5 @@
-// MLP activations on the CPU: SwiGLU (Llama family), GELU-tanh (GPT-2), sigmoid (the value head).
+// MLP activations on the CPU: SwiGLU (Llama family), GELU-tanh (GPT-2), ReLU and gated GELU-tanh (T5),
+// sigmoid (the value head).
 // Backwards sit beside them in part 2. Subtle: gelu_tanh matches PyTorch's
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the formula HF's gelu_new and gelu_pytorch_tanh share.
 #include <cmath>
@@ -71,6 +72,47 @@ void gelu_erf_backward(float* dx, const float* dy, const float* x, int64_t n, Th
       const float pdf = 0.3989422804014327f * std::exp(-0.5f * v * v);
       dx[i] = dy[i] * (cdf + v * pdf);
     }
+  });
+}
+
+void relu_forward(float* x, int64_t n, ThreadPool& pool) {
+  pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  });
+}
+
+void relu_backward(float* dx, const float* dy, const float* x, int64_t n, ThreadPool& pool) {
+  pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+  });
+}
+
+namespace {
+inline float gelu_tanh(float v, float& deriv) {
+  const float k = 0.7978845608028654f;
+  const float th = std::tanh(k * (v + 0.044715f * v * v * v));
+  deriv = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * v * v);
+  return 0.5f * v * (1.0f + th);
+}
+}  // namespace
+
+void geglu_tanh_forward(float* act, const float* u, int64_t T, int64_t I, ThreadPool& pool) {
+  pool.parallel_for(T, 16, [&](int64_t b, int64_t e) {
+    float unused;
+    for (int64_t t = b; t < e; ++t)
+      for (int64_t i = 0; i < I; ++i) act[t * I + i] = gelu_tanh(u[t * 2 * I + i], unused) * u[t * 2 * I + I + i];
+  });
+}
+
+void geglu_tanh_backward(float* du, const float* dact, const float* u, int64_t T, int64_t I, ThreadPool& pool) {
+  pool.parallel_for(T, 16, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t)
+      for (int64_t i = 0; i < I; ++i) {
+        float dg;
+        const float g = gelu_tanh(u[t * 2 * I + i], dg), lin = u[t * 2 * I + I + i], d = dact[t * I + i];
+        du[t * 2 * I + i] = d * lin * dg;
+        du[t * 2 * I + I + i] = d * g;
+      }
   });
 }
 

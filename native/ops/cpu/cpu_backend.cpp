@@ -28,10 +28,6 @@ class HostBuffer final : public Buffer {
 const float* f(const void* p) { return static_cast<const float*>(p); }
 float* f(void* p) { return static_cast<float*>(p); }
 
-void check_spec(const AttentionSpec& s) {
-  GLAM_CHECK(s.causal && s.scale == 0.0f && !s.bias && !s.kv, "UnsupportedArchitecture",
-             "the CPU backend runs causal self-attention without a position bias only");
-}
 
 }  // namespace
 
@@ -53,6 +49,10 @@ void CpuBackend::cast(void* dst, DType t, const float* src, int64_t n) {
 void CpuBackend::widen(float* dst, const void* src, DType t, int64_t n) {
   GLAM_CHECK(t == DType::F32, "InternalError", "the CPU backend computes in fp32 only");
   copy(dst, src, size_t(n) * 4);
+}
+
+void CpuBackend::scale(float* x, int64_t n, float s) {
+  for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
 void CpuBackend::set_attention(const AttentionRows& rows, const int32_t* pos, int64_t) {
@@ -123,31 +123,40 @@ void CpuBackend::rope_backward(float* dx, int64_t stride, int64_t T, int64_t nhe
 }
 
 void CpuBackend::act_forward(ActKind k, void* act, const float* u, int64_t T, int64_t I) {
-  if (k == ActKind::SwiGlu) {
-    swiglu_forward(f(act), u, T, I, pool_);
+  if (k == ActKind::SwiGlu || k == ActKind::GeGluTanh) {
+    (k == ActKind::SwiGlu ? swiglu_forward : geglu_tanh_forward)(f(act), u, T, I, pool_);
     return;
   }
   std::copy(u, u + T * I, f(act));  // the pre-activation stays (cached for backward)
   if (k == ActKind::GeluErf) gelu_erf_forward(f(act), T * I, pool_);
+  else if (k == ActKind::Relu) relu_forward(f(act), T * I, pool_);
   else gelu_tanh_forward(f(act), T * I, pool_);
 }
 
 void CpuBackend::act_backward(ActKind k, float* du, const float* dact, const float* u, int64_t T, int64_t I) {
   if (k == ActKind::SwiGlu) swiglu_backward(du, dact, u, T, I, pool_);
+  else if (k == ActKind::GeGluTanh) geglu_tanh_backward(du, dact, u, T, I, pool_);
+  else if (k == ActKind::Relu) relu_backward(du, dact, u, T * I, pool_);
   else if (k == ActKind::GeluErf) gelu_erf_backward(du, dact, u, T * I, pool_);
   else gelu_tanh_backward(du, dact, u, T * I, pool_);
 }
 
 void CpuBackend::attention_forward(void* out, float* lse, const float* qkv, int64_t H, int64_t Hkv, int64_t D,
                                    const AttentionSpec& spec) {
-  check_spec(spec);
+  if (!spec.plain()) {  // the encoder-decoder variants: one row-by-row kernel for fused and naive plans
+    attention_ext_forward(f(out), lse, qkv, pos_, rows_->groups, H, Hkv, D, spec, !rows_->reference, pool_);
+    return;
+  }
   (rows_->reference ? attention_forward_reference : cpu::attention_forward)(f(out), qkv, pos_, rows_->groups, H, Hkv, D,
                                                                      spec.window, pool_, lse);
 }
 
 void CpuBackend::attention_backward(float* dqkv, const float* dout, const void* out, const float* qkv, const float* lse,
                                     int64_t H, int64_t Hkv, int64_t D, const AttentionSpec& spec) {
-  check_spec(spec);
+  if (!spec.plain()) {
+    attention_ext_backward(dqkv, dout, f(out), qkv, lse, pos_, rows_->groups, H, Hkv, D, spec, !rows_->reference, pool_);
+    return;
+  }
   (rows_->reference ? attention_backward_reference : cpu::attention_backward)(dqkv, dout, f(out), qkv, lse, pos_, rows_->groups,
                                                                        H, Hkv, D, spec.window, pool_);
 }

@@ -1,7 +1,8 @@
 // The CPU backend's elementwise, normalisation, attention and head ops (GEMM lives in gemm.h).
 // defines: embedding_forward/backward, rmsnorm_forward/backward, layernorm_forward/backward,
 //          rope_forward/backward, swiglu_forward/backward, gelu_tanh_forward/backward,
-//          gelu_erf_forward/backward, sigmoid_forward, attention_forward/backward,
+//          gelu_erf_forward/backward, relu_forward/backward, geglu_tanh_forward/backward,
+//          sigmoid_forward, attention_forward/backward, attention_ext_forward/backward,
 //          lm_head_lse_forward/backward, lm_head_logprob_reference, bias_backward,
 //          value_head_forward/backward (value_head.cpp), adamw_step (adamw.cpp).
 // Each op's backward is written beside its forward in the op's own file. Backward ops ACCUMULATE
@@ -65,6 +66,12 @@ void gelu_tanh_backward(float* dx, const float* dy, const float* x, int64_t n, T
 // x[n] = gelu(x) in place with the exact erf form (GPT-2 configs that say "gelu")
 void gelu_erf_forward(float* x, int64_t n, ThreadPool& pool);
 void gelu_erf_backward(float* dx, const float* dy, const float* x, int64_t n, ThreadPool& pool);
+// x[n] = max(x, 0) in place (T5 v1.0); dx = dy where x > 0
+void relu_forward(float* x, int64_t n, ThreadPool& pool);
+void relu_backward(float* dx, const float* dy, const float* x, int64_t n, ThreadPool& pool);
+// act[T,I] = gelu_tanh(u[T, 0:I]) * u[T, I:2I] (T5 v1.1's gated-gelu); du[T,2I] written
+void geglu_tanh_forward(float* act, const float* u, int64_t T, int64_t I, ThreadPool& pool);
+void geglu_tanh_backward(float* du, const float* dact, const float* u, int64_t T, int64_t I, ThreadPool& pool);
 // x = sigmoid(x) in place (the value head)
 void sigmoid_forward(float* x, int64_t n);
 
@@ -88,6 +95,18 @@ void attention_forward(float* out, const float* qkv, const int32_t* pos, const s
 void attention_backward(float* dqkv, const float* dout, const float* out, const float* qkv, const float* lse,
                         const int32_t* pos, const std::vector<AttentionGroup>& groups, int64_t H, int64_t Hkv,
                         int64_t D, int64_t window, ThreadPool& pool);
+
+// The encoder-decoder variants of AttentionSpec (attention_ext.cpp): bidirectional prefixes, a
+// score scale, a relative position bias by bucket, cross attention to spec.kv over spec.kv_rows.
+// Self: qkv[T, (H+2Hkv)D]; cross: qkv = q[T, HD] and spec.kv[Tkv, 2 Hkv D]. out[T, HD], lse[T, H].
+void attention_ext_forward(float* out, float* lse, const float* qkv, const int32_t* pos,
+                           const std::vector<AttentionGroup>& groups, int64_t H, int64_t Hkv, int64_t D,
+                           const AttentionSpec& spec, bool blocked, ThreadPool& pool);
+// blocked: groups whose query rows all see the same keys run as matrix products (attention_ext_blocked.cpp)
+// dqkv written (self: q|k|v; cross: q, with dK|dV written into spec.dkv); spec.dbias +=.
+void attention_ext_backward(float* dqkv, const float* dout, const float* out, const float* qkv, const float* lse,
+                            const int32_t* pos, const std::vector<AttentionGroup>& groups, int64_t H, int64_t Hkv,
+                            int64_t D, const AttentionSpec& spec, bool blocked, ThreadPool& pool);
 
 // The fused LM head: for each scored row r, logits = h[r] · E^T over vocabulary tiles with a running
 // max and sum of exp; writes lse[R] and, for each target t with target_row[t] = r, target_logit[t].

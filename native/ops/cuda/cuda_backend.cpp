@@ -81,6 +81,10 @@ void CudaBackend::widen(float* dst, const void* src, DType t, int64_t n) {
   else if (n) widen_bf16(dst, src, n, s_);
 }
 
+void CudaBackend::scale(float* x, int64_t n, float s) {
+  if (n) cast_rows(x, DType::F32, x, 1, n, n, s, s_);  // elementwise: in place is safe
+}
+
 void CudaBackend::set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) {
   pos_ = pos;
   T_ = T;
@@ -167,11 +171,15 @@ void CudaBackend::rope_backward(float* dx, int64_t stride, int64_t T, int64_t nh
 }
 
 void CudaBackend::act_forward(ActKind k, void* act, const float* u, int64_t T, int64_t I) {
+  GLAM_CHECK(k == ActKind::SwiGlu || k == ActKind::GeluTanh || k == ActKind::GeluErf, "UnsupportedArchitecture",
+             "the CUDA backend has no ReLU / gated-GELU kernels yet (T5); run T5 on the CPU (device 'cpu')");
   if (k == ActKind::SwiGlu) swiglu_forward(act, dt_, u, T, I, s_);
   else gelu_forward(act, dt_, u, T * I, k == ActKind::GeluTanh, s_);
 }
 
 void CudaBackend::act_backward(ActKind k, float* du, const float* dact, const float* u, int64_t T, int64_t I) {
+  GLAM_CHECK(k == ActKind::SwiGlu || k == ActKind::GeluTanh || k == ActKind::GeluErf, "UnsupportedArchitecture",
+             "the CUDA backend has no ReLU / gated-GELU kernels yet (T5); run T5 on the CPU (device 'cpu')");
   if (k == ActKind::SwiGlu) swiglu_backward(du, dact, u, T, I, s_);
   else gelu_backward(du, dact, u, T * I, k == ActKind::GeluTanh, s_);
 }

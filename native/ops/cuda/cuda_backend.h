@@ -53,6 +53,7 @@ class CudaBackend final : public Backend {
   void from_host(void* dst, const void* host, size_t bytes) override;
   void cast(void* dst, DType t, const float* src, int64_t n) override;
   void widen(float* dst, const void* src, DType t, int64_t n) override;
+  void scale(float* x, int64_t n, float s) override;
   void set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) override;
   void embedding_forward(float* x, const int32_t* ids, const int32_t* pos, int64_t T, const void* table,
                          const void* pos_table, int64_t C) override;

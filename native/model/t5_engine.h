@@ -1,0 +1,52 @@
+// T5Engine: the Engine (model/engine.h) of a T5ForConditionalGeneration on the CPU addon: scoring
+// (model/t5_scorer.h: fused and naive) and, once enabled, training through the one TrainState
+// (model/t5_training.h: T5's trainable set over model/train_state.h), with tensors exported and
+// imported under Hugging Face / PEFT names (model/t5_weights.h). The CUDA addon does not run T5 yet
+// (its backend lacks the encoder-decoder attention variants and T5's activations): loading one
+// there is UnsupportedArchitecture.
+// Subtle: the value head is the wrapper's (host memory is backend memory), as in the CPU engine.
+// Legend: B prompts, N candidates.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "model/engine.h"
+#include "model/t5_scorer.h"
+#include "model/t5_training.h"
+
+namespace glam {
+
+class T5Engine final : public Engine {
+ public:
+  T5Engine(ModelConfig cfg, T5Weights w, int threads) : m_(std::move(cfg), std::move(w), threads) {}
+
+  const ModelConfig& config() const override { return m_.cfg; }
+  std::vector<std::pair<std::string, InfoValue>> info() const override;
+  ScoreResult score(const PackedBatch& batch, const ValueHead& head, bool naive, bool want_hidden) override;
+  bool holds_value_head() const override { return false; }
+  void value_head_changed(const ValueHead& head) override;
+
+  void enable_training(const TrainOptions& opts, const ValueHead& head) override;
+  bool training() const override { return train_ != nullptr; }
+  std::unique_ptr<TrainPass> forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) override;
+  void backward(TrainPass& pass, const ValueHead& head, const float* dl, const float* dv) override;
+  double step(const AdamWOptions& o, ValueHead& head) override;
+  void zero_grad() override;
+  std::map<std::string, HfTensor> export_tensors(const std::string& what, const std::string& scope,
+                                                 ValueHead& head) override;
+  void import_tensors(const std::string& what, const std::string& scope, const std::map<std::string, HfTensor>& src,
+                      ValueHead& head) override;
+  TrainStatus train_status(int64_t set_step) override;
+  int64_t gradient_numel() override { return train().flat_size(); }
+  void read_gradients(float* out) override { train().flat_grads_to_host(out); }
+  void write_gradients(const float* in) override { train().flat_grads_from_host(in); }
+
+ private:
+  TrainState& train();
+  T5Params params();  // the weights (and adapters when training), no gradients
+
+  T5Cpu m_;
+  std::unique_ptr<TrainState> train_;
+};
+
+}  // namespace glam

@@ -1,0 +1,33 @@
+// T5's training over the one TrainState (model/train_state.h: the flat fp32 gradient buffer, AdamW
+// moments, Backend::adamw_step, the value head's slices): what T5 adds is its trainable set (full
+// fine-tuning, or LoRA adapters under PEFT's T5 names q, k, v, o, wi, wi_0, wi_1, wo in both
+// stacks, cross attention included) and its parameter order (t5_param_list, model/t5_weights.h),
+// which is the TrainState's table order, so a state tensor maps back onto Hugging Face names
+// through T5Weights (t5_state_tensors, then export_t5).
+// Subtle: the table points into the host T5Weights (host memory is the CPU backend's; fp32 tensors
+// are their own masters, so the step updates the weights in place); those vectors must never be
+// reallocated while training (imports copy into them). Frozen tensors (empty ones, LoRA's base,
+// frozen embeddings / head; with a tied head, freezing either freezes `shared`) have no slice.
+// Legend: C d_model, HD = heads x d_kv, I d_ff, r LoRA rank.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model/t5_scorer.h"
+#include "model/train_state.h"
+#include "model/trainable_set.h"  // TrainOptions
+
+namespace glam {
+
+// Adds the LoRA adapters opts asks for to model.w (PEFT's init: A ~ U(+-1/sqrt(in)) from opts.seed,
+// B = 0) and builds the training state over model.w's tensors in t5_param_list order.
+std::unique_ptr<TrainState> t5_train_state(T5Cpu& model, const std::vector<int64_t>& head_sizes, TrainOptions opts);
+// w's structure (stacks, adapters' metadata) without tensor data.
+T5Weights t5_structure(const T5Weights& w);
+// Every tensor of `what` in w's structure (frozen grads and moments EMPTY): export_t5 names them.
+T5Weights t5_state_tensors(T5Weights& w, TrainState& t, StateTensor what);
+// The inverse for params and moments: every non-empty tensor of s written into the state.
+void t5_upload_state(TrainState& t, StateTensor what, T5Weights& s);
+
+}  // namespace glam

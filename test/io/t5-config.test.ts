@@ -1,0 +1,114 @@
+// T5 config.json parsing (lib/io/t5-config.ts) and weight resolution (lib/io/t5-weights.ts): the fields
+// that change the maths, transformers 5's spellings, typed errors that say what to fix.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { GlamError } from '../../lib/errors.js';
+import { parseModelConfig } from '../../lib/io/model-config.js';
+import { loadModelFiles } from '../../lib/io/model-files.js';
+import { loadSafetensors } from '../../lib/io/safetensors.js';
+import { cpuTestHooks } from '../../lib/native/test-hooks.js';
+import { t5ConfigJson } from '../../lib/io/t5-config.js';
+import { resolveT5Weights } from '../../lib/io/t5-weights.js';
+
+const models = join(__dirname, '..', 'fixtures', 'models');
+const V10 = JSON.parse(readFileSync(join(models, 't5-v1_0', 'config.json'), 'utf8')) as Record<string, unknown>;
+const V11 = JSON.parse(readFileSync(join(models, 't5-v1_1', 'config.json'), 'utf8')) as Record<string, unknown>;
+const parse = (raw: Record<string, unknown>) => parseModelConfig(raw, 'config.json');
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(GlamError);
+    return (e as GlamError).code;
+  }
+  return 'no error';
+}
+
+describe('T5 config', () => {
+  it('reads v1.0 and v1.1 with their odd shapes and the head rescale', () => {
+    const a = parse(V10);
+    expect(a).toMatchObject({ family: 't5', hiddenSize: 48, headDim: 10, numHeads: 4, numLayers: 2, hiddenAct: 'relu', normEps: 1e-6 });
+    expect(a.t5).toEqual({ numDecoderLayers: 3, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16, decoderStartTokenId: 0,
+      padTokenId: 0, gatedAct: false, scaleDecoderOutputs: true });
+    const b = parse(V11);
+    expect(b).toMatchObject({ hiddenAct: 'gelu_tanh', normEps: 1e-5, tieWordEmbeddings: false });
+    expect(b.t5).toMatchObject({ gatedAct: true, scaleDecoderOutputs: false, relativeAttentionNumBuckets: 6 });
+  });
+
+  it("transformers 5's spelling: scale_decoder_outputs wins over tie_word_embeddings; defaults as T5Config's", () => {
+    expect(parse({ ...V11, tie_word_embeddings: true, scale_decoder_outputs: false }).t5!.scaleDecoderOutputs).toBe(false);
+    const { num_decoder_layers: _n, relative_attention_num_buckets: _b, relative_attention_max_distance: _d, layer_norm_epsilon: _e,
+      tie_word_embeddings: _t, ...bare } = V10;
+    const c = parse({ ...bare, feed_forward_proj: undefined });
+    expect(c.t5).toMatchObject({ numDecoderLayers: 2, relativeAttentionNumBuckets: 32, relativeAttentionMaxDistance: 128, scaleDecoderOutputs: true });
+    expect(c.normEps).toBe(1e-6);
+    expect(c.hiddenAct).toBe('relu');
+  });
+
+  it('bad fields are ConfigInvalid naming them', () => {
+    expect(code(() => parse({ ...V10, feed_forward_proj: 'gated-silu' }))).toBe('ConfigInvalid');
+    expect(code(() => parse({ ...V10, d_kv: 0 }))).toBe('ConfigInvalid');
+    expect(code(() => parse({ ...V10, relative_attention_num_buckets: 3 }))).toBe('ConfigInvalid');
+    expect(code(() => parse({ ...V10, relative_attention_max_distance: 2 }))).toBe('ConfigInvalid');
+    expect(code(() => parse({ ...V10, decoder_start_token_id: 1e6 }))).toBe('ConfigInvalid');
+    expect(code(() => parse({ ...V10, tie_word_embeddings: 'yes' }))).toBe('ConfigInvalid');
+    expect(code(() => parse({ ...V10, layer_norm_epsilon: -1 }))).toBe('ConfigInvalid');
+    const { d_model: _, ...noModel } = V10;
+    expect(() => parse(noModel)).toThrow(/"d_model" is missing/);
+  });
+
+  it('config.json text keeps float fields floats (transformers 5 rejects "initializer_factor": 1)', () => {
+    const text = t5ConfigJson({ ...V10, initializer_factor: 1, dropout_rate: 0 });
+    expect(text).toMatch(/"initializer_factor": 1\.0,/);
+    expect(text).toMatch(/"dropout_rate": 0\.0,/);
+    expect(JSON.parse(text)).toEqual({ ...V10, initializer_factor: 1, dropout_rate: 0 });
+  });
+});
+
+describe('T5 weights', () => {
+  it('the untied head is taken; the tied model gets none (the embedding is the head)', () => {
+    expect(loadModelFiles(join(models, 't5-v1_1')).weights.has('lm_head.weight')).toBe(true);
+    expect(loadModelFiles(join(models, 't5-v1_0')).weights.has('lm_head.weight')).toBe(false);
+  });
+
+  it('a head that differs from the embedding is used even when the config says tied (transformers 5 unties)', () => {
+    const cfg = parse({ ...V11, tie_word_embeddings: true, scale_decoder_outputs: false });
+    expect(resolveT5Weights(cfg, loadSafetensors(join(models, 't5-v1_1'))).has('lm_head.weight')).toBe(true);
+  });
+
+  it('missing and misshapen tensors are typed errors; encoder.embed_tokens stands in for shared', () => {
+    const cfg = parse(V11);
+    const stored = loadSafetensors(join(models, 't5-v1_1'));
+    const noHead = new Map(stored);
+    noHead.delete('lm_head.weight');
+    expect(code(() => resolveT5Weights(cfg, noHead))).toBe('TensorMissing');
+    const deep = parse({ ...V11, num_decoder_layers: 4 });
+    expect(() => resolveT5Weights(deep, stored)).toThrow(/decoder\.block\.3\./);
+    expect(code(() => resolveT5Weights(parse({ ...V11, d_ff: 57 }), stored))).toBe('TensorShapeMismatch');
+    const renamed = new Map(stored);
+    renamed.set('encoder.embed_tokens.weight', renamed.get('shared.weight')!);
+    renamed.delete('shared.weight');
+    expect(resolveT5Weights(cfg, renamed).get('shared.weight')!.data).toBe(stored.get('shared.weight')!.data);
+  });
+});
+
+describe('T5 weights, the native side', () => {
+  it('re-checks what the TS side checked before sizing anything: a corrupt config is a typed error, not a crash', () => {
+    const { config, weights } = loadModelFiles(join(models, 't5-v1_1'));
+    const tensors = Object.fromEntries(weights);
+    const ids = Int32Array.from([5, 6, 7]);
+    const enc = (cfg: typeof config) => () => cpuTestHooks().t5.encode(cfg, tensors, ids);
+    expect(enc(config)().length).toBe(3 * config.hiddenSize);
+    expect(code(enc({ ...config, t5: { ...config.t5!, numDecoderLayers: 2 ** 19 } }))).toBe('TensorMissing');
+    expect(code(enc({ ...config, numLayers: 3 }))).toBe('TensorMissing');
+    expect(code(enc({ ...config, vocabSize: 2 ** 23 }))).toBe('TensorShapeMismatch');
+    expect(code(enc({ ...config, headDim: 13 }))).toBe('TensorShapeMismatch');
+    expect(code(enc({ ...config, t5: { ...config.t5!, gatedAct: false } }))).toBe('ConfigInvalid'); // gelu_tanh must be gated
+    expect(code(enc({ ...config, t5: { ...config.t5!, relativeAttentionNumBuckets: 2 } }))).toBe('ConfigInvalid');
+    expect(code(() => cpuTestHooks().t5.encode(config, tensors, Int32Array.from([config.vocabSize])))).toBe('TokenOutOfRange');
+  });
+});
