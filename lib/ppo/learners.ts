@@ -68,7 +68,7 @@ export function learnerEnvSeed(rank: number, localEnvs: number): (seed: number, 
 }
 
 /** Seconds a collective may wait for the others before it is LearnerLost (GLAM_LEARNER_TIMEOUT_S). */
-export function learnerTimeoutS(env: NodeJS.ProcessEnv = process.env): number {
+export function learnerTimeoutS(env: Record<string, string | undefined> = process.env): number {
   const v = env.GLAM_LEARNER_TIMEOUT_S;
   if (v === undefined || v === '') return 600;
   const n = Number(v);
@@ -151,12 +151,12 @@ class MpiLearners implements Learners {
 }
 
 /** True when this process was started by an MPI launcher (mpirun, srun --mpi=pmix). */
-export function underMpi(env: NodeJS.ProcessEnv = process.env): boolean {
+export function underMpi(env: Record<string, string | undefined> = process.env): boolean {
   return env.OMPI_COMM_WORLD_SIZE !== undefined || env.PMIX_RANK !== undefined || env.PMI_RANK !== undefined;
 }
 
 /** The MPI job's size as its launcher tells it in the environment (Open MPI, PMI, Slurm), or undefined. */
-export function mpiJobSize(env: NodeJS.ProcessEnv = process.env): number | undefined {
+export function mpiJobSize(env: Record<string, string | undefined> = process.env): number | undefined {
   const v = env.OMPI_COMM_WORLD_SIZE ?? env.PMI_SIZE ?? (underMpi(env) ? env.SLURM_NTASKS : undefined);
   return v === undefined ? undefined : Number(v);
 }
