@@ -32,8 +32,8 @@
 // 0.4), sampled 0.936 − 0.03 → 0.9; both are far above the untrained model's (upper bounds 0.055, 0.056). And the improvement must be significant
 // on the test's own episodes: the trained rate's lower 95% bound above the untrained rate's upper one.
 // On this machine the test's run is `glam train --seed 1`'s, update for update; with the engine in main
-// it printed greedy 0.030 -> 1.000, sampled 0.030 -> 1.000 on its 200 episodes (0.030 -> 0.555 greedy
-// before the GEMM change).
+// it printed greedy 0.025 -> 0.980, sampled 0.025 -> 0.980 on its 200 episodes, counted by start (by the
+// earlier first-to-finish count: 0.030 -> 1.000; 0.030 -> 0.555 greedy before the GEMM change).
 // Subtle: this is the real trainer end to end (fused scoring, GAE, PPO loss, backward, AdamW) with
 // nothing mocked; it takes ~4-5 minutes on 2 idle cores (235 s with 64-episode evaluations; the four
 // 200-episode ones add about 40 s, the untrained model's being the longest; 356 s measured with the 2
