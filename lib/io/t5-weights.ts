@@ -1,50 +1,65 @@
 // The T5ForConditionalGeneration weight inventory (Hugging Face names and shapes) and resolveT5Weights, which checks a
-// loaded checkpoint against it and returns exactly the tensors the engine reads (native/model/t5_weights.cpp).
+// loaded checkpoint against it and returns exactly the tensors the engine reads. The names come from the native T5
+// table (native/model/t5_weights.h t5_layout, exported by the CPU addon's t5Table()), the one the native loader
+// reads: the table exists once.
 // Subtle points (transformers 5.23's loading rules):
 //  - the embedding is "shared.weight"; checkpoints that store only the stacks' copies give "encoder.embed_tokens.weight";
 //  - the head: a stored "lm_head.weight" is used when the config says tie_word_embeddings: false (v1.1, Flan-T5; then
 //    it is required) or when it differs from the embedding (transformers then unties them; transformers 5 writes
 //    tie_word_embeddings: true even for Flan-T5 fine-tunes); otherwise the embedding is the head;
 //  - only block 0 of each stack owns relative_attention_bias (later blocks reuse it); the decoder's cross attention
-//    never has one (a stored one is ignored, as transformers does), nor do the stacks' embed_tokens copies.
+//    never has one (a stored one is ignored, as transformers does), nor do the stacks' embed_tokens copies;
+//  - the inventory is a generator: a corrupt config may claim 2^31 layers, and checking fails at the first missing
+//    tensor instead of materialising billions of names.
 
 import { GlamError } from '../errors.js';
+import { cpuAddon, type NativeT5Stack, type NativeT5Table, type T5Dim } from '../native/binding.js';
 import type { ModelConfig } from './model-config.js';
 import { isWeightDtype, WEIGHT_DTYPES, type StoredTensor, type Tensor } from './safetensors-format.js';
 import type { ExpectedTensor } from './weights.js';
 
-function* blockTensors(cfg: ModelConfig, p: string, dec: boolean): Generator<ExpectedTensor> {
-  const { hiddenSize: C, intermediateSize: I, numHeads: H, headDim: D } = cfg;
-  const HD = H * D;
-  yield { name: `${p}layer.0.layer_norm.weight`, shape: [C] };
-  for (const m of ['q', 'k', 'v']) yield { name: `${p}layer.0.SelfAttention.${m}.weight`, shape: [HD, C] };
-  yield { name: `${p}layer.0.SelfAttention.o.weight`, shape: [C, HD] };
-  if (dec) {
-    yield { name: `${p}layer.1.layer_norm.weight`, shape: [C] };
-    for (const m of ['q', 'k', 'v']) yield { name: `${p}layer.1.EncDecAttention.${m}.weight`, shape: [HD, C] };
-    yield { name: `${p}layer.1.EncDecAttention.o.weight`, shape: [C, HD] };
-  }
-  const ff = `${p}layer.${dec ? 2 : 1}.`;
-  yield { name: `${ff}layer_norm.weight`, shape: [C] };
-  for (const wi of cfg.t5!.gatedAct ? ['wi_0', 'wi_1'] : ['wi']) yield { name: `${ff}DenseReluDense.${wi}.weight`, shape: [I, C] };
-  yield { name: `${ff}DenseReluDense.wo.weight`, shape: [C, I] };
+let table: NativeT5Table | undefined;
+
+/** The native T5 table (read once from the CPU addon). */
+export function t5Table(): NativeT5Table {
+  return (table ??= cpuAddon().t5Table());
 }
 
-/** The tensors a T5 config needs (without lm_head.weight: see resolveT5Weights), in load order. */
+function dimOf(cfg: ModelConfig, d: T5Dim): number {
+  switch (d) {
+    case 'V': return cfg.vocabSize;
+    case 'C': return cfg.hiddenSize;
+    case 'HD': return cfg.numHeads * cfg.headDim;
+    case 'I': return cfg.intermediateSize;
+    case 'NB': return cfg.t5!.relativeAttentionNumBuckets;
+    case 'H': return cfg.numHeads;
+  }
+}
+
+function* stackTensors(cfg: ModelConfig, s: NativeT5Stack, layers: number, relBias: string): Generator<ExpectedTensor> {
+  const gated = cfg.t5!.gatedAct;
+  for (let l = 0; l < layers; l++) {
+    const p = `${s.prefix}${l}.`;
+    if (l === 0) yield { name: p + relBias, shape: [dimOf(cfg, 'NB'), dimOf(cfg, 'H')] };
+    for (const part of s.parts) {
+      if ((part.ff === 'gated' && !gated) || (part.ff === 'relu' && gated)) continue;
+      yield { name: p + part.name, shape: part.cols === null ? [dimOf(cfg, part.rows)] : [dimOf(cfg, part.rows), dimOf(cfg, part.cols)] };
+    }
+  }
+  yield { name: s.finalNorm, shape: [cfg.hiddenSize] };
+}
+
+/** The tensors a T5 config needs (without the head: see t5HeadTensor and resolveT5Weights), in load order. */
 export function* t5Tensors(cfg: ModelConfig): Generator<ExpectedTensor> {
-  const t5 = cfg.t5!;
-  const bias = [t5.relativeAttentionNumBuckets, cfg.numHeads];
-  yield { name: 'shared.weight', shape: [cfg.vocabSize, cfg.hiddenSize] };
-  for (let i = 0; i < cfg.numLayers; i++) {
-    if (i === 0) yield { name: 'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight', shape: bias };
-    yield* blockTensors(cfg, `encoder.block.${i}.`, false);
-  }
-  yield { name: 'encoder.final_layer_norm.weight', shape: [cfg.hiddenSize] };
-  for (let i = 0; i < t5.numDecoderLayers; i++) {
-    if (i === 0) yield { name: 'decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight', shape: bias };
-    yield* blockTensors(cfg, `decoder.block.${i}.`, true);
-  }
-  yield { name: 'decoder.final_layer_norm.weight', shape: [cfg.hiddenSize] };
+  const t = t5Table();
+  yield { name: t.embed, shape: [cfg.vocabSize, cfg.hiddenSize] };
+  yield* stackTensors(cfg, t.encoder, cfg.numLayers, t.relBias);
+  yield* stackTensors(cfg, t.decoder, cfg.t5!.numDecoderLayers, t.relBias);
+}
+
+/** The head's own tensor (v1.1 / Flan-T5 store it; v1.0's head is the embedding). */
+export function t5HeadTensor(cfg: ModelConfig): ExpectedTensor {
+  return { name: t5Table().lmHead, shape: [cfg.vocabSize, cfg.hiddenSize] };
 }
 
 function sameBytes(a: StoredTensor, b: StoredTensor): boolean {
@@ -74,14 +89,16 @@ export function resolveT5Weights(cfg: ModelConfig, tensors: Map<string, StoredTe
     }
     out.set(name, { dtype: stored.dtype, shape: stored.shape, data: stored.data });
   };
+  const t = t5Table();
   for (const { name, shape } of t5Tensors(cfg)) {
-    const stored = tensors.get(name) ?? (name === 'shared.weight' ? tensors.get('encoder.embed_tokens.weight') : undefined);
+    const stored = tensors.get(name) ?? (name === t.embed ? tensors.get(t.embedAlias) : undefined);
     take(name, shape, stored);
   }
-  const head = tensors.get('lm_head.weight');
-  const shared = tensors.get('shared.weight') ?? tensors.get('encoder.embed_tokens.weight');
+  const head = tensors.get(t.lmHead);
+  const shared = tensors.get(t.embed) ?? tensors.get(t.embedAlias);
   if (!cfg.tieWordEmbeddings || (head !== undefined && shared !== undefined && !sameBytes(head, shared))) {
-    take('lm_head.weight', [cfg.vocabSize, cfg.hiddenSize], head);
+    const { name, shape } = t5HeadTensor(cfg);
+    take(name, shape, head);
   }
   return out;
 }

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { parseModelConfig } from '../io/model-config.js';
 import { writeSafetensors, type StoredTensor } from '../io/safetensors.js';
 import { t5ConfigJson } from '../io/t5-config.js';
-import { t5Tensors } from '../io/t5-weights.js';
+import { t5HeadTensor, t5Tensors } from '../io/t5-weights.js';
 import { iterExpectedTensors } from '../io/weights.js';
 import { TextTokenizer } from '../policy/tokenizer.js';
 import { packageRoot } from '../util/package-root.js';
@@ -112,7 +112,7 @@ export function initModel(out: string, o: InitModelOptions): void {
   };
   const tensors: Record<string, StoredTensor> = {};
   const inventory = cfg.family === 't5'
-    ? [...t5Tensors(cfg), { name: 'lm_head.weight', shape: [cfg.vocabSize, cfg.hiddenSize] }]
+    ? [...t5Tensors(cfg), t5HeadTensor(cfg)]
     : iterExpectedTensors(cfg);
   for (const t of inventory) {
     const n = t.shape.reduce((a, b) => a * b, 1);

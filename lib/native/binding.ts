@@ -115,11 +115,36 @@ export interface NativeFamily {
   linears: { role: 'qkv' | 'o' | 'up' | 'down'; in: FamilyDim; conv1d: boolean; parts: { module: string; rows: FamilyDim }[] }[];
 }
 
+/** A size of T5's tensor table: vocab, d_model, heads x d_kv, d_ff, relative-attention buckets, heads. */
+export type T5Dim = 'V' | 'C' | 'HD' | 'I' | 'NB' | 'H';
+
+/** One stack of T5's tensor table: block tensor = prefix + "<l>." + part name. */
+export interface NativeT5Stack {
+  prefix: string;
+  finalNorm: string;
+  /** In load order; ff 'gated' parts exist in gated-gelu models only, 'relu' ones in ReLU models only. */
+  parts: { name: string; rows: T5Dim; cols: T5Dim | null; ff: 'any' | 'gated' | 'relu' }[];
+}
+
+/** T5's Hugging Face tensor names as data (native/model/t5_weights.h t5_layout, exported by native/napi/t5_table.h). */
+export interface NativeT5Table {
+  embed: string;
+  /** The encoder's copy of the embedding, read when a checkpoint lacks `embed`. */
+  embedAlias: string;
+  lmHead: string;
+  /** Under block 0 of each stack only. */
+  relBias: string;
+  encoder: NativeT5Stack;
+  decoder: NativeT5Stack;
+}
+
 export interface NativeAddon {
   backend: 'cpu';
   loadModel(config: ModelConfig, tensors: Record<string, Tensor>, opts: { threads: number }): Promise<NativeModel>;
   /** The family table the native loader reads (native/napi/family_table.h), by family name. */
   familyTable(): Record<string, NativeFamily>;
+  /** T5's tensor-name table the native loader reads (native/napi/t5_table.h). */
+  t5Table(): NativeT5Table;
 }
 
 /** Where the compute runs: 'auto' = CUDA when the CUDA addon is built and sees a GPU, else the CPU. */

@@ -22,52 +22,115 @@ int64_t numel(const std::vector<int64_t>& s) {
 
 int64_t up_rows_t5(const ModelConfig& c) { return c.gated ? 2 * c.inter : c.inter; }
 
-void block_tensors(const ModelConfig& c, T5Block& b, const std::string& p, bool dec, std::vector<T5Tensor>& out) {
-  const int64_t C = c.hidden, HD = c.heads * c.head_dim, I = c.inter;
-  const std::string sa = p + "layer.0.SelfAttention.";
-  out.push_back({p + "layer.0.layer_norm.weight", {C}, &b.ln_attn, 0});
-  out.push_back({sa + "q.weight", {HD, C}, &b.lin[int(T5Lin::Qkv)], 0});
-  out.push_back({sa + "k.weight", {HD, C}, &b.lin[int(T5Lin::Qkv)], HD});
-  out.push_back({sa + "v.weight", {HD, C}, &b.lin[int(T5Lin::Qkv)], 2 * HD});
-  out.push_back({sa + "o.weight", {C, HD}, &b.lin[int(T5Lin::O)], 0});
+std::vector<float>* dst_of(T5Block& b, T5Dst d) {
+  switch (d) {
+    case T5Dst::LnAttn: return &b.ln_attn;
+    case T5Dst::LnCross: return &b.ln_cross;
+    case T5Dst::LnFf: return &b.ln_ff;
+    case T5Dst::Qkv: return &b.lin[int(T5Lin::Qkv)];
+    case T5Dst::O: return &b.lin[int(T5Lin::O)];
+    case T5Dst::CrossQ: return &b.lin[int(T5Lin::CrossQ)];
+    case T5Dst::CrossKv: return &b.lin[int(T5Lin::CrossKv)];
+    case T5Dst::CrossO: return &b.lin[int(T5Lin::CrossO)];
+    case T5Dst::Wi: return &b.lin[int(T5Lin::Wi)];
+    case T5Dst::Wo: return &b.lin[int(T5Lin::Wo)];
+  }
+  return nullptr;
+}
+
+// The block parts of one stack, in load order: self-attention, (decoder) cross-attention, feed-forward
+// (the encoder's is its layer 1, the decoder's its layer 2).
+std::vector<T5Part> stack_parts(bool dec) {
+  using D = T5Dim;
+  std::vector<T5Part> p = {
+      {"layer.0.layer_norm.weight", D::C, D::None, T5Dst::LnAttn, 0, T5Ff::Any},
+      {"layer.0.SelfAttention.q.weight", D::HD, D::C, T5Dst::Qkv, 0, T5Ff::Any},
+      {"layer.0.SelfAttention.k.weight", D::HD, D::C, T5Dst::Qkv, 1, T5Ff::Any},
+      {"layer.0.SelfAttention.v.weight", D::HD, D::C, T5Dst::Qkv, 2, T5Ff::Any},
+      {"layer.0.SelfAttention.o.weight", D::C, D::HD, T5Dst::O, 0, T5Ff::Any},
+  };
   if (dec) {
-    const std::string ca = p + "layer.1.EncDecAttention.";
-    out.push_back({p + "layer.1.layer_norm.weight", {C}, &b.ln_cross, 0});
-    out.push_back({ca + "q.weight", {HD, C}, &b.lin[int(T5Lin::CrossQ)], 0});
-    out.push_back({ca + "k.weight", {HD, C}, &b.lin[int(T5Lin::CrossKv)], 0});
-    out.push_back({ca + "v.weight", {HD, C}, &b.lin[int(T5Lin::CrossKv)], HD});
-    out.push_back({ca + "o.weight", {C, HD}, &b.lin[int(T5Lin::CrossO)], 0});
-  }
-  const std::string ff = p + (dec ? "layer.2." : "layer.1.");
-  out.push_back({ff + "layer_norm.weight", {C}, &b.ln_ff, 0});
-  if (c.gated) {
-    out.push_back({ff + "DenseReluDense.wi_0.weight", {I, C}, &b.lin[int(T5Lin::Wi)], 0});
-    out.push_back({ff + "DenseReluDense.wi_1.weight", {I, C}, &b.lin[int(T5Lin::Wi)], I});
+    p.insert(p.end(), {
+                          {"layer.1.layer_norm.weight", D::C, D::None, T5Dst::LnCross, 0, T5Ff::Any},
+                          {"layer.1.EncDecAttention.q.weight", D::HD, D::C, T5Dst::CrossQ, 0, T5Ff::Any},
+                          {"layer.1.EncDecAttention.k.weight", D::HD, D::C, T5Dst::CrossKv, 0, T5Ff::Any},
+                          {"layer.1.EncDecAttention.v.weight", D::HD, D::C, T5Dst::CrossKv, 1, T5Ff::Any},
+                          {"layer.1.EncDecAttention.o.weight", D::C, D::HD, T5Dst::CrossO, 0, T5Ff::Any},
+                      });
+    p.insert(p.end(), {
+                          {"layer.2.layer_norm.weight", D::C, D::None, T5Dst::LnFf, 0, T5Ff::Any},
+                          {"layer.2.DenseReluDense.wi_0.weight", D::I, D::C, T5Dst::Wi, 0, T5Ff::Gated},
+                          {"layer.2.DenseReluDense.wi_1.weight", D::I, D::C, T5Dst::Wi, 1, T5Ff::Gated},
+                          {"layer.2.DenseReluDense.wi.weight", D::I, D::C, T5Dst::Wi, 0, T5Ff::Relu},
+                          {"layer.2.DenseReluDense.wo.weight", D::C, D::I, T5Dst::Wo, 0, T5Ff::Any},
+                      });
   } else {
-    out.push_back({ff + "DenseReluDense.wi.weight", {I, C}, &b.lin[int(T5Lin::Wi)], 0});
+    p.insert(p.end(), {
+                          {"layer.1.layer_norm.weight", D::C, D::None, T5Dst::LnFf, 0, T5Ff::Any},
+                          {"layer.1.DenseReluDense.wi_0.weight", D::I, D::C, T5Dst::Wi, 0, T5Ff::Gated},
+                          {"layer.1.DenseReluDense.wi_1.weight", D::I, D::C, T5Dst::Wi, 1, T5Ff::Gated},
+                          {"layer.1.DenseReluDense.wi.weight", D::I, D::C, T5Dst::Wi, 0, T5Ff::Relu},
+                          {"layer.1.DenseReluDense.wo.weight", D::C, D::I, T5Dst::Wo, 0, T5Ff::Any},
+                      });
   }
-  out.push_back({ff + "DenseReluDense.wo.weight", {C, I}, &b.lin[int(T5Lin::Wo)], 0});
+  return p;
+}
+
+void block_tensors(const ModelConfig& c, const T5Stack& s, T5Block& b, int64_t l, std::vector<T5Tensor>& out) {
+  const std::string p = s.prefix + std::to_string(l) + ".";
+  for (const T5Part& part : s.parts) {
+    if ((part.ff == T5Ff::Gated && !c.gated) || (part.ff == T5Ff::Relu && c.gated)) continue;
+    const int64_t rows = t5_dim(c, part.rows);
+    std::vector<int64_t> shape = {rows};
+    if (part.cols != T5Dim::None) shape.push_back(t5_dim(c, part.cols));
+    out.push_back({p + part.name, shape, dst_of(b, part.dst), part.index * rows});
+  }
 }
 
 }  // namespace
 
+const T5Layout& t5_layout() {
+  static const T5Layout layout{"shared.weight",
+                               "encoder.embed_tokens.weight",
+                               "lm_head.weight",
+                               "layer.0.SelfAttention.relative_attention_bias.weight",
+                               {"encoder.block.", "encoder.final_layer_norm.weight", stack_parts(false)},
+                               {"decoder.block.", "decoder.final_layer_norm.weight", stack_parts(true)}};
+  return layout;
+}
+
+int64_t t5_dim(const ModelConfig& c, T5Dim d) {
+  switch (d) {
+    case T5Dim::None: return 1;
+    case T5Dim::V: return c.vocab;
+    case T5Dim::C: return c.hidden;
+    case T5Dim::HD: return c.heads * c.head_dim;
+    case T5Dim::I: return c.inter;
+    case T5Dim::NB: return c.rel_buckets;
+    case T5Dim::H: return c.heads;
+  }
+  return 0;
+}
+
 std::vector<T5Tensor> t5_tensors(const ModelConfig& c, T5Weights& w) {
+  const T5Layout& t = t5_layout();
   const int64_t V = c.vocab, C = c.hidden, NB = c.rel_buckets, H = c.heads;
+  struct StackDst {
+    const T5Stack& s;
+    std::vector<T5Block>& blocks;
+    std::vector<float>& bias;
+    std::vector<float>& final_norm;
+  };
   std::vector<T5Tensor> out;
-  out.push_back({"shared.weight", {V, C}, &w.shared, 0});
-  for (size_t l = 0; l < w.enc.size(); ++l) {
-    if (l == 0)
-      out.push_back({"encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", {NB, H}, &w.enc_bias, 0});
-    block_tensors(c, w.enc[l], "encoder.block." + std::to_string(l) + ".", false, out);
+  out.push_back({t.embed, {V, C}, &w.shared, 0});
+  for (const StackDst& d : {StackDst{t.enc, w.enc, w.enc_bias, w.enc_final}, StackDst{t.dec, w.dec, w.dec_bias, w.dec_final}}) {
+    for (size_t l = 0; l < d.blocks.size(); ++l) {
+      if (l == 0) out.push_back({std::string(d.s.prefix) + "0." + t.rel_bias, {NB, H}, &d.bias, 0});
+      block_tensors(c, d.s, d.blocks[l], int64_t(l), out);
+    }
+    out.push_back({d.s.final_norm, {C}, &d.final_norm, 0});
   }
-  out.push_back({"encoder.final_layer_norm.weight", {C}, &w.enc_final, 0});
-  for (size_t l = 0; l < w.dec.size(); ++l) {
-    if (l == 0)
-      out.push_back({"decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", {NB, H}, &w.dec_bias, 0});
-    block_tensors(c, w.dec[l], "decoder.block." + std::to_string(l) + ".", true, out);
-  }
-  out.push_back({"decoder.final_layer_norm.weight", {C}, &w.dec_final, 0});
-  out.push_back({"lm_head.weight", {V, C}, &w.lm_head, 0});
+  out.push_back({t.lm_head, {V, C}, &w.lm_head, 0});
   return out;
 }
 
@@ -115,11 +178,12 @@ T5Weights load_t5_weights(const ModelConfig& c, const std::map<std::string, RawT
              "ConfigInvalid", "the T5 config needs positive sizes, >= 4 buckets and a max distance beyond the exact ones");
   // the last block of each stack must exist before anything is sized by the config (a corrupt config
   // claiming 2^20 layers is a TensorMissing error, not an allocation of 2^20 blocks)
-  for (const auto& [stack, L] : {std::pair<std::string, int64_t>{"encoder", c.layers}, {"decoder", c.dec_layers}}) {
-    const std::string last = stack + ".block." + std::to_string(L - 1) + ".layer.0.layer_norm.weight";
+  const T5Layout& layout = t5_layout();
+  for (const auto& [s, L] : {std::pair<const T5Stack*, int64_t>{&layout.enc, c.layers}, {&layout.dec, c.dec_layers}}) {
+    const std::string last = s->prefix + std::to_string(L - 1) + "." + s->parts[0].name;
     GLAM_CHECK(tensors.count(last) > 0, "TensorMissing", "tensor '" + last + "' is missing from the model's safetensors files");
   }
-  const bool head = tensors.count("lm_head.weight") > 0;
+  const bool head = tensors.count(layout.lm_head) > 0;
   T5Weights w;
   w.enc.resize(size_t(c.layers));
   w.dec.resize(size_t(c.dec_layers));
@@ -127,9 +191,9 @@ T5Weights load_t5_weights(const ModelConfig& c, const std::map<std::string, RawT
   std::vector<std::pair<const T5Tensor*, const RawTensor*>> found;
   const std::vector<T5Tensor> table = t5_tensors(c, w);
   for (const T5Tensor& t : table) {
-    if (t.name == "lm_head.weight" && !head) continue;  // the head is `shared`
+    if (t.name == layout.lm_head && !head) continue;  // the head is `shared`
     auto it = tensors.find(t.name);
-    if (it == tensors.end() && t.name == "shared.weight") it = tensors.find("encoder.embed_tokens.weight");
+    if (it == tensors.end() && t.name == layout.embed) it = tensors.find(layout.embed_alias);
     GLAM_CHECK(it != tensors.end(), "TensorMissing", "tensor '" + t.name + "' is missing from the model's safetensors files");
     const RawTensor& r = it->second;
     GLAM_CHECK(r.shape == t.shape, "TensorShapeMismatch",

@@ -1,9 +1,10 @@
 // T5Weights: a T5ForConditionalGeneration's parameters in fp32, in the fused layout the T5 model code
 // (model/t5_model.h) runs: per block, self-attention q|k|v as one (3HD, C) matrix, cross-attention
 // k|v as one (2HD, C) matrix (both read the encoder output), the feed-forward's wi_0|wi_1 as one
-// (2I, C) matrix (gated) or wi (I, C). One table (t5_tensors) maps every Hugging Face tensor onto
-// these vectors, so loading, export (checkpoints, gradients, moments) and the optimizer's parameter
-// list cannot disagree.
+// (2I, C) matrix (gated) or wi (I, C). One table (t5_layout: the Hugging Face names as data, which
+// the addon's t5Table() exports to lib/io/t5-weights.ts) gives t5_tensors, the map of every tensor
+// onto these vectors, so loading, export (checkpoints, gradients, moments), the optimizer's parameter
+// list and TypeScript's inventory cannot disagree.
 // Subtle: the head is lm_head.weight when the checkpoint has its own (v1.1 / Flan-T5), else the
 // shared embedding (v1.0, and every checkpoint transformers 5 saves with a tied head); whether the
 // decoder output is rescaled by C^-0.5 is the config's (ModelConfig::scale_head), not the head's.
@@ -40,6 +41,34 @@ struct T5Weights {
   std::vector<float> enc_final, dec_final;  // (C)
   const float* head() const { return lm_head.empty() ? shared.data() : lm_head.data(); }
 };
+
+// The layout as data. A size of the config (t5_dim); where a block tensor goes; which feed-forward has it.
+enum class T5Dim { None, V, C, HD, I, NB, H };
+enum class T5Dst { LnAttn, LnCross, LnFf, Qkv, O, CrossQ, CrossKv, CrossO, Wi, Wo };
+enum class T5Ff { Any, Gated, Relu };
+// One tensor of a block: `name` under the block's prefix ("encoder.block.<l>."), shape (rows) or
+// (rows, cols), stored at rows [index * rows, (index + 1) * rows) of the fused destination.
+struct T5Part {
+  const char* name;
+  T5Dim rows, cols;  // cols None: a vector
+  T5Dst dst;
+  int64_t index;
+  T5Ff ff;
+};
+struct T5Stack {
+  const char* prefix;      // + "<l>." + part name
+  const char* final_norm;  // (C)
+  std::vector<T5Part> parts;  // in load order
+};
+struct T5Layout {
+  const char* embed;        // (V, C) "shared.weight"
+  const char* embed_alias;  // the encoder's copy, read when a checkpoint lacks `embed`
+  const char* lm_head;      // (V, C), when the checkpoint has its own head
+  const char* rel_bias;     // (NB, H), under block 0's prefix only
+  T5Stack enc, dec;
+};
+const T5Layout& t5_layout();
+int64_t t5_dim(const ModelConfig& cfg, T5Dim d);
 
 // One Hugging Face tensor: rows [row0, row0 + rows) of the fused vector *dst, each `cols` wide.
 struct T5Tensor {

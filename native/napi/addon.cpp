@@ -6,6 +6,7 @@
 
 #include "napi/family_table.h"
 #include "napi/model_wrap.h"
+#include "napi/t5_table.h"
 
 namespace {
 
@@ -14,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", glam::napi::ModelWrap::Init(env));
   exports.Set("loadModel", Napi::Function::New(env, glam::napi::LoadModel));
   exports.Set("familyTable", Napi::Function::New(env, glam::napi::FamilyTable));
+  exports.Set("t5Table", Napi::Function::New(env, glam::napi::T5Table));
   return exports;
 }
 

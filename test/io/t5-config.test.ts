@@ -1,6 +1,8 @@
 // T5 config.json parsing (lib/io/t5-config.ts) and weight resolution (lib/io/t5-weights.ts): the fields
-// that change the maths, transformers 5's spellings, typed errors that say what to fix.
-import { readFileSync } from 'node:fs';
+// that change the maths, transformers 5's spellings, typed errors that say what to fix; and the one
+// table of T5's tensor names (native t5Table(), read by lib/io/t5-weights.ts) against every checkpoint
+// transformers wrote for the T5 tests.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -8,10 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { GlamError } from '../../lib/errors.js';
 import { parseModelConfig } from '../../lib/io/model-config.js';
 import { loadModelFiles } from '../../lib/io/model-files.js';
-import { loadSafetensors } from '../../lib/io/safetensors.js';
+import { loadSafetensors, readSafetensorsHeader } from '../../lib/io/safetensors.js';
+import { cpuAddon } from '../../lib/native/binding.js';
 import { cpuTestHooks } from '../../lib/native/test-hooks.js';
 import { t5ConfigJson } from '../../lib/io/t5-config.js';
-import { resolveT5Weights } from '../../lib/io/t5-weights.js';
+import { resolveT5Weights, t5HeadTensor, t5Table, t5Tensors } from '../../lib/io/t5-weights.js';
 
 const models = join(__dirname, '..', 'fixtures', 'models');
 const V10 = JSON.parse(readFileSync(join(models, 't5-v1_0', 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -110,5 +113,49 @@ describe('T5 weights, the native side', () => {
     expect(code(enc({ ...config, t5: { ...config.t5!, gatedAct: false } }))).toBe('ConfigInvalid'); // gelu_tanh must be gated
     expect(code(enc({ ...config, t5: { ...config.t5!, relativeAttentionNumBuckets: 2 } }))).toBe('ConfigInvalid');
     expect(code(() => cpuTestHooks().t5.encode(config, tensors, Int32Array.from([config.vocabSize])))).toBe('TokenOutOfRange');
+  });
+});
+
+// The names come from the native table (t5Table(): the one the native loader and exporter read), so this
+// is the check that the one table agrees with what transformers wrote: each T5 fixture's stored tensors
+// (make_t5.py: from_pretrained's state dict without the stacks' embed_tokens copies; the gradients of
+// every parameter, plus the value head's) are exactly the inventory, the head when the model has its own.
+const trainDir = join(__dirname, '..', 'fixtures', 'train');
+const t5Fixtures = readdirSync(models).filter((d) => d.startsWith('t5-'));
+
+function storedNames(file: string): string[] {
+  return [...readSafetensorsHeader(file).tensors.keys()];
+}
+
+describe('the native T5 table against transformers-written checkpoints', () => {
+  it('covers both T5 layouts the tests load (ReLU tied, gated untied)', () => {
+    expect(t5Fixtures.sort()).toEqual(['t5-v1_0', 't5-v1_1']);
+    expect(t5Table()).toBe(t5Table()); // read once
+    expect(cpuAddon().t5Table()).toEqual(t5Table());
+  });
+
+  it.each(t5Fixtures)('%s: the model files hold exactly the expected names', (name) => {
+    const dir = join(models, name);
+    const cfg = parse(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
+    const stored = files.flatMap((f) => storedNames(join(dir, f)));
+    expect(stored.length).toBe(new Set(stored).size);
+    const expected = [...t5Tensors(cfg), ...(cfg.tieWordEmbeddings ? [] : [t5HeadTensor(cfg)])];
+    expect(new Set(stored)).toEqual(new Set(expected.map((t) => t.name)));
+    const shapes = new Map(files.flatMap((f) => [...readSafetensorsHeader(join(dir, f)).tensors].map(([n, t]) => [n, t.shape] as const)));
+    for (const t of expected) expect(shapes.get(t.name), t.name).toEqual(t.shape);
+  });
+
+  it.each(t5Fixtures)('%s: the autograd gradients are named as the expected tensors (+ the value head)', (name) => {
+    const cfg = parse(JSON.parse(readFileSync(join(models, name, 'config.json'), 'utf8')) as Record<string, unknown>);
+    const stored = storedNames(join(trainDir, name, 'grads.safetensors')).filter((n) => !n.startsWith('value_head.'));
+    const expected = [...t5Tensors(cfg), ...(cfg.tieWordEmbeddings ? [] : [t5HeadTensor(cfg)])];
+    expect(new Set(stored)).toEqual(new Set(expected.map((t) => t.name)));
+  });
+
+  it('is lazy: a config claiming 2^31-1 decoder layers fails at the first missing block', () => {
+    const cfg = parse({ ...V11, num_decoder_layers: 2 ** 31 - 1 });
+    expect(t5Tensors(cfg).next().value?.name).toBe('shared.weight');
+    expect(() => resolveT5Weights(cfg, loadSafetensors(join(models, 't5-v1_1')))).toThrow(/decoder\.block\.3\.layer\.0\.layer_norm/);
   });
 });

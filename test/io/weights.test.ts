@@ -73,8 +73,8 @@ describe('expectedTensors', () => {
 // the check that the one table agrees with checkpoints transformers wrote: every fixture's stored tensors are
 // exactly the expected ones, up to the extras transformers itself ignores.
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/models');
-// T5 is not a decoder-only family: its inventory is lib/io/t5-weights.ts, checked against its fixtures in
-// test/io/t5-config.test.ts.
+// T5 is not a decoder-only family: its table is t5Table() (lib/io/t5-weights.ts), checked against its
+// fixtures in test/io/t5-config.test.ts.
 const hfDirs = fs.readdirSync(FIXTURES).map((d) => path.join(FIXTURES, d))
   .filter((d) => fs.existsSync(path.join(d, 'model.safetensors')) && readModelConfig(d).family !== 't5');
 

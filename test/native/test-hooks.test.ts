@@ -24,7 +24,7 @@ const CUDA_OPS = [
 
 describe('the CPU addons', () => {
   test('glam_cpu.node exports the production interface only', () => {
-    expect(Object.keys(cpuAddon()).sort()).toEqual(['NativeModel', 'backend', 'familyTable', 'loadModel']);
+    expect(Object.keys(cpuAddon()).sort()).toEqual(['NativeModel', 'backend', 'familyTable', 'loadModel', 't5Table']);
   });
 
   test('glam_cpu_test.node exports the GEMM, OpenBLAS, peak and plan hooks', () => {
