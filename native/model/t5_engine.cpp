@@ -43,6 +43,10 @@ ScoreResult T5Engine::score(const PackedBatch& batch, const ValueHead& head, boo
   return score_t5(m_, params(), view(head), batch, naive, want_hidden);
 }
 
+ScoreResult T5Engine::score_top(const PackedBatch& batch, const ValueHead& head, bool want_hidden, int64_t top_n) {
+  return score_t5(m_, params(), view(head), batch, false, want_hidden, nullptr, top_n);
+}
+
 void T5Engine::value_head_changed(const ValueHead& head) {
   if (train_) train_->reset_value_head(head.sizes);  // the optimizer's slices follow the new head
 }

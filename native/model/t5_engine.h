@@ -23,6 +23,9 @@ class T5Engine final : public Engine {
   const ModelConfig& config() const override { return m_.cfg; }
   std::vector<std::pair<std::string, InfoValue>> info() const override;
   ScoreResult score(const PackedBatch& batch, const ValueHead& head, bool naive, bool want_hidden) override;
+  // The fused pass with each target's top_n alternatives (Engine::score_top); a candidate's first
+  // token's row is the decoder's first step.
+  ScoreResult score_top(const PackedBatch& batch, const ValueHead& head, bool want_hidden, int64_t top_n) override;
   bool holds_value_head() const override { return false; }
   void value_head_changed(const ValueHead& head) override;
 

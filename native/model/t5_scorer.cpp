@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "model/prompt_logprobs.h"
 
 namespace glam {
 namespace {
@@ -73,7 +74,7 @@ HeadParams t5_head_params(const ModelConfig& cfg, const T5Params& p) {
 }
 
 ScoreResult score_t5(T5Cpu& m, const T5Params& p, const ValueHeadParams& vh, const PackedBatch& batch, bool naive,
-                     bool want_hidden, T5TrainHandle* keep) {
+                     bool want_hidden, T5TrainHandle* keep, int64_t top_n) {
   const ModelConfig& cfg = m.cfg;
   T5Plan plan = plan_t5(cfg, batch, naive);
   const BatchPlan& d = plan.dec;
@@ -91,6 +92,9 @@ ScoreResult score_t5(T5Cpu& m, const T5Params& p, const ValueHeadParams& vh, con
   m.heads.forward(t5_head_params(cfg, p), vh, x, host_rows(d), hc.out);
   ScoreResult r = assemble(d, hc.out.lse, hc.out.tlogit, vh.empty() ? nullptr : hc.out.values,
                            want_hidden ? hc.out.hv : nullptr, cfg.hidden);
+  if (top_n > 0)
+    vocab_top(m.be, hc.out.hn, d.R, p.head, cfg.vocab, cfg.hidden, d.trow.data(), d.NT, top_n,
+              [](const float* src, size_t) { return src; }, &m.be.pool(), r);
   if (keep) {
     keep->B = batch.B();
     keep->N = batch.N();

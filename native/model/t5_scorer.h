@@ -62,8 +62,11 @@ struct T5TrainHandle {
 };
 
 // p: the weights (t5_params, gradients unused); vh: the value head (empty: values are zeros).
+// top_n > 0 (fused only): each target token's top_n alternatives over the vocabulary
+// (model/prompt_logprobs.h), read from the LM head's input rows (already scaled for v1.0's head);
+// a candidate's first token's are the decoder's first step ([decoder_start] given the prompt).
 ScoreResult score_t5(T5Cpu& m, const T5Params& p, const ValueHeadParams& vh, const PackedBatch& batch, bool naive,
-                     bool want_hidden, T5TrainHandle* keep = nullptr);
+                     bool want_hidden, T5TrainHandle* keep = nullptr, int64_t top_n = 0);
 // Gradients of L = sum_k dl[k] logprob_k + sum_b dv[b] value_b into p's and vh's gradients (+=).
 void t5_train_backward(T5Cpu& m, const T5Params& p, const ValueHeadParams& vh, T5TrainHandle& h, const float* dl,
                        const float* dv);
