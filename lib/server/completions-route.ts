@@ -5,8 +5,16 @@
 // Generation (max_tokens > 1, absent = OpenAI's default 16, n > 1, stream) is a 400
 // GenerationNotServed. `model`, `temperature`, `seed` and the other sampling fields are accepted and
 // do not change the numbers (the next token is greedy).
+// Encoder-decoder models (T5) as vLLM treats them: the prompt is the encoder's input and the decoder
+// starts from [decoder_start], so max_tokens 1 returns the decoder's first greedy token, its log-prob
+// and top-N alternatives (text_offset counts from the completion's own text, which does not continue
+// the prompt's). The prompt's tokens have no log-probs there (nothing predicts the encoder's input):
+// echo is a 422 EchoNotServed that says to score candidates with POST /v1/score instead. vLLM
+// (RequestOutput.prompt_token_ids / encoder_prompt_token_ids) would echo the decoder's own prompt,
+// the lone [decoder_start], which is no score of the prompt.
 // Subtle: token-id prompts are used as given (add_special_tokens applies to text prompts only, as in
-// vLLM); ids outside the vocabulary are 422 TokenOutOfRange, prompts over the context 422.
+// vLLM; for T5 it is the </s> the tokenizer appends, false = Lamorel's tokenization); ids outside the
+// vocabulary are 422 TokenOutOfRange, prompts over the context 422.
 import { randomUUID } from 'node:crypto';
 
 import type { FastifyInstance } from 'fastify';
@@ -56,9 +64,11 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: ServerContex
       throw new ServerError('GenerationNotServed', 400,
         `this server scores prompts and does not generate text (max_tokens ${maxTokens}${b.n && b.n > 1 ? `, n ${b.n}` : ''}${b.stream ? ', stream' : ''}): pass max_tokens 0 with echo to score the prompt, or 1 for the greedy next token too; n 1; no stream`);
     }
-    if (ctx.policy.config.family === 't5') { // a prompt's own log-probs and next token are decoder-only notions
-      throw new GlamError('UnsupportedArchitecture',
-        'completions (prompt log-probs, the next token) are served for decoder-only models; score a T5 model\'s candidates with POST /v1/score');
+    const encoderDecoder = ctx.policy.config.family === 't5';
+    if (encoderDecoder && b.echo === true) {
+      throw new ServerError('EchoNotServed', 422,
+        'echo scores the prompt\'s own tokens, but this is an encoder-decoder model (T5): the prompt is the encoder\'s input and has no log-probs. ' +
+          'Score candidate continuations with POST /v1/score (each candidate is the decoder\'s), or drop echo and pass max_tokens 1 (with logprobs N) for the decoder\'s first token and its alternatives');
     }
     const tok = ctx.policy.tokenizer;
     const { maxPositions } = ctx.policy.config;
@@ -77,7 +87,7 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: ServerContex
         }
       }
       texts.push(typeof p === 'string' ? p : tok.decode(tokenIds, true));
-      return { ids: tokenIds, echo: b.echo ?? false, logprobs: b.logprobs ?? null, maxTokens: maxTokens as 0 | 1 };
+      return { ids: tokenIds, echo: b.echo ?? false, logprobs: b.logprobs ?? null, maxTokens: maxTokens as 0 | 1, encoderDecoder };
     });
     const choices = await scoreChoices(reqs, texts, ctx.batcher, tok);
     const promptTokens = reqs.reduce((s, r) => s + r.ids.length, 0);

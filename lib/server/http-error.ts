@@ -7,7 +7,7 @@ import { GlamError, type GlamErrorCode } from '../errors.js';
 
 export type ServerErrorCode =
   | 'RequestInvalid' | 'Unauthorized' | 'NotFound' | 'PayloadTooLarge' | 'UnsupportedMediaType'
-  | 'Overloaded' | 'ShuttingDown' | 'GenerationNotServed' | 'TrainingDisabled' | 'PathOutsideRoot'
+  | 'Overloaded' | 'ShuttingDown' | 'GenerationNotServed' | 'EchoNotServed' | 'TrainingDisabled' | 'PathOutsideRoot'
   | 'SavePathConflict' | 'SaveNotWritable' | 'InsufficientStorage';
 
 export class ServerError extends Error {

@@ -7,6 +7,8 @@
 //  - top_logprobs (N >= 1) and the next token: the pass's topN (native/model/prompt_logprobs.cpp)
 //    gives each target's N best over the whole vocabulary; the next token's distribution is the row
 //    of the last prompt token, reached by appending a placeholder target (its own log-prob unused).
+//    Encoder-decoder (T5): the same item (prompt, one placeholder candidate) puts the placeholder on
+//    the decoder's first step, [decoder_start] given the prompt: its row is the next token's.
 // Cost: P rows x V for the alternatives, once (not one pass per prefix).
 // Subtle: entry 0 has no context (null, as OpenAI/vLLM). Like vLLM, each top_logprobs map holds the
 // top N plus the actual token (so it holds it whenever it is the argmax), with the actual token's
@@ -23,6 +25,8 @@ export interface ChoiceRequest {
   echo: boolean;
   logprobs: number | null; // N, or null: no logprobs object
   maxTokens: 0 | 1;
+  /** The prompt is an encoder's input (T5; never with echo): the completion is the decoder's, its text stands alone. */
+  encoderDecoder?: boolean;
 }
 
 export interface ChoiceLogprobs {
@@ -77,7 +81,7 @@ function assemble(req: ChoiceRequest, promptText: string, plan: Plan, res: ItemR
   const piece = (id: number) => pieces.get(id) ?? pieces.set(id, tok.decode([id])).get(id)!;
   const lp: ChoiceLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
   const shown = echo ? [...ids, ...completionIds] : completionIds;
-  const offsets = textOffsets(tok, [...ids, ...completionIds]).slice(echo ? 0 : P);
+  const offsets = req.encoderDecoder ? textOffsets(tok, completionIds) : textOffsets(tok, [...ids, ...completionIds]).slice(echo ? 0 : P);
   const echoLp = plan.split ? r!.tokenLogprobs[0]! : [];
   shown.forEach((id, i) => {
     lp.tokens.push(piece(id));
