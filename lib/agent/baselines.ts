@@ -8,14 +8,17 @@
 // - The random policy's log-probs are all −log K, so the candidate softmax is exactly uniform and the
 //   agent's sampling draws each candidate with probability 1/K from the evaluation's own seeded
 //   stream; greedy (argmax) is meaningless for it (always the first candidate), so it is refused.
+// - A loaded policy scores through policyScorer, with the tokenization it was trained with
+//   (glam eval reads it from the run's config.json; default glam's own rule, 'separate').
 // - "zero-shot" is the model as loaded, before any training: the built-in model unless a model
 //   directory is given; its value head (freshly initialised) plays no part in evaluation.
 import { existsSync } from 'node:fs';
 
 import { GlamError } from '../errors.js';
 import { defaultModelDir } from '../policy/default-model.js';
+import type { Tokenization } from '../policy/batch.js';
 import { Policy, type ScoreRequest, type ScoreResult } from '../policy/policy.js';
-import type { Scorer } from './scorer.js';
+import type { ScoreBatch, Scorer } from './scorer.js';
 
 export type { Scorer } from './scorer.js';
 
@@ -46,6 +49,11 @@ export class RandomPolicy implements Scorer {
   }
 }
 
+/** A Policy as a Scorer that tokenizes every batch by `tokenization` (lib/policy/batch.ts): what evaluation scores with. */
+export function policyScorer(policy: Policy, tokenization: Tokenization): Scorer {
+  return { score: (req: ScoreBatch) => policy.score({ prompts: req.prompts, candidates: req.candidates, tokenization }) };
+}
+
 /** A policy to evaluate, whatever its kind. */
 export interface EvalPolicy {
   readonly kind: 'policy' | 'zero-shot' | 'random';
@@ -61,18 +69,19 @@ export interface EvalPolicy {
  * `--policy SPEC`: 'random'; 'zero-shot' (the untrained `model`, default the built-in one); or a
  * directory Policy.load reads (a checkpoint, a run's final/, any Hugging Face model directory).
  */
-export async function loadEvalPolicy(spec: string, o: { model?: string; threads?: number } = {}): Promise<EvalPolicy> {
+export async function loadEvalPolicy(spec: string, o: { model?: string; threads?: number; tokenization?: Tokenization } = {}): Promise<EvalPolicy> {
+  const tokenization = o.tokenization ?? 'separate';
   if (spec === 'random') {
     return { kind: 'random', description: 'random (uniform over candidates)', scorer: new RandomPolicy(), dispose: async () => {} };
   }
   if (spec === 'zero-shot') {
     const dir = o.model ?? (await defaultModelDir());
     const policy = await Policy.load(dir, { threads: o.threads });
-    return { kind: 'zero-shot', description: `zero-shot (untrained) ${dir}`, scorer: policy, policy, dispose: () => policy.dispose() };
+    return { kind: 'zero-shot', description: `zero-shot (untrained) ${dir}`, scorer: policyScorer(policy, tokenization), policy, dispose: () => policy.dispose() };
   }
   if (!existsSync(spec)) {
     throw new GlamError('ConfigMissing', `Expected a policy directory, 'random' or 'zero-shot' for --policy but ${JSON.stringify(spec)} does not exist`);
   }
   const policy = await Policy.load(spec, { threads: o.threads });
-  return { kind: 'policy', description: spec, scorer: policy, policy, dispose: () => policy.dispose() };
+  return { kind: 'policy', description: spec, scorer: policyScorer(policy, tokenization), policy, dispose: () => policy.dispose() };
 }

@@ -2,13 +2,14 @@
 // generalization suite.
 //
 //   glam eval --policy DIR|random|zero-shot [--model DIR] --level ID [--episodes 1000] [--greedy] [--json] [--seed S]
+//             [--tokenization lamorel|separate|joint]
 //   glam eval --suite generalization --policy ... [--level ID] [--tests a,b] [--episodes N] [--greedy] [--json]
 //
 // One level: the success rate with its 95% Wilson interval, the mean return and length, as lines or
-// (--json) one object {policy, kind, level, episodes, greedy, seed, successRate, ci95, meanReturn, meanLength}.
-// Suite: a table (test | level | success | 95% CI | Δ vs no change), each row printed as it finishes,
-// or (--json) one object {policy, kind, level, episodes, greedy, seed, tests: [{test, glamName, level,
-// successRate, ci95, meanReturn, meanLength, delta}]}.
+// (--json) one object {policy, kind, level, episodes, greedy, seed, tokenization, successRate, ci95, meanReturn,
+// meanLength}. Suite: a table (test | level | success | 95% CI | Δ vs no change), each row printed as it
+// finishes, or (--json) one object {policy, kind, level, episodes, greedy, seed, tokenization, tests: [{test,
+// glamName, level, successRate, ci95, meanReturn, meanLength, delta}]}.
 //
 // Subtle:
 // - Actions are sampled (GLAM's post-training tests) unless --greedy; the random policy refuses --greedy.
@@ -19,6 +20,8 @@
 // - Evaluation seeds default to 1000000, away from training's (GLAM's 100·seed + i), as evaluate() does.
 // - Progress goes to stderr (lib/cli/progress.ts): a bar on a terminal, else a line every 10 s; the
 //   suite's bar counts the episodes of all its tests.
+// - The tokenization is the run's (config.json's ppo.tokenization: a policy is scored as it was trained;
+//   a run recorded before the field existed used 'separate'), else 'separate'; --tokenization overrides it.
 // - A --policy path that does not exist is reported before anything else (not as a missing --level).
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -31,7 +34,8 @@ import { loadEvalPolicy, type EvalPolicy } from '../agent/baselines.js';
 import { evaluate, type EvalResult } from '../agent/evaluate.js';
 import { GENERALIZATION_TESTS, runGeneralizationSuite, selectTests, type SuiteRow } from '../agent/generalization.js';
 import { findRunDir } from '../ppo/run-dir.js';
-import { intFlag, processIO, runCommand, type CliIO } from './io.js';
+import { TOKENIZATIONS, type Tokenization } from '../policy/batch.js';
+import { intFlag, processIO, runCommand, tokenizationFlag, type CliIO } from './io.js';
 import { episodeProgress, progressTerminal, type EpisodeProgress } from './progress.js';
 
 export interface EvalFlags {
@@ -46,6 +50,7 @@ export interface EvalFlags {
   tests?: string;
   threads?: string;
   envs?: string;
+  tokenization?: string;
 }
 
 /** Where progress goes: a terminal for the bar, else lines to io.err at most every progressEveryMs (default 10 s). */
@@ -58,15 +63,16 @@ const SUITE_DEFAULT_LEVEL = 'BabyAI-GoToLocal-v0';
 
 type Memory = { observations: number; actions: number };
 
-/** The level and prompt memory of the run a policy lies in (a policy is evaluated with the prompts it was trained on). */
-function runSettings(policy: string): { level?: string; memory?: Memory } {
+/** The level, prompt memory and tokenization of the run a policy lies in (a policy is evaluated with the prompts and ids it was trained on). */
+function runSettings(policy: string): { level?: string; memory?: Memory; tokenization?: Tokenization } {
   const dir = findRunDir(policy);
   if (!dir) return {};
   try {
-    const ppo = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { ppo?: { level?: string; memory?: Memory } }).ppo;
+    const ppo = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { ppo?: { level?: string; memory?: Memory; tokenization?: string } }).ppo;
     const m = ppo?.memory;
     const memory = m && Number.isSafeInteger(m.observations) && Number.isSafeInteger(m.actions) ? { observations: m.observations, actions: m.actions } : undefined;
-    return { level: ppo?.level, ...(memory ? { memory } : {}) };
+    const tokenization = (TOKENIZATIONS as readonly (string | undefined)[]).includes(ppo?.tokenization) ? ppo!.tokenization as Tokenization : 'separate';
+    return { level: ppo?.level, tokenization, ...(memory ? { memory } : {}) };
   } catch {
     return {};
   }
@@ -114,16 +120,17 @@ export async function evalCommand(f: EvalFlags, io: CliIO, opts: EvalCommandOpti
   const tests = f.tests?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (tests) selectTests(tests); // bad names fail before loading anything
   const run = spec === 'random' || spec === 'zero-shot' ? {} : runSettings(spec);
+  const tokenization = tokenizationFlag(f.tokenization) ?? run.tokenization ?? 'separate';
   const fromRun = run.level;
   const memory = run.memory ? { memory: run.memory } : {};
   const level = f.level !== undefined ? checkLevel(f.level) : f.suite ? fromRun ?? SUITE_DEFAULT_LEVEL : fromRun;
   if (level === undefined) throw new GlamError('InvalidArgument', `Expected --level ID (the policy ${spec} is not in a glam run directory that names one)`);
 
-  const p: EvalPolicy = await loadEvalPolicy(spec, { model: f.model, threads: intFlag('threads', f.threads) });
+  const p: EvalPolicy = await loadEvalPolicy(spec, { model: f.model, threads: intFlag('threads', f.threads), tokenization });
   // one bar (or line stream) per evaluation: the suite's bar of a test clears itself before its row prints
   let progress: EpisodeProgress | null = null;
   try {
-    const common = { policy: p.description, kind: p.kind, level, episodes, greedy, seed };
+    const common = { policy: p.description, kind: p.kind, level, episodes, greedy, seed, tokenization };
     const env = { level, episodes, greedy, seed, ...memory, ...(numEnvs ? { numEnvs } : {}) };
     const startProgress = (label: string) => episodeProgress(io, { total: episodes, label, ...(opts.tty ? { tty: opts.tty } : {}), everyMs: opts.progressEveryMs });
     const stopProgress = () => {
@@ -138,7 +145,7 @@ export async function evalCommand(f: EvalFlags, io: CliIO, opts: EvalCommandOpti
         io.out(JSON.stringify({ ...common, successRate: r.successRate, ci95: r.ci95, meanReturn: r.meanReturn, meanLength: r.meanLength }) + '\n');
         return;
       }
-      io.out(`policy    ${p.description}\nlevel     ${level}\nactions   ${greedy ? 'greedy' : 'sampled'}\nepisodes  ${r.episodes} (seed ${seed})\n` +
+      io.out(`policy    ${p.description}\nlevel     ${level}\nactions   ${greedy ? 'greedy' : 'sampled'}\nepisodes  ${r.episodes} (seed ${seed})\ntokens    ${tokenization} tokenization\n` +
         `success   ${f3(r.successRate)}  (95% CI ${f3(r.ci95[0])}-${f3(r.ci95[1])})\nreturn    ${f3(r.meanReturn)}\nlength    ${r.meanLength.toFixed(1)}\n`);
       return;
     }
@@ -146,7 +153,7 @@ export async function evalCommand(f: EvalFlags, io: CliIO, opts: EvalCommandOpti
     const wTest = Math.max(...GENERALIZATION_TESTS.map((t) => t.name.length)) + 2;
     const wLevel = Math.max(...selected.map((t) => (t.level ?? level).length)) + 2;
     if (!f.json) {
-      io.out(`policy ${p.description}; ${episodes} episodes per test, ${greedy ? 'greedy' : 'sampled'} actions, seed ${seed}\n`);
+      io.out(`policy ${p.description}; ${episodes} episodes per test, ${greedy ? 'greedy' : 'sampled'} actions, seed ${seed}, ${tokenization} tokenization\n`);
       io.out(`${'test'.padEnd(wTest)}${'level'.padEnd(wLevel)}${'success'.padStart(8)}  ${'95% CI'.padEnd(16)}  Δ vs no change\n`);
     }
     let done = 0; // tests finished
@@ -191,6 +198,7 @@ export function registerEvalCommand(program: Command, io: CliIO, setExit: (code:
     .option('--tests <list>', `with --suite: comma-separated tests (${GENERALIZATION_TESTS.map((t) => t.name).join(', ')})`)
     .option('--envs <n>', 'environments stepped together (default 32)')
     .option('--threads <n>', 'CPU threads (default: all cores)')
+    .option('--tokenization <rule>', "how prompts become token ids: 'lamorel' (no special tokens), 'separate' or 'joint' (default: the policy's run's, else 'separate')")
     .action(async (f: EvalFlags) => {
       const tty = io === processIO ? progressTerminal() : undefined;
       setExit(await runCommand(io, () => evalCommand(f, io, tty ? { tty } : {})));

@@ -6,6 +6,7 @@
 //   argument (commander's errors, mapped in main.ts) or any other GlamError (a bad file, model, level...).
 // Failures print one line "glam: CODE: message" (the stack only with GLAM_DEBUG=1).
 import { GlamError, type GlamErrorCode } from '../errors.js';
+import { TOKENIZATIONS, type Tokenization } from '../policy/batch.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -56,4 +57,13 @@ export function intFlag(name: string, v: string | undefined, min = 1): number | 
     throw new GlamError('InvalidArgument', `Expected an integer >= ${min} for --${name} but received '${v}'`);
   }
   return n;
+}
+
+/** --tokenization: one of lib/policy/batch.ts's rules. */
+export function tokenizationFlag(v: string | undefined): Tokenization | undefined {
+  if (v === undefined) return undefined;
+  if (!(TOKENIZATIONS as readonly string[]).includes(v)) {
+    throw new GlamError('InvalidArgument', `Expected ${TOKENIZATIONS.join(', ')} for --tokenization but received '${v}'`);
+  }
+  return v as Tokenization;
 }

@@ -8,7 +8,7 @@ import { GlamError } from '../errors.js';
 import { PRESET_NAMES, resolvePpoConfig, type PpoConfigInput, type PpoPresetName, type ResolvedPpoConfig } from '../ppo/config.js';
 import { presetForModel } from '../ppo/preset-choice.js';
 import { RUN_FORMAT } from '../ppo/run-dir.js';
-import { intFlag } from './io.js';
+import { intFlag, tokenizationFlag } from './io.js';
 import type { TrainFlags } from './train.js';
 
 export function floatFlag(name: string, v: string | undefined): number | undefined {
@@ -55,6 +55,7 @@ export function trainConfig(f: TrainFlags): { cfg: ResolvedPpoConfig; preset: Pp
   set('minibatchSize', intFlag('minibatch', f.minibatch));
   set('targetKl', floatFlag('target-kl', f.targetKl));
   set('seed', intFlag('seed', f.seed, 0));
+  set('tokenization', tokenizationFlag(f.tokenization));
   const notes: string[] = [];
   if (input.minibatchSize === undefined) {
     const base = resolvePpoConfig({ ...input, minibatchSize: 1 }, preset);

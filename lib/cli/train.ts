@@ -6,8 +6,8 @@
 //   glam train [--config FILE] [--level ID] [--model DIR] [--frames N] [--preset glam|small|pretrained] [--lr X]
 //              [--envs N] [--steps N] [--epochs N] [--minibatch N] [--lora RANK | --full] [--target-kl X] [--seed S] [--run DIR]
 //              [--checkpoint-every N] [--threads N] [--algo ppo|bc] [--demos N] [--eval-every N]
-//              [--eval-episodes N] [--device cpu|cuda] [--learners N]
-//   glam train --resume RUN_DIR [--frames N] [--threads N] [--learners N]
+//              [--eval-episodes N] [--device cpu|cuda] [--learners N] [--tokenization lamorel|separate|joint]
+//   glam train --resume RUN_DIR [--frames N] [--threads N] [--learners N] [--tokenization RULE]
 //
 // Precedence: preset < --config FILE (a PpoConfig JSON, or a run's config.json) < flags.
 // Output: stderr gets the start line, the progress (train-progress.ts: on a terminal, bars for the run and
@@ -26,6 +26,9 @@
 //   as an option, so tests stop a run without sending signals.
 // - --minibatch left to the preset is lowered to the batch (envs × steps) when the batch is smaller, so
 //   tiny runs need no extra flag; an explicit --minibatch larger than the batch is an error.
+// - --tokenization (the preset's by default: 'lamorel' for 'glam', GLAM's Lamorel setup) goes into
+//   config.json's ppo section; --resume keeps the recorded one, and a different --tokenization there is
+//   an error (lib/ppo/run.ts), not a silent switch.
 // - --learners N > 1 (lib/cli/learners-launch.ts): started by hand, glam train starts N learners under
 //   mpirun and waits for them; started by an MPI launcher (mpirun, srun), it is one learner of the job
 //   (lib/ppo/learners.ts) and only rank 0 prints.
@@ -43,7 +46,7 @@ import type { BcSettings } from '../ppo/run-dir.js';
 import { underMpi, type Learners } from '../ppo/learners.js';
 import { trainRun, type NewRunSpec, type ResumeSpec, type RunEvent } from '../ppo/run.js';
 import { launchLearners, learnersFlag, runLearner } from './learners-launch.js';
-import { intFlag, processIO, runCommand, type CliIO } from './io.js';
+import { intFlag, processIO, runCommand, tokenizationFlag, type CliIO } from './io.js';
 import { trainConfig } from './train-config.js';
 import { makeTrainProgress, type TrainProgress } from './train-progress.js';
 import { formatDuration } from './progress.js';
@@ -75,6 +78,7 @@ export interface TrainFlags {
   evalEvery?: string;
   evalEpisodes?: string;
   learners?: string;
+  tokenization?: string;
 }
 
 /** Flag name of each TrainFlags key (for messages). */
@@ -82,9 +86,10 @@ const FLAG: Record<keyof TrainFlags, string> = {
   config: '--config', level: '--level', model: '--model', frames: '--frames', preset: '--preset', lr: '--lr', envs: '--envs', steps: '--steps',
   epochs: '--epochs', minibatch: '--minibatch', lora: '--lora', full: '--full', targetKl: '--target-kl', seed: '--seed', run: '--run',
   checkpointEvery: '--checkpoint-every', threads: '--threads', resume: '--resume', algo: '--algo', device: '--device', demos: '--demos',
-  evalEvery: '--eval-every', evalEpisodes: '--eval-episodes', learners: '--learners',
+  evalEvery: '--eval-every', evalEpisodes: '--eval-episodes', learners: '--learners', tokenization: '--tokenization',
 };
-const WITH_RESUME: readonly (keyof TrainFlags)[] = ['resume', 'frames', 'threads', 'device', 'learners'];
+// --tokenization goes with --resume only to say what the caller expects: a conflict with config.json is an error (run.ts)
+const WITH_RESUME: readonly (keyof TrainFlags)[] = ['resume', 'frames', 'threads', 'device', 'learners', 'tokenization'];
 export interface TrainOptions {
   /** Aborting it stops the run at its next consistent point and saves it (Ctrl-C, SIGTERM). */
   signal?: AbortSignal;
@@ -135,7 +140,7 @@ function newRunSpec(f: TrainFlags, threads: number | undefined, device: 'cpu' | 
   const mode = training.mode === 'lora' ? `LoRA rank ${training.rank}` : 'full fine-tuning';
   const words = (c: ResolvedPpoConfig) => `${mode}, ${c.totalFrames} frames = ${c.numUpdates} updates of ${c.numEnvs} ${algo === 'bc' ? 'x' : 'envs x'} ${c.numSteps}` +
     `${algo === 'bc' ? ' demo transitions' : ' steps'}, preset ${preset} (${presetWhy})${f.config ? ` + ${f.config}` : ''}, lr ${c.learningRate}` +
-    `${c.targetKl !== null ? `, target_kl ${c.targetKl}` : ''}, seed ${c.seed}${notes.length ? `, ${notes.join(', ')}` : ''}`;
+    `${c.targetKl !== null ? `, target_kl ${c.targetKl}` : ''}, seed ${c.seed}, tokenization ${c.tokenization}${notes.length ? `, ${notes.join(', ')}` : ''}`;
   return {
     spec: { config: cfg, training, algo, ...(bc ? { bc } : {}), checkpointEvery, device, ...(threads !== undefined ? { threads } : {}),
       ...(f.model !== undefined ? { model: f.model } : {}), ...(f.run !== undefined ? { run: f.run } : {}) },
@@ -164,7 +169,9 @@ export async function train(f: TrainFlags, io: CliIO, opts: TrainOptions = {}): 
         `--resume continues a run with its own config.json; only --frames and --threads go with it, not ${extra.map((k) => FLAG[k]).join(', ')}`);
     }
     const frames = intFlag('frames', f.frames);
-    spec = { resume: f.resume, device, ...(threads !== undefined ? { threads } : {}), ...(frames !== undefined ? { totalFrames: frames } : {}), ...learners };
+    const tokenization = tokenizationFlag(f.tokenization);
+    spec = { resume: f.resume, device, ...(threads !== undefined ? { threads } : {}), ...(frames !== undefined ? { totalFrames: frames } : {}),
+      ...(tokenization ? { tokenization } : {}), ...learners };
   } else {
     ({ spec, words } = newRunSpec(f, threads, device));
     spec = { ...spec, ...learners };
@@ -241,6 +248,8 @@ export function registerTrainCommand(program: Command, io: CliIO, setExit: (code
     .option('--eval-every <n>', `bc: greedy evaluation every n updates (default ${BC_DEFAULTS.evalEvery})`)
     .option('--eval-episodes <n>', `bc: episodes per evaluation (default ${BC_DEFAULTS.evalEpisodes})`)
     .option('--device <name>', "compute device for training: 'cpu' (default) or 'cuda' (an NVIDIA GPU; DeviceUnavailable without one)")
+    .option('--tokenization <rule>', "how prompts become token ids: 'lamorel' (no special tokens, as Lamorel: no T5 </s>, no BOS; the 'glam' preset's), " +
+      "'separate' (with the tokenizer's special tokens: the other presets') or 'joint'; with --resume it must be the run's")
     .option('--learners <n>', 'data-parallel learners (processes, MPI; one GPU each with --device cuda): started under mpirun here, or one of an mpirun / srun job')
     .action(async (f: TrainFlags) => {
       let n = 1;

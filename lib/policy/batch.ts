@@ -15,6 +15,12 @@ import { invalid } from './arguments.js';
 import type { TextTokenizer } from './tokenizer.js';
 
 export type Tokenization = 'separate' | 'joint' | 'lamorel';
+export const TOKENIZATIONS: readonly Tokenization[] = ['separate', 'joint', 'lamorel'];
+
+/** Whether a prompt is encoded with the tokenizer's special tokens: every tokenization but 'lamorel'. */
+export function promptSpecials(mode: Tokenization): boolean {
+  return mode !== 'lamorel';
+}
 
 export interface TokenizedBatch {
   prompts: number[][]; // (B)(P_b)
@@ -26,7 +32,7 @@ export function tokenizeBatch(tok: TextTokenizer, prompts: readonly string[], ca
   checkTexts(prompts, candidates);
   const out: TokenizedBatch = { prompts: [], candidates: [] };
   for (let b = 0; b < prompts.length; ++b) {
-    const p = tok.encode(prompts[b]!, mode !== 'lamorel');
+    const p = tok.encode(prompts[b]!, promptSpecials(mode));
     if (mode !== 'joint') {
       out.prompts.push(p);
       out.candidates.push(candidates[b]!.map((c) => tok.encode(c, false)));

@@ -26,6 +26,7 @@
 //   memory, so the prompts are exactly what LlmAgent shows the policy when it is evaluated.
 import { GLAM_ACTIONS } from '../agent/actions.js';
 import { collectDemos } from '../agent/demos.js';
+import { policyScorer } from '../agent/baselines.js';
 import { evaluate } from '../agent/evaluate.js';
 import { Rng } from '../util/rng.js';
 import { GlamError } from '../errors.js';
@@ -176,7 +177,8 @@ export async function trainBc(policy: Policy, cfg: ResolvedPpoConfig, bc: BcSett
       for (const mb of shuffledMinibatches(B, cfg.minibatchSize, rng)) {
         const share = mb.length / L.size;
         const rows = Array.from(mb.subarray(L.rank * share, (L.rank + 1) * share), (i) => batch[i]!);
-        const f = await policy.forward({ prompts: rows.map((r) => demos.prompts[r]!), candidates: rows.map((r) => candidates[r]!) }, { grad: true });
+        const f = await policy.forward({ prompts: rows.map((r) => demos.prompts[r]!), candidates: rows.map((r) => candidates[r]!), tokenization: cfg.tokenization },
+          { grad: true });
         const l = bcLoss(f.logprobs, f.candOffset, rows.map((r) => demos.actions[r]!));
         await policy.zeroGrad();
         await policy.backward(f.handle, l.dLogprobs, new Float64Array(rows.length));
@@ -200,7 +202,7 @@ export async function trainBc(policy: Policy, cfg: ResolvedPpoConfig, bc: BcSett
     };
     const e0 = performance.now();
     if (L.isRoot && !stopped && ((update + 1) % bc.evalEvery === 0 || update + 1 === cfg.numUpdates)) { // a stop skips the evaluation
-      const ev = await evaluate(policy, { level: cfg.level, episodes: bc.evalEpisodes, greedy: true, seed: bc.evalSeed, memory: cfg.memory });
+      const ev = await evaluate(policyScorer(policy, cfg.tokenization), { level: cfg.level, episodes: bc.evalEpisodes, greedy: true, seed: bc.evalSeed, memory: cfg.memory });
       metrics['eval/success_rate'] = ev.successRate;
       metrics['eval/success_ci_low'] = ev.ci95[0];
       metrics['eval/success_ci_high'] = ev.ci95[1];

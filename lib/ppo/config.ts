@@ -19,6 +19,7 @@
 
 import { GlamError } from '../errors.js';
 import { agentLevels as listLevels } from '../agent/llm-agent.js';
+import { TOKENIZATIONS, type Tokenization } from '../policy/batch.js';
 
 const DERIVED = ['batchSize', 'numMinibatches', 'numUpdates'] as const;
 
@@ -70,6 +71,13 @@ export interface PpoConfig {
   readonly valueHidden: readonly number[];
   /** CleanRL's target_kl: stop an update's epochs once an epoch ends with approx_kl above it; null = never (GLAM). */
   readonly targetKl: number | null;
+  /**
+   * How prompts and candidates become token ids when the policy scores them (lib/policy/batch.ts), in the
+   * rollout, the update and evaluation. GLAM: 'lamorel' — Lamorel encodes contexts with
+   * add_special_tokens=False for seq2seq and causal models alike (no T5 </s>, no BOS), candidates without
+   * them too. 'separate' is glam's own rule (the prompt with the tokenizer's special tokens).
+   */
+  readonly tokenization: Tokenization;
 }
 
 /** A PpoConfig plus the sizes derived from it, computed once by resolvePpoConfig. */
@@ -121,6 +129,7 @@ const GLAM: PpoConfig = Object.freeze({
   seed: 1,
   valueHidden: Object.freeze([1024, 1024]),
   targetKl: null,
+  tokenization: 'lamorel',
 });
 
 // The built-in model (Llama-shaped, 2 layers, hidden 128, random weights) on a 2-core CPU. Each value
@@ -177,6 +186,8 @@ const SMALL: PpoConfig = Object.freeze({
   memory: Object.freeze({ observations: 1, actions: 0 }),
   // GLAM's 1024-1024 head has ~10x the parameters of the 2x128 model it sits on; 64-64 fits it.
   valueHidden: Object.freeze([64, 64]),
+  // glam's own rule (the built-in tokenizer adds no special tokens: the same ids as Lamorel's).
+  tokenization: 'separate',
 });
 
 // A pretrained model knows language already: the run must teach it the task without damaging that.
@@ -189,6 +200,8 @@ const PRETRAINED: PpoConfig = Object.freeze({
   ...GLAM,
   learningRate: 1e-5,
   targetKl: 0.02,
+  // glam's own rule: a model is scored as its tokenizer encodes text (`--preset glam` for Lamorel's).
+  tokenization: 'separate',
 });
 
 /** How each preset trains the model: 'pretrained' uses LoRA, the others every weight. */
@@ -298,6 +311,8 @@ export function resolvePpoConfig(input: PpoConfigInput = {}, preset: PpoPresetNa
     throw invalid('valueHidden', 'an array of layer widths (integers in [1, 65536]), e.g. [1024, 1024]', vh);
   }
   const targetKl = c.targetKl === null ? null : inRange('targetKl', c.targetKl, Number.MIN_VALUE, Infinity, 'a positive finite number or null (no early stop)');
+  const tokenization = c.tokenization as Tokenization;
+  if (!TOKENIZATIONS.includes(tokenization)) throw invalid('tokenization', `one of ${TOKENIZATIONS.map((t) => `'${t}'`).join(', ')}`, c.tokenization);
 
   const derived = { batchSize, numMinibatches: Math.ceil(batchSize / minibatchSize), numUpdates: Math.ceil(totalFrames / batchSize) };
   for (const k of DERIVED) {
@@ -309,7 +324,7 @@ export function resolvePpoConfig(input: PpoConfigInput = {}, preset: PpoPresetNa
     adamBetas: Object.freeze([beta1, beta2]) as readonly [number, number],
     adamEps, weightDecay, gamma, gaeLambda, clipCoef, clipVloss, entCoef, vfCoef, maxGradNorm: mgn, rewardScale, normAdv,
     memory: Object.freeze({ observations, actions: actionsIn }),
-    level, totalFrames, seed, valueHidden: Object.freeze([...(vh as number[])]), targetKl,
+    level, totalFrames, seed, valueHidden: Object.freeze([...(vh as number[])]), targetKl, tokenization,
     ...derived,
   });
 }

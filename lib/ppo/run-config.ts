@@ -1,7 +1,9 @@
 // A run directory's files as data: config.json (RunConfig) and state.json (RunState), their readers,
 // the checkpoint listing, and finding the run that holds a directory. Writing them is run-dir.ts.
 // Subtle: config.json's ppo section is a ResolvedPpoConfig as JSON (maxGradNorm Infinity becomes
-// null); resolvePpoConfig reads it back unchanged.
+// null); resolvePpoConfig reads it back unchanged. A config.json written before the tokenization was
+// recorded (no ppo.tokenization) trained with glam's own rule, 'separate': it reads back as that, not
+// as the 'glam' defaults' 'lamorel'.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -84,7 +86,7 @@ export function readRunConfig(dir: string): RunConfig {
   if (typeof c.model !== 'string') throw new GlamError('ConfigInvalid', `${file}: model must be a directory path`);
   let ppo: ResolvedPpoConfig;
   try {
-    ppo = resolvePpoConfig(c.ppo ?? {});
+    ppo = resolvePpoConfig({ tokenization: 'separate', ...c.ppo });
   } catch (e) {
     throw new GlamError('ConfigInvalid', `${file}: ${(e as Error).message}`);
   }

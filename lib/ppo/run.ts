@@ -17,6 +17,8 @@
 // - A checkpoint is saved every checkpointEvery updates except after the last, where final/ takes its
 //   place (it holds the optimizer state too, so a finished run continues with more frames).
 // - 'cuda' without a usable GPU is Policy.load's DeviceUnavailable, before any run directory is made.
+// - The tokenization (config.ppo.tokenization) is recorded in config.json and a resume keeps it; a
+//   resume asking for another one is InvalidArgument, before any policy is loaded.
 // - With learners (learners.ts) only rank 0 opens the run directory, makes the built-in model, writes
 //   metrics, TensorBoard, checkpoints, final/ and the curve, and sends events; it hands the others
 //   what to load (share): the model or checkpoint, the config, the update to start from — or its error,
@@ -36,6 +38,7 @@ import { trainPpo, type UpdateProgress } from './trainer.js';
 import { GlamError, type GlamErrorCode } from '../errors.js';
 import { defaultModelDir } from '../policy/default-model.js';
 import { Policy } from '../policy/policy.js';
+import type { Tokenization } from '../policy/batch.js';
 import type { TrainingOptions } from '../policy/training.js';
 
 /** A new run. Every field is optional: `{}` is `glam train` with no flags. */
@@ -62,6 +65,8 @@ export interface NewRunSpec {
 export interface ResumeSpec {
   resume: string;
   totalFrames?: number;
+  /** The tokenization the caller expects: it must be the one config.json recorded (InvalidArgument otherwise). */
+  tokenization?: Tokenization;
   threads?: number;
   device?: 'cpu' | 'cuda';
   learners?: Learners;
@@ -140,6 +145,11 @@ async function openPolicyRun(spec: NewRunSpec | ResumeSpec, learners: number): P
   if ('resume' in spec) {
     const r = resumeRun(spec.resume, { totalFrames: spec.totalFrames });
     try {
+      const recorded = r.run.config.ppo.tokenization;
+      if (spec.tokenization !== undefined && spec.tokenization !== recorded) {
+        throw new GlamError('InvalidArgument', `${spec.resume} was trained with tokenization '${recorded}'; a resumed run keeps it ` +
+          `(its policy and rollouts were scored that way): drop --tokenization ${spec.tokenization}, or start a new run with it`);
+      }
       const had = r.run.config.learners ?? 1;
       if (had !== learners) {
         throw new GlamError('InvalidArgument', `${spec.resume} was trained with ${had} learner${had > 1 ? 's' : ''}; resume it with --learners ${had} ` +

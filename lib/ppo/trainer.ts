@@ -11,7 +11,8 @@
 //   exactly those coefficients (means over the minibatch included). Rewards are scaled by rewardScale
 //   before GAE (GLAM: x20); success = a positive reward.
 // - The rollout scores through a TokenScorer, which keeps the token ids: the epochs' forward passes
-//   take those ids, not the text again.
+//   take those ids, not the text again. Both tokenize by cfg.tokenization ('lamorel' in GLAM's preset:
+//   prompts without special tokens, as Lamorel encoded contexts).
 // - shouldStop is polled before each update, after each rollout step and after each minibatch. A stop
 //   during the rollout drops it (the policy has not changed: the last completed update stands); a stop
 //   during the epochs ends the update there: it is logged (partial: true) and counts as done, since the
@@ -102,7 +103,7 @@ export async function trainPpo(policy: Policy, cfg: ResolvedPpoConfig, hooks: Tr
   const rng = new Rng(cfg.seed * 1_000_003 + start + 104_729 * L.rank);
   const stop = () => L.agree(hooks.shouldStop?.() === true);
   // --- env, agent and storage (this learner's share of the envs)
-  const agent = new LlmAgent(new TokenScorer(policy), { level: cfg.level, numEnvs: shard.envs, seed: cfg.seed + start * 7919,
+  const agent = new LlmAgent(new TokenScorer(policy, cfg.tokenization), { level: cfg.level, numEnvs: shard.envs, seed: cfg.seed + start * 7919,
     seedScheme: L.size === 1 ? 'glam' : learnerEnvSeed(L.rank, shard.envs) }, hooks.actions ?? GLAM_ACTIONS, cfg.memory);
   const buffer = new RolloutBuffer({ numSteps: cfg.numSteps, numEnvs: shard.envs, rewardScale: cfg.rewardScale });
   const metrics = new MetricsAccumulator();
@@ -151,7 +152,8 @@ export async function trainPpo(policy: Policy, cfg: ResolvedPpoConfig, hooks: Tr
       let approxKl = 0;
       for (const idx of shuffledMinibatches(buffer.size, shard.minibatch, rng)) {
         const mb = buffer.minibatch(idx, advantages, returns);
-        const f = await policy.forward(mb.ids ? { tokens: mb.ids } : { prompts: mb.prompts, candidates: mb.candidates.map((c) => [...c]) }, { grad: true });
+        const f = await policy.forward(mb.ids ? { tokens: mb.ids } : { prompts: mb.prompts, candidates: mb.candidates.map((c) => [...c]), tokenization: cfg.tokenization },
+          { grad: true });
         const loss = ppoLoss({ ...mb, newLogprobs: f.logprobs, newValues: f.values }, cfg);
         await policy.zeroGrad();
         await policy.backward(f.handle, loss.dLogprobs, loss.dValues);

@@ -31,12 +31,12 @@ beforeAll(async () => {
   expect(r.code, r.err).toBe(0);
 });
 
-test('--json: policy, level, episodes, greedy, seed, success rate with its 95% interval, mean return and length', async () => {
+test('--json: policy, level, episodes, greedy, seed, tokenization, success rate with its 95% interval, mean return and length', async () => {
   const r = await run(['eval', '--policy', join(runDir, 'final'), '--level', LEVEL, '--episodes', '4', '--envs', '4', '--greedy', '--json', '--seed', '7', '--threads', '1']);
   expect(r.code, r.err).toBe(0);
   const j = JSON.parse(r.out);
-  expect(Object.keys(j)).toEqual(['policy', 'kind', 'level', 'episodes', 'greedy', 'seed', 'successRate', 'ci95', 'meanReturn', 'meanLength']);
-  expect(j).toMatchObject({ policy: join(runDir, 'final'), kind: 'policy', level: LEVEL, episodes: 4, greedy: true, seed: 7 });
+  expect(Object.keys(j)).toEqual(['policy', 'kind', 'level', 'episodes', 'greedy', 'seed', 'tokenization', 'successRate', 'ci95', 'meanReturn', 'meanLength']);
+  expect(j).toMatchObject({ policy: join(runDir, 'final'), kind: 'policy', level: LEVEL, episodes: 4, greedy: true, seed: 7, tokenization: 'separate' });
   expect(j.successRate).toBeGreaterThanOrEqual(0);
   expect(j.ci95[0]).toBeLessThanOrEqual(j.successRate);
   expect(j.ci95[1]).toBeGreaterThanOrEqual(j.successRate);
@@ -59,7 +59,7 @@ test('a run directory as --policy means its final/', async () => {
 test('the level defaults to the run\'s; table output', async () => {
   const r = await run(['eval', '--policy', join(runDir, 'final'), '--episodes', '2', '--envs', '2', '--threads', '1']);
   expect(r.code, r.err).toBe(0);
-  expect(r.out).toMatch(new RegExp(`^policy +.*final\\nlevel +${LEVEL}\\nactions +sampled\\nepisodes +2 \\(seed 1000000\\)\\nsuccess +\\d\\.\\d{3} +\\(95% CI \\d\\.\\d{3}-\\d\\.\\d{3}\\)\\nreturn +\\S+\\nlength +\\S+\\n$`));
+  expect(r.out).toMatch(new RegExp(`^policy +.*final\\nlevel +${LEVEL}\\nactions +sampled\\nepisodes +2 \\(seed 1000000\\)\\ntokens +separate tokenization\\nsuccess +\\d\\.\\d{3} +\\(95% CI \\d\\.\\d{3}-\\d\\.\\d{3}\\)\\nreturn +\\S+\\nlength +\\S+\\n$`));
 });
 
 test('random baseline: uniform sampling, the same numbers as evaluate() of RandomPolicy; zero-shot', async () => {

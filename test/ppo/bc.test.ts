@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 
 import { GLAM_ACTIONS } from '../../lib/agent/actions.js';
 import { initModel } from '../../lib/model/init-model.js';
@@ -84,4 +84,23 @@ test('BC on a few bot demonstrations lowers the BC loss', async () => {
   // greedy evaluation every 4 updates
   expect(reports.filter((r) => r.metrics['eval/success_rate'] !== undefined).map((r) => r.update)).toEqual([4, 8]);
   expect(policy.trainingInfo().step).toBe(8 * 2 * 2); // updates x epochs x minibatches (16 / 8)
+});
+
+test("BC's forward and its greedy evaluation tokenize by the config: Lamorel's in GLAM's preset (a T5 model)", async () => {
+  const cfg = resolvePpoConfig({ level: LEVEL, numEnvs: 2, numSteps: 4, updateEpochs: 1, minibatchSize: 8, totalFrames: 8, valueHidden: [8], seed: 1 }, 'glam');
+  expect(cfg.tokenization).toBe('lamorel');
+  const demos = loadDemos(LEVEL, { episodes: 2, seed: 0, memory: cfg.memory });
+  const t5 = await Policy.load(join(__dirname, '..', 'fixtures', 'models', 't5-v1_0'), { threads: 1, valueHidden: [8] });
+  const asked: unknown[] = [];
+  const forward = t5.forward.bind(t5), score = t5.score.bind(t5);
+  vi.spyOn(t5, 'forward').mockImplementation((req, o) => (asked.push((req as { tokenization?: string }).tokenization), forward(req, o)));
+  vi.spyOn(t5, 'score').mockImplementation((req) => (asked.push(req.tokenization), score(req)));
+  try {
+    expect(await trainBc(t5, cfg, { demoEpisodes: 2, demoSeed: 0, evalEvery: 1, evalEpisodes: 1, evalSeed: 1_000_000 }, { demos })).toBe(1);
+  } finally {
+    vi.restoreAllMocks();
+    await t5.dispose();
+  }
+  expect(asked.length).toBeGreaterThan(1); // the update's forward and the evaluation's scoring
+  expect(new Set(asked)).toEqual(new Set(['lamorel']));
 });

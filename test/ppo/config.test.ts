@@ -55,6 +55,19 @@ describe('resolvePpoConfig', () => {
     expect(presetFor('small').valueHidden).toEqual([64, 64]);
   });
 
+  it("tokenization: GLAM's preset is Lamorel's (prompts without special tokens), the others glam's own; validated; JSON round trip", () => {
+    expect(resolvePpoConfig().tokenization).toBe('lamorel');
+    expect(resolvePpoConfig({}, 'glam').tokenization).toBe('lamorel');
+    expect(resolvePpoConfig({}, 'small').tokenization).toBe('separate');
+    expect(resolvePpoConfig({}, 'pretrained').tokenization).toBe('separate');
+    expect(resolvePpoConfig({ tokenization: 'separate' }, 'glam').tokenization).toBe('separate');
+    expect(resolvePpoConfig({ tokenization: 'joint' }, 'small').tokenization).toBe('joint');
+    const c = resolvePpoConfig({ tokenization: 'lamorel' }, 'small');
+    expect(resolvePpoConfig(JSON.parse(JSON.stringify(c)) as PpoConfigInput, 'small')).toEqual(c);
+    expect(() => resolvePpoConfig({ tokenization: 'Lamorel' as 'lamorel' })).toThrow(
+      /^Expected one of 'separate', 'joint', 'lamorel' for tokenization but received "Lamorel" of type string$/);
+  });
+
   const bad: [PpoConfigInput | Record<string, unknown>, RegExp][] = [
     [{ numEnvs: 0 }, /^Expected a positive integer for numEnvs but received 0 of type number$/],
     [{ valueHidden: [64, 0] }, /layer widths .* for valueHidden but received \[64, 0\] of type array/],

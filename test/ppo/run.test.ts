@@ -1,11 +1,12 @@
 // One training path (issue 11): trainRun from code and `glam train` are the same run from the same
 // config — identical metrics, value head sized from the config — and trainPpo refuses a policy whose
-// untrained value head contradicts the config instead of silently training another model.
-import { mkdtempSync } from 'node:fs';
+// untrained value head contradicts the config instead of silently training another model. The
+// tokenization is part of the run: recorded in config.json, kept on resume, a conflicting one refused.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { beforeAll, expect, test } from 'vitest';
+import { afterEach, beforeAll, expect, test, vi } from 'vitest';
 
 import { trainConfig } from '../../lib/cli/train.js';
 import { initModel } from '../../lib/model/init-model.js';
@@ -13,6 +14,7 @@ import { Policy } from '../../lib/policy/policy.js';
 import { readSafetensorsFile } from '../../lib/io/safetensors.js';
 import { resolvePpoConfig } from '../../lib/ppo/config.js';
 import { readJsonl } from '../../lib/ppo/jsonl-writer.js';
+import { readRunConfig } from '../../lib/ppo/run-config.js';
 import { trainRun, type RunEvent } from '../../lib/ppo/run.js';
 import { trainPpo } from '../../lib/ppo/trainer.js';
 import { runCli } from '../cli/run-cli.js';
@@ -59,4 +61,38 @@ test("trainPpo refuses an untrained policy whose value head is not the config's"
   } finally {
     await policy.dispose();
   }
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+test("the tokenization is the run's: config.json records it, --resume keeps it, a conflicting one is a typed error", async () => {
+  const t5 = join(__dirname, '..', 'fixtures', 'models', 't5-v1_0');
+  const dir = join(root, 't5-lamorel');
+  const cfg = resolvePpoConfig({ level: LEVEL, numEnvs: 2, numSteps: 2, minibatchSize: 4, updateEpochs: 1, totalFrames: 4, valueHidden: [8] }, 'glam');
+  const first = await trainRun({ model: t5, config: cfg, run: dir, threads: 1 });
+  expect(first).toMatchObject({ update: 1, stopped: false });
+  expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).ppo.tokenization).toBe('lamorel');
+  expect(readRunConfig(dir).ppo.tokenization).toBe('lamorel');
+
+  await expect(trainRun({ resume: dir, totalFrames: 8, tokenization: 'separate', threads: 1 })).rejects.toMatchObject({
+    code: 'InvalidArgument', message: expect.stringMatching(/trained with tokenization 'lamorel'; a resumed run keeps it .*drop --tokenization separate/),
+  });
+  // resumed (as asked or as recorded), the trainer scores Lamorel's ids: no prompt ends in T5's </s> (id 1)
+  const scored: number[][] = [];
+  const real = Policy.prototype.scoreTokens;
+  vi.spyOn(Policy.prototype, 'scoreTokens').mockImplementation(function (this: Policy, t, o) {
+    scored.push(...t.prompts);
+    return real.call(this, t, o);
+  });
+  const resumed = await trainRun({ resume: dir, totalFrames: 8, tokenization: 'lamorel', threads: 1 });
+  expect(resumed).toMatchObject({ update: 2, frames: 8, stopped: false });
+  expect(scored.length).toBe(2 * 3); // 2 envs x (2 steps + the bootstrap)
+  expect(scored.every((p) => p.at(-1) !== 1)).toBe(true);
+  expect(readRunConfig(dir).ppo).toMatchObject({ tokenization: 'lamorel', totalFrames: 8 });
+
+  // a config.json from before the field existed trained with glam's own rule, not the glam preset's default
+  const old = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  delete old.ppo.tokenization;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(old));
+  expect(readRunConfig(dir).ppo.tokenization).toBe('separate');
 });
