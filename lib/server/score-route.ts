@@ -2,12 +2,13 @@
 // same fused pass) through the batcher. Body {prompts, candidates?, options?: {mode, tokenization,
 // token_logprobs}} → per prompt each candidate's log-prob, probability (softmax over the prompt's
 // candidates), token count, optional per-token log-probs, and the value, with value_head_trained.
+// `tokenization` 'lamorel' encodes prompts without special tokens, as Lamorel did (no T5 </s>).
 // Without `candidates` it returns the values only (the engine scores a one-token placeholder candidate
 // that the response leaves out: the value reads the prompt's last token, not the candidates).
 import type { FastifyInstance } from 'fastify';
 
 import { GlamError } from '../errors.js';
-import { tokenizeBatch, type Tokenization } from '../policy/batch.js';
+import { promptSpecials, tokenizeBatch, TOKENIZATIONS, type Tokenization } from '../policy/batch.js';
 import type { ScoreItem } from './batcher.js';
 import type { ServerContext } from './context.js';
 
@@ -19,7 +20,7 @@ const scoreSchema = {
       candidates: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
       options: {
         type: 'object', additionalProperties: false,
-        properties: { mode: { enum: ['fused', 'naive'] }, tokenization: { enum: ['separate', 'joint'] }, token_logprobs: { type: 'boolean' } },
+        properties: { mode: { enum: ['fused', 'naive'] }, tokenization: { enum: [...TOKENIZATIONS] }, token_logprobs: { type: 'boolean' } },
       },
       model: { type: 'string' },
     },
@@ -42,7 +43,7 @@ export function registerScoreRoute(app: FastifyInstance, ctx: ServerContext): vo
       items = t.prompts.map((prompt, b) => ({ prompt, candidates: t.candidates[b]! }));
     } else {
       items = prompts.map((p, b) => {
-        const ids = p.length > 0 ? tok.encode(p, true) : [];
+        const ids = p.length > 0 ? tok.encode(p, promptSpecials(options.tokenization ?? 'separate')) : [];
         if (ids.length === 0) throw new GlamError('EmptyPrompt', `prompt ${b} is empty; every prompt needs text`);
         return { prompt: ids, candidates: [[ids[ids.length - 1]!]] };
       });

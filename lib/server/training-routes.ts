@@ -14,7 +14,7 @@ import { relative } from 'node:path';
 
 import type { FastifyInstance } from 'fastify';
 
-import { tokenizeBatch, type Tokenization } from '../policy/batch.js';
+import { tokenizeBatch, TOKENIZATIONS, type Tokenization } from '../policy/batch.js';
 import type { TrainHandle } from '../policy/training.js';
 import type { ServerContext } from './context.js';
 import { ServerError } from './http-error.js';
@@ -30,7 +30,7 @@ const schemas = {
       properties: {
         prompts: { type: 'array', minItems: 1, items: { type: 'string' } },
         candidates: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
-        options: { type: 'object', additionalProperties: false, properties: { tokenization: { enum: ['separate', 'joint'] } } },
+        options: { type: 'object', additionalProperties: false, properties: { tokenization: { enum: [...TOKENIZATIONS] } } },
       },
     },
   },

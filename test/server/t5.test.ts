@@ -1,5 +1,5 @@
 // `glam serve` with a T5 model: POST /v1/score gives Policy.score's numbers (the encoder-decoder
-// scoring); /v1/completions treats the prompt as the encoder's input, as vLLM does for
+// scoring; tokenization 'lamorel' as transformers' recorded Lamorel values); /v1/completions treats the prompt as the encoder's input, as vLLM does for
 // encoder-decoder models: max_tokens 1 returns the decoder's first greedy token with its log-prob and
 // top-N alternatives, checked against transformers' float64 first-step distribution
 // (scripts/fixtures/make_t5.py's first_step.json); echo (the prompt's own log-probs, which an encoder
@@ -39,6 +39,22 @@ test('/v1/score equals Policy.score in-process', async () => {
   const got = (r.body.results as { candidates: { logprob: number }[] }[]).flatMap((x) => x.candidates.map((c) => c.logprob));
   expect(got.length).toBe(ref.logprobs.length);
   got.forEach((lp, k) => expect(lp).toBeCloseTo(ref.logprobs[k]!, 5));
+});
+
+test("/v1/score with tokenization 'lamorel' (no </s>) and the default give transformers' recorded log-probs; values follow the encoder input", async () => {
+  const exp = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as
+    { prompts: { prompt: string; candidates: { text: string; logprob: number; logprob_lamorel: number }[] }[] };
+  const ps = exp.prompts.slice(0, 2);
+  for (const [tokenization, key] of [['lamorel', 'logprob_lamorel'], [undefined, 'logprob']] as const) {
+    const r = await post(`${s.url}/v1/score`, { prompts: ps.map((p) => p.prompt), candidates: ps.map((p) => p.candidates.map((c) => c.text)),
+      ...(tokenization ? { options: { tokenization } } : {}) });
+    expect(r.status).toBe(200);
+    (r.body.results as { candidates: { logprob: number }[] }[]).forEach((res, b) =>
+      res.candidates.forEach((c, k) => expect(Math.abs(c.logprob - ps[b]!.candidates[k]![key])).toBeLessThan(1e-4)));
+    const values = await post(`${s.url}/v1/score`, { prompts: ps.map((p) => p.prompt), ...(tokenization ? { options: { tokenization } } : {}) });
+    const ref = await policy.score({ prompts: ps.map((p) => p.prompt), candidates: ps.map(() => ['go forward']), tokenization: tokenization ?? 'separate' });
+    (values.body.results as { value: number }[]).forEach((v, b) => expect(v.value).toBeCloseTo(ref.values[b]!, 5));
+  }
 });
 
 interface Choice { index: number; text: string; logprobs: { tokens: string[]; token_logprobs: number[]; top_logprobs: Record<string, number>[]; text_offset: number[] } }
