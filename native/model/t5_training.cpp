@@ -10,31 +10,20 @@ namespace {
 
 struct Target {
   T5Lin lin;
-  const char* module;  // relative to the block prefix
+  std::string module;  // relative to the block prefix
   int64_t out_off, out_n, in_n;
 };
 
+// The LoRA targets are the block's matrices as the name table lists them (model/t5_weights.h
+// t5_layout): q, k, v, o, (decoder: cross q, k, v, o), wi_0, wi_1 | wi, wo; PEFT's module = the
+// tensor's name without ".weight".
 std::vector<Target> targets(const ModelConfig& c, bool dec) {
-  const int64_t C = c.hidden, HD = c.heads * c.head_dim, I = c.inter;
-  std::vector<Target> t = {{T5Lin::Qkv, "layer.0.SelfAttention.q", 0, HD, C},
-                           {T5Lin::Qkv, "layer.0.SelfAttention.k", HD, HD, C},
-                           {T5Lin::Qkv, "layer.0.SelfAttention.v", 2 * HD, HD, C},
-                           {T5Lin::O, "layer.0.SelfAttention.o", 0, C, HD}};
-  if (dec) {
-    t.push_back({T5Lin::CrossQ, "layer.1.EncDecAttention.q", 0, HD, C});
-    t.push_back({T5Lin::CrossKv, "layer.1.EncDecAttention.k", 0, HD, C});
-    t.push_back({T5Lin::CrossKv, "layer.1.EncDecAttention.v", HD, HD, C});
-    t.push_back({T5Lin::CrossO, "layer.1.EncDecAttention.o", 0, C, HD});
-  }
-  const bool g = c.gated;
-  if (dec) {
-    t.push_back({T5Lin::Wi, g ? "layer.2.DenseReluDense.wi_0" : "layer.2.DenseReluDense.wi", 0, I, C});
-    if (g) t.push_back({T5Lin::Wi, "layer.2.DenseReluDense.wi_1", I, I, C});
-    t.push_back({T5Lin::Wo, "layer.2.DenseReluDense.wo", 0, C, I});
-  } else {
-    t.push_back({T5Lin::Wi, g ? "layer.1.DenseReluDense.wi_0" : "layer.1.DenseReluDense.wi", 0, I, C});
-    if (g) t.push_back({T5Lin::Wi, "layer.1.DenseReluDense.wi_1", I, I, C});
-    t.push_back({T5Lin::Wo, "layer.1.DenseReluDense.wo", 0, C, I});
+  std::vector<Target> t;
+  for (const T5Part& p : (dec ? t5_layout().dec : t5_layout().enc).parts) {
+    if (p.cols == T5Dim::None || !t5_has_part(c, p)) continue;
+    const std::string name = p.name;
+    const int64_t rows = t5_dim(c, p.rows);
+    t.push_back({t5_lin(p.dst), name.substr(0, name.rfind(".weight")), p.index * rows, rows, t5_dim(c, p.cols)});
   }
   return t;
 }
@@ -46,10 +35,11 @@ void add_lora(const ModelConfig& c, T5Weights& w, const TrainOptions& o) {
     std::vector<T5Block>& blocks = st ? w.dec : w.enc;
     for (size_t l = 0; l < blocks.size(); ++l)
       for (const Target& t : targets(c, st == 1)) {
-        const std::string m = t.module, name = m.substr(m.rfind('.') + 1);
+        const std::string& m = t.module;
+        const std::string name = m.substr(m.rfind('.') + 1);
         if (!o.targets.empty() && std::find(o.targets.begin(), o.targets.end(), name) == o.targets.end()) continue;
         ++matched;
-        const std::string module = std::string(st ? "decoder" : "encoder") + ".block." + std::to_string(l) + "." + m;
+        const std::string module = (st ? t5_layout().dec : t5_layout().enc).prefix + std::to_string(l) + "." + m;
         blocks[l].lora[int(t.lin)].push_back(make_lora_adapter(module, t.out_off, t.out_n, t.in_n, o, s));
       }
   }

@@ -27,15 +27,8 @@ std::vector<float>* dst_of(T5Block& b, T5Dst d) {
     case T5Dst::LnAttn: return &b.ln_attn;
     case T5Dst::LnCross: return &b.ln_cross;
     case T5Dst::LnFf: return &b.ln_ff;
-    case T5Dst::Qkv: return &b.lin[int(T5Lin::Qkv)];
-    case T5Dst::O: return &b.lin[int(T5Lin::O)];
-    case T5Dst::CrossQ: return &b.lin[int(T5Lin::CrossQ)];
-    case T5Dst::CrossKv: return &b.lin[int(T5Lin::CrossKv)];
-    case T5Dst::CrossO: return &b.lin[int(T5Lin::CrossO)];
-    case T5Dst::Wi: return &b.lin[int(T5Lin::Wi)];
-    case T5Dst::Wo: return &b.lin[int(T5Lin::Wo)];
+    default: return &b.lin[int(t5_lin(d))];
   }
-  return nullptr;
 }
 
 // The block parts of one stack, in load order: self-attention, (decoder) cross-attention, feed-forward
@@ -79,7 +72,7 @@ std::vector<T5Part> stack_parts(bool dec) {
 void block_tensors(const ModelConfig& c, const T5Stack& s, T5Block& b, int64_t l, std::vector<T5Tensor>& out) {
   const std::string p = s.prefix + std::to_string(l) + ".";
   for (const T5Part& part : s.parts) {
-    if ((part.ff == T5Ff::Gated && !c.gated) || (part.ff == T5Ff::Relu && c.gated)) continue;
+    if (!t5_has_part(c, part)) continue;
     const int64_t rows = t5_dim(c, part.rows);
     std::vector<int64_t> shape = {rows};
     if (part.cols != T5Dim::None) shape.push_back(t5_dim(c, part.cols));
@@ -97,6 +90,25 @@ const T5Layout& t5_layout() {
                                {"encoder.block.", "encoder.final_layer_norm.weight", stack_parts(false)},
                                {"decoder.block.", "decoder.final_layer_norm.weight", stack_parts(true)}};
   return layout;
+}
+
+bool t5_has_part(const ModelConfig& c, const T5Part& p) {
+  return p.ff == T5Ff::Any || (p.ff == T5Ff::Gated) == c.gated;
+}
+
+T5Lin t5_lin(T5Dst d) {
+  switch (d) {
+    case T5Dst::Qkv: return T5Lin::Qkv;
+    case T5Dst::O: return T5Lin::O;
+    case T5Dst::CrossQ: return T5Lin::CrossQ;
+    case T5Dst::CrossKv: return T5Lin::CrossKv;
+    case T5Dst::CrossO: return T5Lin::CrossO;
+    case T5Dst::Wi: return T5Lin::Wi;
+    case T5Dst::Wo: return T5Lin::Wo;
+    default: break;
+  }
+  GLAM_CHECK(false, "Internal", "a T5 norm has no linear");
+  return T5Lin::Qkv;
 }
 
 int64_t t5_dim(const ModelConfig& c, T5Dim d) {

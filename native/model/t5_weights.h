@@ -69,6 +69,9 @@ struct T5Layout {
 };
 const T5Layout& t5_layout();
 int64_t t5_dim(const ModelConfig& cfg, T5Dim d);
+// Whether cfg has this part (its feed-forward kind); the fused linear a matrix part (cols != None) lives in.
+bool t5_has_part(const ModelConfig& cfg, const T5Part& p);
+T5Lin t5_lin(T5Dst d);
 
 // One Hugging Face tensor: rows [row0, row0 + rows) of the fused vector *dst, each `cols` wide.
 struct T5Tensor {
