@@ -35,6 +35,9 @@ describe.each(['t5-v1_0', 't5-v1_1'])('%s', (name) => {
     const mods = new Set(names.map((n) => n.split('.').at(-3)));
     expect([...mods].sort()).toEqual(name === 't5-v1_1' ? ['k', 'o', 'q', 'v', 'wi_0', 'wi_1', 'wo'] : ['k', 'o', 'q', 'v', 'wi', 'wo']);
     expect(names.some((n) => n.includes('EncDecAttention'))).toBe(true);
+    // one adapter per block matrix of the checkpoint (PEFT's module = the tensor's name without ".weight")
+    const matrices = Object.keys(lora.exportTensors('params', 'model')).filter((n) => /\.block\.\d+\..*\.(q|k|v|o|wi|wi_0|wi_1|wo)\.weight$/.test(n));
+    expect(names.map((n) => n.replace(/^base_model\.model\./, '').replace(/\.lora_B\.weight$/, '.weight')).sort()).toEqual(matrices.sort());
     // non-zero B (PEFT starts at 0, which hides dA) from a fixed pattern
     let s = 1;
     for (const n of names) ad[n]!.data.forEach((_, i, a) => (a[i] = ((s = (s * 48271) % 2147483647) / 2147483647 - 0.5) * 0.2));
