@@ -71,12 +71,8 @@ export interface PpoConfig {
   readonly valueHidden: readonly number[];
   /** CleanRL's target_kl: stop an update's epochs once an epoch ends with approx_kl above it; null = never (GLAM). */
   readonly targetKl: number | null;
-  /**
-   * How prompts and candidates become token ids when the policy scores them (lib/policy/batch.ts), in the
-   * rollout, the update and evaluation. GLAM: 'lamorel' — Lamorel encodes contexts with
-   * add_special_tokens=False for seq2seq and causal models alike (no T5 </s>, no BOS), candidates without
-   * them too. 'separate' is glam's own rule (the prompt with the tokenizer's special tokens).
-   */
+  /** Prompts and candidates to token ids (lib/policy/batch.ts) in rollout, update and evaluation. GLAM: 'lamorel', Lamorel's
+   *  add_special_tokens=False for seq2seq and causal models alike (no T5 </s>, no BOS); 'separate': glam's own rule. */
   readonly tokenization: Tokenization;
 }
 
@@ -186,8 +182,7 @@ const SMALL: PpoConfig = Object.freeze({
   memory: Object.freeze({ observations: 1, actions: 0 }),
   // GLAM's 1024-1024 head has ~10x the parameters of the 2x128 model it sits on; 64-64 fits it.
   valueHidden: Object.freeze([64, 64]),
-  // glam's own rule (the built-in tokenizer adds no special tokens: the same ids as Lamorel's).
-  tokenization: 'separate',
+  tokenization: 'separate', // glam's own rule (the built-in tokenizer adds no special tokens: Lamorel's ids too)
 });
 
 // A pretrained model knows language already: the run must teach it the task without damaging that.
@@ -200,8 +195,7 @@ const PRETRAINED: PpoConfig = Object.freeze({
   ...GLAM,
   learningRate: 1e-5,
   targetKl: 0.02,
-  // glam's own rule: a model is scored as its tokenizer encodes text (`--preset glam` for Lamorel's).
-  tokenization: 'separate',
+  tokenization: 'separate', // glam's own rule: text as the model's tokenizer encodes it (`--preset glam`: Lamorel's)
 });
 
 /** How each preset trains the model: 'pretrained' uses LoRA, the others every weight. */
