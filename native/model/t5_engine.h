@@ -45,6 +45,7 @@ class T5Engine final : public Engine {
 
   T5Cpu m_;
   std::unique_ptr<TrainState> train_;
+  T5Cache spare_;  // the last consumed pass's activation caches, reused by the next (as CpuEngine's layers)
 };
 
 }  // namespace glam
