@@ -85,7 +85,7 @@ class Engine {
   // (InvalidArgument before enable_training); a backend that must select its device first overrides
   // read/write to do that and then calls these.
   int64_t gradient_numel();
-  virtual void read_gradients(float* out);   // out: gradient_numel() values
+  virtual void read_gradients(float* out);        // out: gradient_numel() values
   virtual void write_gradients(const float* in);  // in: gradient_numel() values
 
  protected:
