@@ -88,9 +88,12 @@ export interface NativeModel {
   zeroGrad(): void;
   exportTensors(what: TensorWhat, scope: TensorScope): NativeTensorSet;
   importTensors(what: Exclude<TensorWhat, 'grads'>, scope: TensorScope, tensors: NativeTensorSet): void;
-  /** Every trainable gradient as one flat buffer (into `out` when given), and its inverse (data-parallel training). */
-  gradients(out?: Float32Array): Float32Array;
-  setGradients(flat: Float32Array): void;
+  /**
+   * Every trainable gradient as one flat buffer (into `out` when given), and its inverse (data-parallel
+   * training). Both run off the JS thread: the array must not change until the promise settles.
+   */
+  gradients(out?: Float32Array): Promise<Float32Array>;
+  setGradients(flat: Float32Array): Promise<void>;
   /** With a number, also sets the optimizer's step count (resume). */
   trainInfo(setStep?: number): { enabled: boolean; step?: number; mode?: 'full' | 'lora'; trainableParams?: number; stateBytes?: number; openHandles?: number };
 }

@@ -20,7 +20,7 @@ import { defaultModelDir } from './default-model.js';
 import { TextTokenizer } from './tokenizer.js';
 import { VALUE_HEAD_FILE, createValueHead, loadValueHead } from './value-head.js';
 import { adapterBase, readTokenizerFiles, readTrainingRecord, restoreTraining, saveCheckpoint, type TrainingRecord } from './checkpoint.js';
-import { TrainHandle, checkGradients, type ForwardResult, type StepOptions, type TrainingOptions } from './training.js';
+import { TrainHandle, checkFlatGradients, checkGradients, type ForwardResult, type StepOptions, type TrainingOptions } from './training.js';
 import { checkDirectory, checkForwardRequest, checkLoadOptions, checkPrecisionOn, checkScoreRequest, checkScoreTokensOptions, checkStepOptions, checkTrainingOptions } from './arguments.js';
 import { existsSync } from 'node:fs';
 
@@ -211,18 +211,21 @@ export class Policy {
   }
 
   /**
-   * Every trainable gradient as ONE flat fp32 buffer (written into `out` when it has the right length),
-   * in the step's fixed order; setGradients writes such a buffer back. Data-parallel training
-   * (lib/ppo/learners.ts) all-reduces it between backward and step.
+   * Every trainable gradient as ONE flat fp32 buffer (written into `out` when given: its length must be
+   * trainingInfo().trainableParams), in the step's fixed order; setGradients writes such a buffer back.
+   * Data-parallel training (lib/ppo/learners.ts) all-reduces it between backward and step. Both copy
+   * off the event loop: do not change the array until the promise settles.
    */
   async gradients(out?: Float32Array): Promise<Float32Array> {
     const native = this.#live();
-    return this.#enqueue(async () => callNativeSync(() => native.gradients(out)));
+    checkFlatGradients('gradients', out, this.#training !== null);
+    return this.#enqueue(() => callNative(() => native.gradients(out)));
   }
 
   async setGradients(flat: Float32Array): Promise<void> {
     const native = this.#live();
-    await this.#enqueue(async () => callNativeSync(() => native.setGradients(flat)));
+    checkFlatGradients('setGradients', flat, this.#training !== null);
+    await this.#enqueue(() => callNative(() => native.setGradients(flat)));
   }
 
   /** Zeroes the accumulated gradients. */

@@ -52,3 +52,11 @@ export function checkGradients(owner: object, handle: TrainHandle, dLogprobs: Ar
   if (!dl.every(Number.isFinite) || !dv.every(Number.isFinite)) throw new GlamError('InvalidArgument', 'gradients must be finite numbers');
   return [dl, dv];
 }
+
+/** Validates gradients(out?) / setGradients(flat): a Float32Array (out may be omitted), and training enabled. */
+export function checkFlatGradients(call: 'gradients' | 'setGradients', a: unknown, training: boolean): void {
+  if (!(a instanceof Float32Array) && !(call === 'gradients' && a === undefined)) {
+    throw new GlamError('InvalidArgument', call === 'gradients' ? 'gradients(out) takes a Float32Array (or nothing)' : 'setGradients(flat) needs a Float32Array');
+  }
+  if (!training) throw new GlamError('InvalidArgument', `${call}() needs training: call enableTraining() first`);
+}

@@ -92,7 +92,7 @@ class CudaEngine final : public Engine {
   void import_tensors(const std::string& what, const std::string& scope, const std::map<std::string, HfTensor>& src,
                       ValueHead& head) override;
   TrainStatus train_status(int64_t set_step) override;
-  int64_t gradient_numel() override;
+  // Engine's flat gradient access on this engine's device.
   void read_gradients(float* out) override;
   void write_gradients(const float* in) override;
 
@@ -107,6 +107,7 @@ class CudaEngine final : public Engine {
 
   void bind_pass(const char* meta, const BatchPlan& p);
   TrainState& train();
+  TrainState& train_state() override { return train(); }
   ValueHeadParams value_head() const;  // the uploaded head (no gradients)
 
   ModelConfig cfg_;

@@ -127,16 +127,14 @@ double CudaEngine::step(const AdamWOptions& o, ValueHead&) {
   return train().step(o, value_head());
 }
 
-int64_t CudaEngine::gradient_numel() { return train().flat_size(); }
-
 void CudaEngine::read_gradients(float* out) {
   OnDevice on(device_);
-  train().flat_grads_to_host(out);
+  Engine::read_gradients(out);
 }
 
 void CudaEngine::write_gradients(const float* in) {
   OnDevice on(device_);
-  train().flat_grads_from_host(in);
+  Engine::write_gradients(in);
 }
 
 void CudaEngine::zero_grad() {

@@ -37,12 +37,10 @@ class CpuEngine final : public Engine {
   void import_tensors(const std::string& what, const std::string& scope, const std::map<std::string, HfTensor>& src,
                       ValueHead& head) override;
   TrainStatus train_status(int64_t set_step) override;
-  int64_t gradient_numel() override { return train().flat_size(); }
-  void read_gradients(float* out) override { train().flat_grads_to_host(out); }
-  void write_gradients(const float* in) override { train().flat_grads_from_host(in); }
 
  private:
   TrainState& train();
+  TrainState& train_state() override { return train(); }
   DecoderParams params();  // the weights (and adapters when training), no gradients
 
   Transformer model_;

@@ -9,6 +9,12 @@ ScoreResult Engine::score_top(const PackedBatch&, const ValueHead&, bool, int64_
   fail("NotImplemented", "this engine does not compute top-N alternatives over the vocabulary; score without topN");
 }
 
+int64_t Engine::gradient_numel() { return train_state().flat_size(); }
+
+void Engine::read_gradients(float* out) { train_state().flat_grads_to_host(out); }
+
+void Engine::write_gradients(const float* in) { train_state().flat_grads_from_host(in); }
+
 const std::vector<float>& tensor_from(const std::map<std::string, HfTensor>& src, const std::string& name, size_t n) {
   auto it = src.find(name);
   GLAM_CHECK(it != src.end(), "TensorMissing", "tensor '" + name + "' is missing");

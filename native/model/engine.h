@@ -81,10 +81,16 @@ class Engine {
   // Data-parallel training (native/collective, lib/ppo/learners.ts): every trainable gradient as ONE
   // flat fp32 buffer of gradient_numel() values, in the step's fixed order (the trainable tensors of
   // param_list, then the value head's layers, weight before bias). Read after backward; written back
-  // (all-reduced and averaged over the learners) before step. NotImplemented by default.
-  virtual int64_t gradient_numel() { fail("NotImplemented", "this backend has no flat gradient access (data-parallel training)"); }
-  virtual void read_gradients(float* out) { fail("NotImplemented", "this backend has no flat gradient access (data-parallel training)"); }
-  virtual void write_gradients(const float* in) { fail("NotImplemented", "this backend has no flat gradient access (data-parallel training)"); }
+  // (all-reduced and averaged over the learners) before step. All three go through train_state()
+  // (InvalidArgument before enable_training); a backend that must select its device first overrides
+  // read/write to do that and then calls these.
+  int64_t gradient_numel();
+  virtual void read_gradients(float* out);        // out: gradient_numel() values
+  virtual void write_gradients(const float* in);  // in: gradient_numel() values
+
+ protected:
+  // The engine's TrainState (InvalidArgument "training is not enabled" before enable_training).
+  virtual TrainState& train_state() = 0;
 };
 
 // Reads `name` from src with n values, or throws TensorMissing / TensorShapeMismatch.

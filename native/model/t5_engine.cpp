@@ -68,6 +68,7 @@ void T5Engine::enable_training(const TrainOptions& opts, const ValueHead& head) 
 std::unique_ptr<TrainPass> T5Engine::forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) {
   train();
   auto p = std::make_unique<T5Pass>();
+  p->h.cache = std::move(spare_);
   r = score_t5(m_, params(), view(head), batch, false, false, &p->h);
   p->B = p->h.B;
   p->N = p->h.N;
@@ -78,6 +79,7 @@ void T5Engine::backward(TrainPass& pass, const ValueHead& head, const float* dl,
   TrainState& t = train();
   T5TrainHandle& h = static_cast<T5Pass&>(pass).h;
   t5_train_backward(m_, t5_params(m_.w, t.table(), &t.grads()), t.with_grads(view(head)), h, dl, dv);
+  spare_ = std::move(h.cache);
 }
 
 double T5Engine::step(const AdamWOptions& o, ValueHead& head) { return train().step(o, view(head)); }

@@ -40,16 +40,15 @@ class T5Engine final : public Engine {
   void import_tensors(const std::string& what, const std::string& scope, const std::map<std::string, HfTensor>& src,
                       ValueHead& head) override;
   TrainStatus train_status(int64_t set_step) override;
-  int64_t gradient_numel() override { return train().flat_size(); }
-  void read_gradients(float* out) override { train().flat_grads_to_host(out); }
-  void write_gradients(const float* in) override { train().flat_grads_from_host(in); }
 
  private:
   TrainState& train();
+  TrainState& train_state() override { return train(); }
   T5Params params();  // the weights (and adapters when training), no gradients
 
   T5Cpu m_;
   std::unique_ptr<TrainState> train_;
+  T5Cache spare_;  // the last consumed pass's activation caches, reused by the next (as CpuEngine's layers)
 };
 
 }  // namespace glam

@@ -4,9 +4,11 @@
 // trainable gradient as one flat buffer, for data-parallel learners (lib/ppo/learners.ts).
 // Subtle: a handle is a process-wide id (an atomic counter), taken out of the map by the first
 // backward that names it, so a used or foreign handle is a typed HandleInvalid error; every heavy
-// call runs on a worker holding the model's op lock.
+// call (gradients and setGradients included) runs on a worker holding the model's op lock.
 #include <atomic>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "napi/coded_error.h"
 #include "napi/convert.h"
@@ -92,6 +94,64 @@ class StepWorker : public CodedWorker {
   AdamWOptions o_;
   double norm_ = 0;
 };
+
+// gradients(): reads the flat gradient buffer into the caller's Float32Array (kept alive by ref_ until
+// the promise settles) or, without one, into a vector that becomes the result's memory (no copy on the
+// JS thread). setGradients(): the inverse, from the caller's array. The length is checked here, under
+// the op lock, since the engine knows it only once training is enabled.
+class FlatGradientsWorker : public CodedWorker {
+ public:
+  FlatGradientsWorker(Napi::Env env, std::shared_ptr<ModelHolder> e, bool write, Napi::Float32Array a)
+      : CodedWorker(env), e_(std::move(e)), write_(write) {
+    if (!a.IsEmpty()) {
+      ref_ = Napi::Persistent(a.As<Napi::Object>());
+      data_ = a.Data();
+      len_ = int64_t(a.ElementLength());
+    }
+  }
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lk(e_->mu);
+    const char* call = write_ ? "setGradients()" : "gradients()";
+    GLAM_CHECK(e_->engine->training(), "InvalidArgument", std::string(call) + " needs training: call enableTraining() first");
+    const int64_t n = e_->engine->gradient_numel();
+    if (!data_) {
+      own_ = std::make_unique<std::vector<float>>(size_t(n));
+      e_->engine->read_gradients(own_->data());
+      return;
+    }
+    GLAM_CHECK(len_ == n, "InvalidArgument",
+               std::string(write_ ? "setGradients(flat)" : "gradients(out)") + " needs a Float32Array of " + std::to_string(n) +
+                   " values, got " + std::to_string(len_));
+    if (write_) e_->engine->write_gradients(data_);
+    else e_->engine->read_gradients(data_);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (write_) return deferred_.Resolve(env.Undefined());
+    if (!own_) return deferred_.Resolve(ref_.Value());
+    const size_t n = own_->size();
+    if (n == 0) return deferred_.Resolve(Napi::Float32Array::New(env, 0));
+    std::vector<float>* v = own_.release();
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, v->data(), n * sizeof(float),
+                                                  [](Napi::Env, void*, std::vector<float>* p) { delete p; }, v);
+    deferred_.Resolve(Napi::Float32Array::New(env, n, ab, 0));
+  }
+
+ private:
+  std::shared_ptr<ModelHolder> e_;
+  bool write_;
+  Napi::ObjectReference ref_;
+  float* data_ = nullptr;
+  int64_t len_ = 0;
+  std::unique_ptr<std::vector<float>> own_;
+};
+
+bool is_f32(const Napi::Value& v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array;
+}
 
 }  // namespace
 
@@ -269,26 +329,20 @@ Napi::Value ModelWrap::TrainInfo(const Napi::CallbackInfo& info) {
   GLAM_NAPI_CATCH(env)
 }
 
-// gradients(out?: Float32Array) -> Float32Array: every trainable gradient as one flat buffer
+// gradients(out?: Float32Array) -> Promise<Float32Array>: every trainable gradient as one flat buffer
 // (Engine::read_gradients' order), written into `out` when given (its length must match).
-// setGradients(flat: Float32Array): the inverse (data-parallel training writes back the average).
+// setGradients(flat: Float32Array) -> Promise<void>: the inverse (data-parallel training writes back
+// the average). Both run on a worker; the array must not change until the promise settles.
 Napi::Value ModelWrap::Gradients(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GLAM_NAPI_TRY
   auto e = live(env);
-  std::lock_guard<std::mutex> lk(e->mu);
-  GLAM_CHECK(e->engine->training(), "InvalidArgument", "gradients() needs training: call enableTraining() first");
-  const int64_t n = e->engine->gradient_numel();
-  Napi::Float32Array out;
-  if (info.Length() > 0 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
-    out = info[0].As<Napi::Float32Array>();
-    GLAM_CHECK(int64_t(out.ElementLength()) == n, "InvalidArgument",
-               "gradients(out) needs a Float32Array of " + std::to_string(n) + " values, got " + std::to_string(out.ElementLength()));
-  } else {
-    out = Napi::Float32Array::New(env, size_t(n));
-  }
-  e->engine->read_gradients(out.Data());
-  return out;
+  const bool given = info.Length() > 0 && !info[0].IsUndefined();
+  GLAM_CHECK(!given || is_f32(info[0]), "InvalidArgument", "gradients(out) takes a Float32Array (or nothing)");
+  auto* w = new FlatGradientsWorker(env, e, false, given ? info[0].As<Napi::Float32Array>() : Napi::Float32Array());
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
   GLAM_NAPI_CATCH(env)
 }
 
@@ -296,16 +350,11 @@ Napi::Value ModelWrap::SetGradients(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GLAM_NAPI_TRY
   auto e = live(env);
-  GLAM_CHECK(info.Length() > 0 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array,
-             "InvalidArgument", "setGradients(flat) needs a Float32Array");
-  Napi::Float32Array in = info[0].As<Napi::Float32Array>();
-  std::lock_guard<std::mutex> lk(e->mu);
-  GLAM_CHECK(e->engine->training(), "InvalidArgument", "setGradients() needs training: call enableTraining() first");
-  const int64_t n = e->engine->gradient_numel();
-  GLAM_CHECK(int64_t(in.ElementLength()) == n, "InvalidArgument",
-             "setGradients(flat) needs " + std::to_string(n) + " values, got " + std::to_string(in.ElementLength()));
-  e->engine->write_gradients(in.Data());
-  return env.Undefined();
+  GLAM_CHECK(info.Length() > 0 && is_f32(info[0]), "InvalidArgument", "setGradients(flat) needs a Float32Array");
+  auto* w = new FlatGradientsWorker(env, e, true, info[0].As<Napi::Float32Array>());
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
   GLAM_NAPI_CATCH(env)
 }
 

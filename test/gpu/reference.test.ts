@@ -2,26 +2,21 @@
 // composed from test/gpu/reference.ts (reference-model.ts) against transformers' float64 log-probs
 // and hidden states in the fixtures' expected.json, within 1e-4, for every architecture. If a
 // reference were wrong, the GPU parity tests would fail for the wrong reason; this catches it here.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, test } from 'vitest';
 
 import { loadModelFiles } from '../../lib/io/model-files.js';
+import { fixtureRoot as root, fixturesWith, readExpected } from '../hf-fixtures.js';
 import { referenceScore } from './reference-model.js';
 
-const root = join(__dirname, '..', 'fixtures', 'models');
 // T5 (encoder-decoder) has its own tests: test/policy/t5-*.test.ts, test/gpu/t5.test.ts
-const models = readdirSync(root).filter((m) => existsSync(join(root, m, 'expected.json')) && !m.startsWith('t5-'));
-
-interface Expected {
-  prompts: { prompt_ids: number[]; hidden_last: number[]; candidates: { ids: number[]; logprob: number; token_logprobs: number[] }[] }[];
-}
+const models = fixturesWith('expected.json');
 
 describe('kernel references composed into the scoring pass (CPU)', () => {
   test.each(models)('%s: log-probs and hidden states equal transformers within 1e-4', (name) => {
     const dir = join(root, name);
-    const exp = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+    const exp = readExpected(dir);
     const { config, weights } = loadModelFiles(dir);
     const prompts = exp.prompts.slice(0, 3); // enough rows for every mask case; keeps the double-precision run short
     const r = referenceScore(config, weights, prompts.map((p) => p.prompt_ids), prompts.map((p) => p.candidates.map((c) => c.ids)));

@@ -14,7 +14,7 @@
 // scripts/fixtures/make_models.py) and, when scripts/gpu-check.sh ran it first, transformers on this
 // GPU (scripts/fixtures/hf_gpu_scores.py -> $GLAM_HF_GPU_JSON).
 // Skipped, with the reason in the suite's name, where there is no usable GPU.
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,16 +23,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadModelFiles } from '../../lib/io/model-files.js';
 import { Policy, type ScoreResult } from '../../lib/policy/policy.js';
 import { createValueHead } from '../../lib/policy/value-head.js';
+import { expectedTokens, fixtureRoot as root, fixturesWith, readExpected } from '../hf-fixtures.js';
 import { gpu, suite } from './gpu.js';
 import * as ref from './reference.js';
 import { referenceScore } from './reference-model.js';
 
-interface Expected {
-  prompts: { prompt_ids: number[]; hidden_last: number[]; candidates: { ids: number[]; logprob: number; token_logprobs: number[] }[] }[];
-}
-const root = join(__dirname, '..', 'fixtures', 'models');
 // T5 does not run on the CUDA backend yet: test/gpu/t5.test.ts
-const models = readdirSync(root).filter((m) => existsSync(join(root, m, 'expected.json')) && !m.startsWith('t5-'));
+const models = fixturesWith('expected.json');
 const hfGpu = process.env.GLAM_HF_GPU_JSON && existsSync(process.env.GLAM_HF_GPU_JSON)
   ? (JSON.parse(readFileSync(process.env.GLAM_HF_GPU_JSON, 'utf8')) as Record<string, Record<string, number[]>>)
   : undefined;
@@ -55,8 +52,8 @@ function maxRel1(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe.skipIf(!gpu.ok)(suite('CUDA scoring pass'), () => {
   describe.each(models)('%s', (name) => {
     const dir = join(root, name);
-    const exp = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
-    const tokens = { prompts: exp.prompts.map((p) => p.prompt_ids), candidates: exp.prompts.map((p) => p.candidates.map((c) => c.ids)) };
+    const exp = readExpected(dir);
+    const tokens = expectedTokens(exp);
     let cpu: Policy;
     let cpuFused: ScoreResult;
     let sim: { logprobs: number[]; tokenLogprobs: number[]; hidden: Float32Array; values: Float64Array };

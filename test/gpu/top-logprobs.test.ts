@@ -4,32 +4,27 @@
 // id the one transformers ranks there or a near-tie of the same value; bf16 mode: the top 20 values
 // within 2e-2 relative (|Δ| <= 2e-2 max(1, |log p|), test/gpu/scoring.test.ts's bf16 measure).
 // Skipped, with the reason in the suite's name, where there is no usable GPU.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, test } from 'vitest';
 
 import { Policy } from '../../lib/policy/policy.js';
+import { fixtureRoot as root, fixturesWith, readTopRef, topNTokens } from '../hf-fixtures.js';
 import { gpu, suite } from './gpu.js';
 
-interface TopRef {
-  sequences: { ids: number[]; positions: { ids: number[]; logprobs: number[] }[] }[];
-}
-
 const N = 20;
-const root = join(__dirname, '..', 'fixtures', 'models');
-const models = readdirSync(root).filter((m) => existsSync(join(root, m, 'top_logprobs.json')));
+const models = fixturesWith('top_logprobs.json');
 
 describe.skipIf(!gpu.ok)(suite('CUDA top-N alternatives'), () => {
   describe.each(models)('%s', (name) => {
     for (const precision of ['fp32', 'bf16'] as const) {
       test(`${precision}: every position's top 20 equals transformers (float64) in one pass`, async () => {
-        const ref = JSON.parse(readFileSync(join(root, name, 'top_logprobs.json'), 'utf8')) as TopRef;
+        const ref = readTopRef(join(root, name));
         const policy = await Policy.load(join(root, name), { device: 'cuda', precision });
         try {
           for (const seq of ref.sequences) {
             const P = seq.ids.length;
-            const r = await policy.scoreTokens({ prompts: [seq.ids.slice(0, 1)], candidates: [[[...seq.ids.slice(1), seq.ids[0]!]]] }, { topN: N });
+            const r = await policy.scoreTokens(topNTokens(seq.ids), { topN: N });
             expect(r.topIds!.length).toBe(P * N);
             for (let t = 0; t < P; ++t) {
               const want = seq.positions[t]!;

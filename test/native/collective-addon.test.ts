@@ -1,7 +1,8 @@
 // The collective addons (native/collective, lib/native/collective.ts): the engine addons never link
 // MPI (they load on machines without it), glam_mpi.node exports exactly its surface and runs as a
 // 1-process job without mpirun (MPI singleton: sum, max, avg and broadcast are the identity), and the
-// engines hand out every trainable gradient as one flat buffer that setGradients writes back.
+// engines hand out every trainable gradient as one flat buffer that setGradients writes back (both
+// asynchronous, on a worker, with typed errors for bad input).
 // With GLAM_EXPECT_NCCL_BUILD=1 (.ci/run, which compiles the CUDA sources with NCCL from PyPI's wheel),
 // build-cuda/Release/glam_nccl.node must be built and load without a GPU.
 // Subtle: the MPI singleton test runs in a child process: MPI_Init once per process, and MPI_Finalize
@@ -13,9 +14,12 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 
+import { loadModelFiles } from '../../lib/io/model-files.js';
 import { initModel } from '../../lib/model/init-model.js';
+import { cpuAddon } from '../../lib/native/binding.js';
 import { collectiveAddonPaths } from '../../lib/native/collective.js';
 import { Policy } from '../../lib/policy/policy.js';
+import { errorCode } from '../glam-error.js';
 
 const paths = collectiveAddonPaths();
 const ldd = spawnSync('ldd', ['--version']).status === 0;
@@ -88,6 +92,59 @@ describe('flat gradients (Policy.gradients / setGradients)', () => {
       await expect(p.setGradients(new Float32Array(g.length + 1))).rejects.toMatchObject({ code: 'InvalidArgument' });
     } finally {
       await p.dispose();
+    }
+  });
+
+  it('bad input is a typed error: not a Float32Array, wrong length, training not enabled', async () => {
+    const p = await Policy.load(join(dir, 'llama'), { threads: 1, device: 'cpu', valueHidden: [8] });
+    try {
+      expect(await errorCode(p.gradients())).toBe('InvalidArgument'); // before enableTraining
+      expect(await errorCode(p.setGradients(new Float32Array(1)))).toBe('InvalidArgument');
+      p.enableTraining({ mode: 'full' });
+      const n = p.trainingInfo().trainableParams!;
+      expect(await errorCode(p.gradients(new Float64Array(n) as unknown as Float32Array))).toBe('InvalidArgument');
+      expect(await errorCode(p.setGradients(Array.from({ length: n }, () => 0) as unknown as Float32Array))).toBe('InvalidArgument');
+      expect(await errorCode(p.gradients(new Float32Array(n - 1)))).toBe('InvalidArgument');
+      expect(await errorCode(p.setGradients(new Float32Array(n + 1)))).toBe('InvalidArgument');
+      const out = new Float32Array(n).fill(7);
+      expect(await p.gradients(out)).toBe(out); // the caller's buffer, overwritten (no backward yet: zeros)
+      expect(out.every((x) => x === 0)).toBe(true);
+    } finally {
+      await p.dispose();
+    }
+  });
+
+  it('the native calls run on a worker: each returns a pending promise, and the addon re-checks its input', async () => {
+    const { config, weights } = loadModelFiles(join(dir, 'llama'));
+    const m = await cpuAddon().loadModel(config, Object.fromEntries(weights), { threads: 1 });
+    // the code of a call's error, thrown (argument checks) or rejected (the worker's checks)
+    const code = async (f: () => Promise<unknown>) => {
+      try {
+        await f();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+      return undefined;
+    };
+    try {
+      expect(await code(() => m.gradients())).toBe('InvalidArgument'); // the worker's check, under the op lock
+      m.setTraining({ mode: 'full' });
+      expect(await code(() => m.gradients(new Int32Array(4) as unknown as Float32Array))).toBe('InvalidArgument');
+      expect(await code(() => m.setGradients(undefined as unknown as Float32Array))).toBe('InvalidArgument');
+      expect(await code(() => m.setGradients(new Float32Array(2)))).toBe('InvalidArgument');
+      // A call that ran on the JS thread would have settled its promise before returning (then the race
+      // takes its value, listed first); a worker's settles only on a later turn of the event loop.
+      const pending = Symbol('pending');
+      const read = m.gradients();
+      expect(await Promise.race([read, Promise.resolve(pending)])).toBe(pending);
+      const g = await read;
+      expect(g.length).toBeGreaterThan(0);
+      const write = m.setGradients(g.fill(0.5));
+      expect(await Promise.race([write, Promise.resolve(pending)])).toBe(pending);
+      await write;
+      expect((await m.gradients()).every((x) => x === 0.5)).toBe(true);
+    } finally {
+      m.dispose();
     }
   });
 });

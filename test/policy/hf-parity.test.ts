@@ -2,28 +2,15 @@
 // way in PyTorch, float64) and last-token hidden states recorded by scripts/fixtures/make_models.py,
 // for Llama (GQA, llama3 RoPE, untied, SentencePiece-style BPE), Llama in BF16, Qwen2 (tied, q/k/v
 // bias, sharded F16), Mistral and GPT-2. Tolerance 1e-4 absolute, as the issue states.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { Policy } from '../../lib/policy/policy.js';
+import { expectedErrors, expectedTokens, fixtureRoot as root, fixturesWith, readExpected } from '../hf-fixtures.js';
 
-interface Expected {
-  name: string;
-  tokenizer: { text: string; ids: number[] }[];
-  tokenizer_with_specials: { text: string; ids: number[] }[];
-  prompts: {
-    prompt: string;
-    prompt_ids: number[];
-    hidden_last: number[];
-    candidates: { text: string; ids: number[]; logprob: number; token_logprobs: number[] }[];
-  }[];
-}
-
-const root = join(__dirname, '..', 'fixtures', 'models');
 // T5 (encoder-decoder, its own expected.json schema): test/policy/t5-parity.test.ts
-const models = readdirSync(root).filter((m) => existsSync(join(root, m, 'expected.json')) && !m.startsWith('t5-'));
+const models = fixturesWith('expected.json');
 
 test('fixtures exist for every supported architecture', () => {
   expect(models).toEqual(expect.arrayContaining(['llama', 'llama-bf16', 'qwen2', 'mistral', 'gpt2']));
@@ -31,7 +18,7 @@ test('fixtures exist for every supported architecture', () => {
 
 describe.each(models)('%s', (name) => {
   const dir = join(root, name);
-  const exp = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+  const exp = readExpected(dir);
   let policy: Policy;
   beforeAll(async () => {
     policy = await Policy.load(dir, { threads: 2 });
@@ -52,22 +39,8 @@ describe.each(models)('%s', (name) => {
 
   for (const mode of ['fused', 'naive'] as const) {
     test(`${mode} log-probs and hidden states match transformers within 1e-4`, async () => {
-      const r = await policy.scoreTokens(
-        { prompts: exp.prompts.map((p) => p.prompt_ids), candidates: exp.prompts.map((p) => p.candidates.map((c) => c.ids)) },
-        { mode, hidden: true },
-      );
-      const C = exp.prompts[0]!.hidden_last.length;
-      let maxLp = 0;
-      let maxH = 0;
-      let k = 0;
-      exp.prompts.forEach((p, b) => {
-        for (const c of p.candidates) {
-          maxLp = Math.max(maxLp, Math.abs(r.logprobs[k]! - c.logprob));
-          c.token_logprobs.forEach((lp, j) => (maxLp = Math.max(maxLp, Math.abs(r.tokenLogprobs[r.tokenOffset[k]! + j]! - lp))));
-          ++k;
-        }
-        p.hidden_last.forEach((h, i) => (maxH = Math.max(maxH, Math.abs(r.hidden![b * C + i]! - h))));
-      });
+      const r = await policy.scoreTokens(expectedTokens(exp), { mode, hidden: true });
+      const { logprob: maxLp, hidden: maxH } = expectedErrors(exp, r);
       console.log(`${name} ${mode}: max |Δ logprob| = ${maxLp.toExponential(2)}, max |Δ hidden| = ${maxH.toExponential(2)}`);
       expect(maxLp).toBeLessThan(1e-4);
       expect(maxH).toBeLessThan(1e-4);

@@ -18,26 +18,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readSafetensorsHeader } from '../../lib/io/safetensors.js';
 import { glamHome } from '../../lib/policy/default-model.js';
 import { Policy } from '../../lib/policy/policy.js';
-
-interface Candidate {
-  text: string;
-  ids: number[];
-  logprob: number;
-  token_logprobs: number[];
-  logprob_f32: number;
-}
-interface Expected {
-  tokenizer: { text: string; ids: number[] }[];
-  tokenizer_with_specials: { text: string; ids: number[] }[];
-  prompts: {
-    id: string;
-    prompt: string;
-    prompt_ids: number[];
-    hidden_last: number[];
-    hidden_layers?: number[][]; // first prompt: last token after each layer (pre-norm but the last)
-    candidates: Candidate[];
-  }[];
-}
+import { expectedErrors, expectedTokens, readExpected, type Expected } from '../hf-fixtures.js';
 
 /** One F32 tensor of a safetensors file, read alone (not the whole 540 MB file). */
 function readF32(file: string, name: string): Float32Array {
@@ -63,7 +44,7 @@ describe.skipIf(!built)(title, () => {
   let exp: Expected;
   let policy: Policy;
   beforeAll(async () => {
-    exp = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+    exp = readExpected(dir);
     policy = await Policy.load(dir, { threads: 2 });
   });
   afterAll(async () => policy?.dispose());
@@ -86,7 +67,7 @@ describe.skipIf(!built)(title, () => {
 
   test('the reference is sharp: transformers float32 is within 1e-4 of float64 on these cases', () => {
     let d = 0;
-    for (const p of exp.prompts) for (const c of p.candidates) d = Math.max(d, Math.abs(c.logprob_f32 - c.logprob));
+    for (const p of exp.prompts) for (const c of p.candidates) d = Math.max(d, Math.abs(c.logprob_f32! - c.logprob));
     console.log(`smollm2 transformers float32: max |Δ logprob| = ${d.toExponential(2)}`);
     expect(d).toBeLessThan(1e-4);
   });
@@ -99,23 +80,8 @@ describe.skipIf(!built)(title, () => {
 
   for (const mode of ['fused', 'naive'] as const) {
     test(`${mode} log-probs match transformers float64 within 1e-4`, async () => {
-      const r = await policy.scoreTokens(
-        { prompts: exp.prompts.map((p) => p.prompt_ids), candidates: exp.prompts.map((p) => p.candidates.map((c) => c.ids)) },
-        { mode, hidden: true },
-      );
-      const C = exp.prompts[0]!.hidden_last.length;
-      let maxLp = 0;
-      let maxH = 0;
-      let k = 0;
-      exp.prompts.forEach((p, b) => {
-        for (const c of p.candidates) {
-          maxLp = Math.max(maxLp, Math.abs(r.logprobs[k]! - c.logprob));
-          c.token_logprobs.forEach((lp, j) => (maxLp = Math.max(maxLp, Math.abs(r.tokenLogprobs[r.tokenOffset[k]! + j]! - lp))));
-          ++k;
-        }
-        const scale = Math.max(...p.hidden_last.map(Math.abs));
-        p.hidden_last.forEach((h, i) => (maxH = Math.max(maxH, Math.abs(r.hidden![b * C + i]! - h) / scale)));
-      });
+      const r = await policy.scoreTokens(expectedTokens(exp), { mode, hidden: true });
+      const { logprob: maxLp, hidden: maxH } = expectedErrors(exp, r, true); // hidden relative to each prompt's max |entry|
       console.log(`smollm2 ${mode}: max |Δ logprob| = ${maxLp.toExponential(2)}, max |Δ hidden| / max |hidden| = ${maxH.toExponential(2)}`);
       expect(maxLp).toBeLessThan(1e-4);
       expect(maxH).toBeLessThan(5e-6);

@@ -4,21 +4,15 @@
 // and its best 21. One fused pass of [x0] + [x1 .. x_{P-1}, placeholder] must give every position's
 // top 20: the values to 1e-4 (the tolerance of test/policy/hf-parity.test.ts), each id the one
 // transformers ranks there (or, at a near-tie, one whose float64 log-prob equals the value to 1e-4).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, test } from 'vitest';
 
 import { Policy } from '../../lib/policy/policy.js';
-
-interface TopRef {
-  k: number;
-  sequences: { ids: number[]; positions: { ids: number[]; logprobs: number[]; actual: number | null }[] }[];
-}
+import { fixtureRoot as root, fixturesWith, readTopRef, topNTokens } from '../hf-fixtures.js';
 
 const N = 20;
-const root = join(__dirname, '..', 'fixtures', 'models');
-const models = readdirSync(root).filter((m) => existsSync(join(root, m, 'top_logprobs.json')));
+const models = fixturesWith('top_logprobs.json');
 
 test('top-N fixtures exist for every architecture', () => {
   expect(models).toEqual(expect.arrayContaining(['llama', 'llama-bf16', 'qwen2', 'mistral', 'gpt2']));
@@ -26,12 +20,12 @@ test('top-N fixtures exist for every architecture', () => {
 
 describe.each(models)('%s', (name) => {
   test('every position\'s top 20 over the vocabulary equals transformers (float64) in one pass', async () => {
-    const ref = JSON.parse(readFileSync(join(root, name, 'top_logprobs.json'), 'utf8')) as TopRef;
+    const ref = readTopRef(join(root, name));
     const policy = await Policy.load(join(root, name), { threads: 1, device: 'cpu' });
     try {
       for (const seq of ref.sequences) {
         const P = seq.ids.length;
-        const r = await policy.scoreTokens({ prompts: [seq.ids.slice(0, 1)], candidates: [[[...seq.ids.slice(1), seq.ids[0]!]]] }, { topN: N });
+        const r = await policy.scoreTokens(topNTokens(seq.ids), { topN: N });
         expect(r.topIds!.length).toBe(P * N);
         for (let t = 0; t < P; ++t) {
           const want = seq.positions[t]!;

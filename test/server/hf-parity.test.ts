@@ -6,28 +6,20 @@
 // greedy next token (max_tokens 1) is at least as likely as every recorded candidate's first token;
 // logprobs 20 on a recorded sequence gives every position's top 20 and the next token as transformers'
 // float64 log-softmax does (scripts/fixtures/make_top_logprobs.py), to 1e-4.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, test } from 'vitest';
 
 import { Policy } from '../../lib/policy/policy.js';
+import { fixtureRoot as root, fixturesWith, readExpected, readTopRef } from '../hf-fixtures.js';
 import { post, serve } from './harness.js';
 
-interface Expected {
-  prompts: { prompt_ids: number[]; candidates: { ids: number[]; token_logprobs: number[] }[] }[];
-}
-interface TopRef {
-  sequences: { ids: number[]; positions: { ids: number[]; logprobs: number[] }[] }[];
-}
-
-const root = join(__dirname, '..', 'fixtures', 'models');
 // T5 (encoder-decoder, its own expected.json schema): test/policy/t5-parity.test.ts
-const models = readdirSync(root).filter((m) => existsSync(join(root, m, 'expected.json')) && !m.startsWith('t5-'));
+const models = fixturesWith('expected.json');
 
 describe.each(models)('%s', (name) => {
   test('echoed token log-probs equal transformers; top-1 and the greedy token are consistent', async () => {
-    const exp = JSON.parse(readFileSync(join(root, name, 'expected.json'), 'utf8')) as Expected;
+    const exp = readExpected(join(root, name));
     const policy = await Policy.load(join(root, name), { threads: 1, device: 'cpu' });
     const s = await serve(policy, { modelName: name });
     try {
@@ -47,7 +39,7 @@ describe.each(models)('%s', (name) => {
         const best = g.body.choices[0].logprobs.token_logprobs[0] as number;
         for (const c of p.candidates) expect(best).toBeGreaterThanOrEqual(c.token_logprobs[0]! - 1e-4);
       }
-      const top = JSON.parse(readFileSync(join(root, name, 'top_logprobs.json'), 'utf8')) as TopRef;
+      const top = readTopRef(join(root, name));
       for (const seq of top.sequences) {
         const P = seq.ids.length;
         const r = await post(`${s.url}/v1/completions`, { model: name, prompt: seq.ids, echo: true, logprobs: 20, max_tokens: 1 });

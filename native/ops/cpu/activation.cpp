@@ -2,11 +2,50 @@
 // sigmoid (the value head).
 // Backwards sit beside them in part 2. Subtle: gelu_tanh matches PyTorch's
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the formula HF's gelu_new and gelu_pytorch_tanh share.
+// Its tanh is tanh_vec below, not std::tanh: glibc's tanhf is a scalar call (expm1f under it) that no
+// loop vectorizes, and it took 14% of perf's samples of a flan-t5-small training forward + backward
+// (its gated-gelu runs three times per step: forward, the backward's recompute, the derivative), while
+// tanh_vec is branch-free arithmetic the compiler vectorizes (~25x faster per element here) with an
+// absolute error <= 9e-8 against float64 tanh (std::tanh: 1.0e-7), below the rounding of the 1 + tanh
+// every caller adds it to.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "ops/cpu/cpu_ops.h"
 
 namespace glam::cpu {
+namespace {
+
+// exp(x) for x <= 0, relative error <= 7.4e-8: x = n ln2 + r (|r| <= ln2/2, ln2 split in a high part
+// exact in float and a low part), exp(r) by its degree-7 Taylor polynomial (remainder <= 5e-9), 2^n
+// built in the exponent bits. The clamp keeps 2^n normal (x below -87 gives exp(-87) ~ 1.6e-38).
+inline float exp_nonpositive(float x) {
+  x = std::max(x, -87.0f);
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest (1.5 * 2^23 trick)
+  const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (int32_t(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
+// tanh(z) = sign(z) (1 - e) / (1 + e) with e = exp(-2|z|) in (0, 1]: no overflow, no branch.
+inline float tanh_vec(float z) {
+  const float e = exp_nonpositive(-2.0f * std::fabs(z));
+  return std::copysign((1.0f - e) / (1.0f + e), z);
+}
+
+}  // namespace
 
 void swiglu_forward(float* act, const float* gu, int64_t T, int64_t I, ThreadPool& pool) {
   pool.parallel_for(T, 16, [&](int64_t b, int64_t e) {
@@ -41,7 +80,7 @@ void gelu_tanh_forward(float* x, int64_t n, ThreadPool& pool) {
   pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const float v = x[i];
-      x[i] = 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+      x[i] = 0.5f * v * (1.0f + tanh_vec(k * (v + 0.044715f * v * v * v)));
     }
   });
 }
@@ -51,7 +90,7 @@ void gelu_tanh_backward(float* dx, const float* dy, const float* x, int64_t n, T
   pool.parallel_for(n, 4096, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const float v = x[i];
-      const float th = std::tanh(k * (v + 0.044715f * v * v * v));
+      const float th = tanh_vec(k * (v + 0.044715f * v * v * v));
       const float dth = (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * v * v);
       dx[i] = dy[i] * (0.5f * (1.0f + th) + 0.5f * v * dth);
     }
@@ -90,7 +129,7 @@ void relu_backward(float* dx, const float* dy, const float* x, int64_t n, Thread
 namespace {
 inline float gelu_tanh(float v, float& deriv) {
   const float k = 0.7978845608028654f;
-  const float th = std::tanh(k * (v + 0.044715f * v * v * v));
+  const float th = tanh_vec(k * (v + 0.044715f * v * v * v));
   deriv = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * v * v);
   return 0.5f * v * (1.0f + th);
 }
