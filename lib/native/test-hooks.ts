@@ -85,6 +85,21 @@ export interface PlanHooks {
   optimizerState(matrixParams: number, fp32Params: number, precision: Precision): { grads: number; moments: number; masters: number; total: number };
   /** The largest packed-token count (every count of the shape scaled with it) whose cache + scratch + forward workspace fit. */
   maxTrainTokens(config: ModelConfig, shape: TrainShape, precision: Precision, availableBytes: number): number;
+  /** A T5 batch's attention rows (model/t5_scorer.h plan_t5): encoder, decoder, and cross from decoder to encoder. */
+  t5(config: ModelConfig, batch: NativeBatch, naive: boolean): {
+    Te: number; Td: number; encPos: Int32Array; decPos: Int32Array;
+    enc: PlannedRows; dec: PlannedRows; cross: AttentionLists;
+  };
+  /** RelBucketCuts' bucket of each relative position (what the CUDA kernels compute). */
+  bucketCuts(rels: Int32Array, bidirectional: boolean, numBuckets: number, maxDistance: number): Int32Array;
+}
+
+/** The CUDA kernels' work lists (layouts as in PlanHooks.batch). */
+export interface AttentionLists { tiles: Int32Array; arows: Int32Array; kvTiles: Int32Array }
+/** One AttentionRows: the CPU's groups and the CUDA lists. */
+export interface PlannedRows extends AttentionLists {
+  groups: { start: number; prefixLen: number; candStart: Float64Array; candLen: Float64Array }[];
+  rowsPerTile: number; bidirectional: boolean;
 }
 
 /** The packed layout the attention hooks take (a NativeBatch without tokens). */

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "model/attention_plan.h"
 
 namespace glam {
 namespace {
@@ -59,6 +60,8 @@ T5Plan plan_t5(const ModelConfig& cfg, const PackedBatch& batch, bool naive) {
   const PackedBatch d = decoder_batch(batch, cfg.decoder_start);
   p.dec = naive ? plan_naive(cfg, d) : plan_batch(cfg, d);
   GLAM_CHECK(p.dec.groups.size() == p.enc.groups.size(), "BatchInvalid", "decoder and encoder groups disagree");
+  plan_bidirectional(p.enc, cfg.head_dim);  // the CUDA kernels' lists (model/attention_plan.h)
+  plan_cross(p.dec, p.enc);
   return p;
 }
 
