@@ -40,7 +40,7 @@ std::vector<std::pair<std::string, InfoValue>> T5Engine::info() const {
 }
 
 ScoreResult T5Engine::score(const PackedBatch& batch, const ValueHead& head, bool naive, bool want_hidden) {
-  return score_t5(m_, params(), view(head), batch, naive, want_hidden);
+  return score_t5(m_.rt, params(), view(head), batch, naive, want_hidden);
 }
 
 void T5Engine::value_head_changed(const ValueHead& head) {
@@ -64,7 +64,7 @@ void T5Engine::enable_training(const TrainOptions& opts, const ValueHead& head) 
 std::unique_ptr<TrainPass> T5Engine::forward_train(const PackedBatch& batch, const ValueHead& head, ScoreResult& r) {
   train();
   auto p = std::make_unique<T5Pass>();
-  r = score_t5(m_, params(), view(head), batch, false, false, &p->h);
+  r = score_t5(m_.rt, params(), view(head), batch, false, false, &p->h);
   p->B = p->h.B;
   p->N = p->h.N;
   return p;
@@ -73,7 +73,7 @@ std::unique_ptr<TrainPass> T5Engine::forward_train(const PackedBatch& batch, con
 void T5Engine::backward(TrainPass& pass, const ValueHead& head, const float* dl, const float* dv) {
   TrainState& t = train();
   T5TrainHandle& h = static_cast<T5Pass&>(pass).h;
-  t5_train_backward(m_, t5_params(m_.w, t.table(), &t.grads()), t.with_grads(view(head)), h, dl, dv);
+  t5_train_backward(m_.rt, t5_params(m_.w, t.table(), &t.grads()), t.with_grads(view(head)), h, dl, dv);
 }
 
 double T5Engine::step(const AdamWOptions& o, ValueHead& head) { return train().step(o, view(head)); }

@@ -73,9 +73,8 @@ T5Weights t5_structure(const T5Weights& w) {
   return s;
 }
 
-std::unique_ptr<TrainState> t5_train_state(T5Cpu& model, const std::vector<int64_t>& head_sizes, TrainOptions opts) {
-  T5Weights& w = model.w;
-  if (opts.lora) add_lora(model.cfg, w, opts);
+std::vector<bool> t5_trainable(const ModelConfig& cfg, T5Weights& w, const TrainOptions& opts) {
+  if (opts.lora) add_lora(cfg, w, opts);
   const auto params = t5_param_list(w);
   const size_t base = t5_base_param_count(w);
   const bool tied = w.lm_head.empty();
@@ -90,7 +89,12 @@ std::unique_ptr<TrainState> t5_train_state(T5Cpu& model, const std::vector<int64
     const bool embed = &v == &w.shared, head_w = &v == &w.lm_head || (tied && embed);
     trainable[k] = !(embed && opts.freeze_embeddings) && !(head_w && opts.freeze_lm_head);
   }
-  return std::make_unique<TrainState>(model.cfg, model.be, t5_table(w), trainable, head_sizes, std::move(opts));
+  return trainable;
+}
+
+std::unique_ptr<TrainState> t5_train_state(T5Cpu& model, const std::vector<int64_t>& head_sizes, TrainOptions opts) {
+  const std::vector<bool> trainable = t5_trainable(model.cfg, model.w, opts);
+  return std::make_unique<TrainState>(model.cfg, model.be, t5_table(model.w), trainable, head_sizes, std::move(opts));
 }
 
 T5Weights t5_state_tensors(T5Weights& w, TrainState& t, StateTensor what) {

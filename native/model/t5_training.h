@@ -20,6 +20,10 @@
 
 namespace glam {
 
+// Adds the LoRA adapters opts asks for to w (PEFT's init, as below) and returns which tensors of
+// t5_param_list(w) train: the trainable set both engines hand to their TrainState. w's tensors must
+// hold data (frozen = empty tensors are told apart by emptiness).
+std::vector<bool> t5_trainable(const ModelConfig& cfg, T5Weights& w, const TrainOptions& opts);
 // Adds the LoRA adapters opts asks for to model.w (PEFT's init: A ~ U(+-1/sqrt(in)) from opts.seed,
 // B = 0) and builds the training state over model.w's tensors in t5_param_list order.
 std::unique_ptr<TrainState> t5_train_state(T5Cpu& model, const std::vector<int64_t>& head_sizes, TrainOptions opts);
