@@ -11,8 +11,7 @@
 #include <vector>
 
 #include "model/engine.h"
-#include "model/t5_scorer.h"
-#include "model/t5_training.h"
+#include "model/t5_cpu.h"
 
 namespace glam {
 

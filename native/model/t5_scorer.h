@@ -24,7 +24,6 @@
 #include "model/heads.h"
 #include "model/packed_batch.h"
 #include "model/t5_model.h"
-#include "ops/cpu/cpu_backend.h"
 
 namespace glam {
 
@@ -54,15 +53,6 @@ class T5Runtime {
   Heads heads;
 };
 
-// A loaded T5 on the CPU: config, host weights, the CPU backend and the runtime over it.
-struct T5Cpu {
-  T5Cpu(ModelConfig c, T5Weights weights, int threads)
-      : cfg(std::move(c)), w(std::move(weights)), be(threads), rt(cfg, be) {}
-  ModelConfig cfg;
-  T5Weights w;
-  cpu::CpuBackend be;
-  T5Runtime rt;
-};
 // What the heads read of a T5: the decoder's final norm, the LM head and T5 v1.0's rescale.
 HeadParams t5_head_params(const ModelConfig& cfg, const T5Params& p);
 

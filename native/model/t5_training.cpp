@@ -100,11 +100,6 @@ std::vector<bool> t5_trainable(const ModelConfig& cfg, T5Weights& w, const Train
   return trainable;
 }
 
-std::unique_ptr<TrainState> t5_train_state(T5Cpu& model, const std::vector<int64_t>& head_sizes, TrainOptions opts) {
-  const std::vector<bool> trainable = t5_trainable(model.cfg, model.w, opts);
-  return std::make_unique<TrainState>(model.cfg, model.be, t5_table(model.w), trainable, head_sizes, std::move(opts));
-}
-
 T5Weights t5_state_tensors(T5Weights& w, TrainState& t, StateTensor what) {
   T5Weights s = t5_structure(w);
   const auto dst = t5_param_list(s);

@@ -4,10 +4,10 @@
 // stacks, cross attention included) and its parameter order (t5_param_list, model/t5_weights.h),
 // which is the TrainState's table order, so a state tensor maps back onto Hugging Face names
 // through T5Weights (t5_state_tensors, then export_t5).
-// Subtle: the table points into the host T5Weights (host memory is the CPU backend's; fp32 tensors
-// are their own masters, so the step updates the weights in place); those vectors must never be
-// reallocated while training (imports copy into them). Frozen tensors (empty ones, LoRA's base,
-// frozen embeddings / head; with a tied head, freezing either freezes `shared`) have no slice.
+// Both engines build their TrainState from t5_trainable over their own table (the CPU engine's
+// host vectors: model/t5_cpu.h; the CUDA engine's device tensors: cuda/cuda_t5_engine.h).
+// Subtle: frozen tensors (empty ones, LoRA's base, frozen embeddings / head; with a tied head,
+// freezing either freezes `shared`) have no slice.
 // Legend: C d_model, HD = heads x d_kv, I d_ff, r LoRA rank.
 #pragma once
 #include <cstdint>
@@ -28,9 +28,6 @@ namespace glam {
 // w holds only the structure (the CUDA engine's, whose tensors live on the device).
 std::vector<bool> t5_trainable(const ModelConfig& cfg, T5Weights& w, const TrainOptions& opts,
                                const std::vector<bool>* present = nullptr);
-// Adds the LoRA adapters opts asks for to model.w (PEFT's init: A ~ U(+-1/sqrt(in)) from opts.seed,
-// B = 0) and builds the training state over model.w's tensors in t5_param_list order.
-std::unique_ptr<TrainState> t5_train_state(T5Cpu& model, const std::vector<int64_t>& head_sizes, TrainOptions opts);
 // w's structure (stacks, adapters' metadata) without tensor data.
 T5Weights t5_structure(const T5Weights& w);
 // Every tensor of `what` in w's structure (frozen grads and moments EMPTY): export_t5 names them.

@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "model/t5_scorer.h"
+#include "model/t5_cpu.h"
 #include "napi/coded_error.h"
 #include "napi/convert.h"
 #include "napi/tensor_args.h"
