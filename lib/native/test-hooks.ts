@@ -128,6 +128,14 @@ export interface CudaOps {
   attentionBackward(o: Layout & { qkv: Float32Array; dout: Float32Array; H: number; Hkv: number; D: number; window: number; precision?: Precision }): Float32Array;
   lmHeadBackward(o: { h: Float32Array; E: Float32Array; R: number; V: number; C: number; targetRow: Int32Array; targetId: Int32Array; g: Float32Array; tileWidth?: number; precision?: Precision }): { dh: Float32Array; dE: Float32Array };
   valueHeadBackward(o: { h: Float32Array; B: number; sizes: number[]; weights: Float32Array[]; biases: Float32Array[]; dv: Float32Array }): { dh: Float32Array; dW: Float32Array[]; db: Float32Array[] };
+  // T5 (native/napi_cuda_test/cuda_t5_exports.cpp): activations, and attention through CudaBackend over plan_t5's rows
+  relu(o: { u: Float32Array; precision?: Precision }): Float32Array;
+  geglu(o: { u: Float32Array; T: number; I: number; precision?: Precision }): Float32Array;
+  reluBackward(o: { dact: Float32Array; u: Float32Array }): Float32Array;
+  gegluBackward(o: { dact: Float32Array; u: Float32Array; T: number; I: number }): Float32Array;
+  t5Attention(o: { config: ModelConfig; part: 'encoder' | 'decoder' | 'cross'; naive: boolean; q: Float32Array; kv?: Float32Array;
+    bias?: Float32Array; dout: Float32Array; precision?: Precision }, batch: NativeBatch):
+    { out: Float32Array; lse: Float32Array; dq: Float32Array; dkv?: Float32Array; dbias?: Float32Array };
   /** The engine's AdamW over grads[step][tensor], steps t = 1..grads.length. */
   adamw(o: { w: Float32Array[]; grads: Float32Array[][]; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; maxGradNorm?: number; bf16Copy?: boolean }):
     { w: Float32Array[]; m: Float32Array[]; v: Float32Array[]; copy?: Float32Array[]; norms: number[] };

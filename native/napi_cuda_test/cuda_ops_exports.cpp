@@ -210,6 +210,7 @@ HOOK(GemmRate) {
 }  // namespace
 
 void register_cuda_backward_exports(Napi::Env env, Napi::Object ops);  // cuda_backward_exports.cpp
+void register_cuda_t5_exports(Napi::Env env, Napi::Object ops);        // cuda_t5_exports.cpp
 
 void register_cuda_op_exports(Napi::Env env, Napi::Object exports) {
   Napi::Object ops = Napi::Object::New(env);
@@ -225,6 +226,7 @@ void register_cuda_op_exports(Napi::Env env, Napi::Object exports) {
   ops.Set("gemm", Napi::Function::New(env, GemmHook));
   ops.Set("gemmRate", Napi::Function::New(env, GemmRate));
   register_cuda_backward_exports(env, ops);
+  register_cuda_t5_exports(env, ops);
   exports.Set("ops", ops);
 }
 
