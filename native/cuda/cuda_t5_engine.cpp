@@ -262,19 +262,7 @@ T5Weights CudaT5Engine::download_weights() {
   T5Weights w = t5_structure(meta_);
   const auto list = t5_param_list(w);
   std::unique_ptr<Buffer> tmp;
-  for (size_t k = 0; k < present_.size(); ++k) {
-    const ParamRef& r = table_.t[k];
-    list[k]->resize(size_t(r.n));
-    if (r.n == 0) continue;
-    const void* src = r.w;
-    if (r.dt != DType::F32) {  // widened on the device, exactly
-      if (!tmp) tmp = be_->buffer();
-      float* f = static_cast<float*>(tmp->ensure(size_t(r.n) * 4));
-      be_->widen(f, r.w, r.dt, r.n);
-      src = f;
-    }
-    be_->to_host(list[k]->data(), src, size_t(r.n) * 4);
-  }
+  for (size_t k = 0; k < present_.size(); ++k) download_param(*be_, table_.t[k], *list[k], tmp);
   return w;
 }
 
