@@ -233,7 +233,7 @@ AttnCall CudaBackend::attn_call(const float* qkv, int64_t H, int64_t Hkv, int64_
   }
   c.pos = pos_;
   c.window = spec.window;
-  c.scale = spec.scale != 0.0f ? spec.scale : float(1.0 / std::sqrt(double(D)));
+  c.scale = spec.scale != 0.0f ? spec.scale : 1.0f / sqrtf(float(D));  // the decoder engine's scale, as before
   if (spec.bias) {
     GLAM_CHECK(spec.bias_buckets >= 2 && spec.bias_buckets <= kMaxRelBuckets && spec.bias_max_distance >= 1,
                "UnsupportedArchitecture",
