@@ -162,26 +162,10 @@ ScoreResult CudaT5Engine::score(const PackedBatch& batch, const ValueHead&, bool
 
 void CudaT5Engine::set_value_head(const ValueHead& head) {
   CUDA_CHECK(cudaStreamSynchronize(stream_));
-  vsizes_ = head.sizes;
-  vw_.clear();
-  vb_.clear();
-  size_t unused = 0;
-  for (size_t i = 0; i < head.weight.size(); ++i) {
-    vw_.push_back(upload_tensor(head.weight[i], DType::F32, unused));
-    vb_.push_back(upload_tensor(head.bias[i], DType::F32, unused));
-  }
+  vh_.upload(head);
 }
 
-ValueHeadParams CudaT5Engine::value_head() const {
-  ValueHeadParams p;
-  if (vw_.empty()) return p;
-  p.sizes = vsizes_;
-  for (size_t i = 0; i < vw_.size(); ++i) {
-    p.W.push_back(vw_[i].as<float>());
-    p.b.push_back(vb_[i].as<float>());
-  }
-  return p;
-}
+ValueHeadParams CudaT5Engine::value_head() const { return vh_.params(); }
 
 void CudaT5Engine::value_head_changed(const ValueHead& head) {
   GLAM_CHECK(train_ == nullptr, "InvalidArgument",
@@ -209,7 +193,7 @@ void CudaT5Engine::enable_training(const TrainOptions& opts, const ValueHead& he
     t.t.push_back({t_.back().get(), dt_, int64_t(list[k]->size())});
     std::vector<float>().swap(*list[k]);  // meta_ keeps only the adapters' metadata
   }
-  train_ = std::make_unique<TrainState>(cfg_, *be_, std::move(t), trainable, vsizes_, opts);
+  train_ = std::make_unique<TrainState>(cfg_, *be_, std::move(t), trainable, vh_.sizes, opts);
   CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "cuda/device_buffer.h"
+#include "cuda/device_value_head.h"
 #include "model/engine.h"
 #include "model/t5_scorer.h"
 #include "model/t5_training.h"
@@ -94,8 +95,7 @@ class CudaT5Engine final : public Engine {
   std::vector<bool> present_;    // (base) which base tensors exist
   ParamTable table_;             // views of t_'s base tensors
   size_t weight_bytes_ = 0;
-  std::vector<int64_t> vsizes_;  // value head: layer i weight (sizes[i+1], sizes[i]), bias (sizes[i+1]) fp32
-  std::vector<DeviceBuffer> vw_, vb_;
+  DeviceValueHead vh_;           // the value head (fp32)
   std::unique_ptr<CudaT5Runtime> rt_;
   std::unique_ptr<TrainState> train_;
 };
