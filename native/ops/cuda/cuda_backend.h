@@ -4,7 +4,8 @@
 // Subtle:
 // - Device copies of the per-pass metadata (attention row/tile lists, the LM head's tile scratch)
 //   are the engine's (it uploads them before a pass, outside any capture) and are bound here with
-//   bind(); set_attention only records the counts, so it never copies. A T5 pass binds the lists of
+//   bind(); set_attention only records the rows (their list lengths are read at each attention
+//   call, so the rows must outlive the pass) and picks their device lists, so it never copies. A T5 pass binds the lists of
 //   its two AttentionRows (encoder, decoder with its cross lists) in PassBindings::sets, and
 //   set_attention picks the set whose host plan is the rows it is given.
 // - Buffers and the backend's own scratch (LoRA products, bf16 casts of gradients, the attention
