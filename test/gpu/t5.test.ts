@@ -7,9 +7,9 @@
 //  - fp32 training (full): the training forward's log-probs and values within 1e-4 absolute, EVERY
 //    gradient (both stacks, relative biases, head, value head) within 1e-4 relative by norm per
 //    tensor; three clipped AdamW steps: each pre-clip norm within 1e-5 relative, and each tensor's
-//    total update within 1e-2 relative by norm of the CPU engine's (elements whose gradient is below
-//    fp32's resolution may move by +-lr either way in any fp32 implementation, see
-//    test/gpu/training.test.ts; the per-tensor norm keeps them from deciding the verdict);
+//    total update within 1e-2 relative by norm of the CPU engine's, except elements whose gradient is
+//    below fp32's resolution (|g| < 1e-7 max|g|), which may move by +-lr either way in any fp32
+//    implementation (see test/gpu/training.test.ts) and are held to a 3 lr move instead;
 //  - LoRA (PEFT's T5 targets in both stacks, cross attention included): adapter and value-head
 //    gradients within 1e-4 relative, and after three steps the base weights bit-identical;
 //  - bf16 scoring within 2e-2 relative (|d| <= 2e-2 max(1, |log p|)) of the fp32 CPU engine: the
@@ -119,8 +119,12 @@ describe.skipIf(!gpu.ok)(suite('T5 on the CUDA backend vs the CPU T5 engine'), (
       }
       console.log(`${name}: ${Object.keys(want).length} gradients, worst relative error ${worst.toExponential(2)}`);
     }
-    /** Three clipped AdamW steps on both engines: pre-clip norms, and each tensor's update by norm. */
-    async function compareSteps(c: Policy, g: Policy, scopes: ('model' | 'value_head' | 'lora')[]) {
+    /**
+     * Three clipped AdamW steps on both engines: pre-clip norms, and each tensor's update by norm.
+     * grads: the CPU engine's first gradients; elements below fp32's resolution there (|g| < 1e-7 max|g|)
+     * are held to a 3 lr move instead, as in test/gpu/training.test.ts.
+     */
+    async function compareSteps(c: Policy, g: Policy, scopes: ('model' | 'value_head' | 'lora')[], grads: NativeTensorSet) {
       const start = Object.assign({}, ...scopes.map((s) => c.exportTensors('params', s))) as NativeTensorSet;
       for (let s = 0; s < 3; ++s) {
         const norms: number[] = [];
@@ -132,11 +136,18 @@ describe.skipIf(!gpu.ok)(suite('T5 on the CUDA backend vs the CPU T5 engine'), (
         }
         expect(Math.abs(norms[1]! - norms[0]!) / norms[0]!, `pre-clip norm, step ${s + 1}`).toBeLessThan(1e-5);
       }
+      let gmax = 0;
+      for (const t of Object.values(grads)) for (const v of t.data) gmax = Math.max(gmax, Math.abs(v));
       for (const sc of scopes) {
         const want = c.exportTensors('params', sc), got = g.exportTensors('params', sc);
         for (const [n, t] of Object.entries(want)) {
-          const d = (x: Float32Array) => x.map((v, i) => v - start[n]!.data[i]!);
-          expect(relNorm(d(got[n]!.data), d(t.data)), `update of ${n}`).toBeLessThan(1e-2);
+          const dw: number[] = [], dg: number[] = [];
+          t.data.forEach((v, i) => {
+            const moved = got[n]!.data[i]! - start[n]!.data[i]!, gi = grads[n]?.data[i] ?? 0;
+            if (gi !== 0 && Math.abs(gi) < 1e-7 * gmax) expect(Math.abs(moved)).toBeLessThanOrEqual(3 * adamw.lr * 1.01 + 1e-6);
+            else (dw.push(v - start[n]!.data[i]!), dg.push(moved));
+          });
+          expect(relNorm(dg, dw), `update of ${n}`).toBeLessThan(1e-2);
         }
       }
     }
@@ -147,7 +158,7 @@ describe.skipIf(!gpu.ok)(suite('T5 on the CUDA backend vs the CPU T5 engine'), (
       expect(maxAbs(got.logprobs, want.logprobs)).toBeLessThanOrEqual(1e-4);
       expect(maxAbs(got.values, want.values)).toBeLessThanOrEqual(1e-4);
       compareGrads(got.grads, want.grads);
-      await compareSteps(c, g, ['model', 'value_head']);
+      await compareSteps(c, g, ['model', 'value_head'], want.grads);
       await c.dispose();
       await g.dispose();
     });
@@ -165,7 +176,7 @@ describe.skipIf(!gpu.ok)(suite('T5 on the CUDA backend vs the CPU T5 engine'), (
       const base = g.exportTensors('params', 'model');
       const [want, got] = [await gradients(c, ['lora', 'value_head']), await gradients(g, ['lora', 'value_head'])];
       compareGrads(got.grads, want.grads);
-      await compareSteps(c, g, ['lora', 'value_head']);
+      await compareSteps(c, g, ['lora', 'value_head'], want.grads);
       const after = g.exportTensors('params', 'model');
       for (const [n, t] of Object.entries(base)) expect(Buffer.from(after[n]!.data.buffer).equals(Buffer.from(t.data.buffer)), n).toBe(true);
       await c.dispose();
