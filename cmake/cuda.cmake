@@ -1,9 +1,10 @@
 # The CUDA addon, glam_cuda.node, and its test addon, glam_cuda_test.node (GLAM_TEST_HOOKS)
 # (included by CMakeLists.txt when GLAM_CUDA=ON).
 # Sources: native/ops/cuda (kernels, cuBLASLt GEMM), native/cuda (device weights, workspace, the
-# scoring pass, CUDA graphs) and the host-only model code shared with the CPU addon (the decoder over
+# scoring pass, CUDA graphs, the T5 engine) and the host-only model code shared with the CPU addon (the decoder over
 # the Backend interface, the heads after it, the parameter table and TrainState, the family table,
-# weights loading, the batch plan, packed-batch validation),
+# weights loading, the batch plan and the attention work lists, packed-batch validation, and T5:
+# its weights, model, scorer and trainable set),
 # compiled once (object library glam_cuda_core) for both; then native/napi_cuda (module init, the
 # CUDA engine's loader) with the shared N-API model wrapper and workers (native/napi/model_wrap.cpp,
 # model_train.cpp) for the addon, and native/napi_cuda_test (the kernel test hooks) for the test addon.
@@ -46,6 +47,11 @@ add_library(glam_cuda_core OBJECT ${GLAM_CUDA_SOURCES}
   ${CMAKE_SOURCE_DIR}/native/model/param_table.cpp
   ${CMAKE_SOURCE_DIR}/native/model/train_state.cpp
   ${CMAKE_SOURCE_DIR}/native/model/batch_plan.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/attention_plan.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/t5_weights.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/t5_model.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/t5_scorer.cpp
+  ${CMAKE_SOURCE_DIR}/native/model/t5_training.cpp
   ${CMAKE_SOURCE_DIR}/native/model/packed_batch.cpp
   ${CMAKE_SOURCE_DIR}/native/model/trainable_set.cpp
   ${CMAKE_SOURCE_DIR}/native/model/engine.cpp

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command on a GPU machine: build the CUDA addon, run the GPU tests (forward and backward
 # kernels and AdamW vs references, the whole pass vs the CPU engine and transformers, training vs the
-# CPU engine: test/gpu/training.test.ts; top-N alternatives) and the GPU benchmarks (bench/gpu, then
+# CPU engine: test/gpu/training.test.ts; T5 on the CUDA engine vs the CPU T5 engine and T5's kernels:
+# test/gpu/t5.test.ts, t5-kernels.test.ts; top-N alternatives) and the GPU benchmarks (bench/gpu, then
 # bench/serve --device cuda: glam serve against Policy.score on the GPU), print short tables last.
 #   bash scripts/gpu-check.sh            (from the project root; logs under ${GPU_CHECK_OUT:-$OUT or /tmp/gpu-check})
 # On the lent GPU machine (no Node, npm or network): `source .gpu-carry/unpack.sh` first — this

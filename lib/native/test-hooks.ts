@@ -85,6 +85,21 @@ export interface PlanHooks {
   optimizerState(matrixParams: number, fp32Params: number, precision: Precision): { grads: number; moments: number; masters: number; total: number };
   /** The largest packed-token count (every count of the shape scaled with it) whose cache + scratch + forward workspace fit. */
   maxTrainTokens(config: ModelConfig, shape: TrainShape, precision: Precision, availableBytes: number): number;
+  /** A T5 batch's attention rows (model/t5_scorer.h plan_t5): encoder, decoder, and cross from decoder to encoder. */
+  t5(config: ModelConfig, batch: NativeBatch, naive: boolean): {
+    Te: number; Td: number; encPos: Int32Array; decPos: Int32Array;
+    enc: PlannedRows; dec: PlannedRows; cross: AttentionLists;
+  };
+  /** RelBucketCuts' bucket of each relative position (what the CUDA kernels compute). */
+  bucketCuts(rels: Int32Array, bidirectional: boolean, numBuckets: number, maxDistance: number): Int32Array;
+}
+
+/** The CUDA kernels' work lists (layouts as in PlanHooks.batch). */
+export interface AttentionLists { tiles: Int32Array; arows: Int32Array; kvTiles: Int32Array }
+/** One AttentionRows: the CPU's groups and the CUDA lists. */
+export interface PlannedRows extends AttentionLists {
+  groups: { start: number; prefixLen: number; candStart: Float64Array; candLen: Float64Array }[];
+  rowsPerTile: number; bidirectional: boolean;
 }
 
 /** The packed layout the attention hooks take (a NativeBatch without tokens). */
@@ -113,6 +128,14 @@ export interface CudaOps {
   attentionBackward(o: Layout & { qkv: Float32Array; dout: Float32Array; H: number; Hkv: number; D: number; window: number; precision?: Precision }): Float32Array;
   lmHeadBackward(o: { h: Float32Array; E: Float32Array; R: number; V: number; C: number; targetRow: Int32Array; targetId: Int32Array; g: Float32Array; tileWidth?: number; precision?: Precision }): { dh: Float32Array; dE: Float32Array };
   valueHeadBackward(o: { h: Float32Array; B: number; sizes: number[]; weights: Float32Array[]; biases: Float32Array[]; dv: Float32Array }): { dh: Float32Array; dW: Float32Array[]; db: Float32Array[] };
+  // T5 (native/napi_cuda_test/cuda_t5_exports.cpp): activations, and attention through CudaBackend over plan_t5's rows
+  relu(o: { u: Float32Array; precision?: Precision }): Float32Array;
+  geglu(o: { u: Float32Array; T: number; I: number; precision?: Precision }): Float32Array;
+  reluBackward(o: { dact: Float32Array; u: Float32Array }): Float32Array;
+  gegluBackward(o: { dact: Float32Array; u: Float32Array; T: number; I: number }): Float32Array;
+  t5Attention(o: { config: ModelConfig; part: 'encoder' | 'decoder' | 'cross'; naive: boolean; q: Float32Array; kv?: Float32Array;
+    bias?: Float32Array; dout: Float32Array; precision?: Precision }, batch: NativeBatch):
+    { out: Float32Array; lse: Float32Array; dq: Float32Array; dkv?: Float32Array; dbias?: Float32Array };
   /** The engine's AdamW over grads[step][tensor], steps t = 1..grads.length. */
   adamw(o: { w: Float32Array[]; grads: Float32Array[][]; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; maxGradNorm?: number; bf16Copy?: boolean }):
     { w: Float32Array[]; m: Float32Array[]; v: Float32Array[]; copy?: Float32Array[]; norms: number[] };

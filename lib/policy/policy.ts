@@ -133,7 +133,8 @@ export class Policy {
     checkPrecisionOn(device, opts.precision);
     const precision = resolvePrecision(opts.precision);
     const { config, weights } = loadModelFiles(modelDir);
-    // T5 runs on the CPU engine only for now (the CUDA addon refuses it): 'auto' picks the CPU for it
+    // T5 on the CUDA engine (native/cuda/cuda_t5_engine.h) is explicit (device 'cuda') until its GPU
+    // acceptance tests (test/gpu/t5.test.ts) have run on a GPU: 'auto' picks the CPU for it
     const backend = selectBackend(config.family === 't5' && device === 'auto' ? 'cpu' : device);
     if (backend.kind === 'cpu' && backend.note && !fallbackNoted) {
       fallbackNoted = true;

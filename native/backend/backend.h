@@ -76,6 +76,13 @@ struct AttentionRows {
   std::vector<cuda::AttnKvTile> kv_tiles;  // the backward's dK/dV chunks (one per 32 prompt keys of a group)
   int rows_per_tile = 0;
   bool reference = false;  // the naive plan: the plain per-row kernels (the oracle)
+  // Encoder-decoder variants (model/attention_plan.h; empty for decoder-only models):
+  bool bidirectional = false;  // arows planned with every prefix row seeing its whole prefix (an encoder)
+  // cross attention from these rows (queries) to the kv stream's groups: query group g reads every
+  // prefix row of kv group g (T5's decoder over its encoder rows); tiles' prompt_start is a kv row
+  std::vector<cuda::AttnRow> cross_arows;
+  std::vector<cuda::AttnTile> cross_tiles;
+  std::vector<cuda::AttnKvTile> cross_kv_tiles;
 };
 
 // What an attention call computes beyond the decoder's causal shared-prefix self-attention. The

@@ -97,30 +97,10 @@ void CudaEngine::set_value_head(const ValueHead& head) {
   OnDevice on(device_);
   CUDA_CHECK(cudaStreamSynchronize(stream_));
   drop_graphs();  // graphs hold the old head's pointers
-  vsizes_ = head.sizes;
-  vw_.clear();
-  vb_.clear();
-  vwidth_ = 0;
-  if (head.empty()) return;
-  for (size_t i = 0; i < head.weight.size(); ++i) {
-    DeviceBuffer wb(head.weight[i].size() * 4), bb(head.bias[i].size() * 4);
-    CUDA_CHECK(cudaMemcpy(wb.get(), head.weight[i].data(), wb.size(), cudaMemcpyHostToDevice));
-    CUDA_CHECK(cudaMemcpy(bb.get(), head.bias[i].data(), bb.size(), cudaMemcpyHostToDevice));
-    vw_.push_back(std::move(wb));
-    vb_.push_back(std::move(bb));
-    if (i + 1 < head.weight.size()) vwidth_ = std::max(vwidth_, head.sizes[i + 1]);
-  }
+  vh_.upload(head);
 }
 
-ValueHeadParams CudaEngine::value_head() const {
-  ValueHeadParams p;
-  p.sizes = vsizes_;
-  for (size_t i = 0; i < vw_.size(); ++i) {
-    p.W.push_back(vw_[i].as<float>());
-    p.b.push_back(vb_[i].as<float>());
-  }
-  return p;
-}
+ValueHeadParams CudaEngine::value_head() const { return vh_.params(); }
 
 void CudaEngine::ensure_workspace(const WorkspaceShape& shape) {
   wp_ = plan_workspace(cfg_, shape, w_.dt == DType::BF16);
@@ -179,7 +159,7 @@ void CudaEngine::enqueue_pass(const BatchPlan& p) {
   o.lse = ws_.as<float>(wp_.lse);
   o.tlogit = ws_.as<float>(wp_.tlogit);
   o.values = ws_.as<float>(wp_.values);
-  for (size_t i = 0; i + 1 < vw_.size(); ++i) o.vacts.push_back(ws_.as<float>(i % 2 ? wp_.vh_b : wp_.vh_a));  // alternate
+  for (size_t i = 0; i + 1 < vh_.w.size(); ++i) o.vacts.push_back(ws_.as<float>(i % 2 ? wp_.vh_b : wp_.vh_a));  // alternate
   heads_->forward(prm, value_head(), x, PlanRows{rows, ws_.as<int32_t>(wp_.trow), ws_.as<int32_t>(wp_.tid), p.R, p.NT, p.B},
                   o);
 }
@@ -222,7 +202,7 @@ void CudaEngine::run_pass(const BatchPlan& p) {
 }
 
 ScoreResult CudaEngine::score_plan(const BatchPlan& p, bool want_hidden) {
-  WorkspaceShape shape{p.T, p.B, p.R, p.NT, int64_t(p.tiles.size()), vwidth_};
+  WorkspaceShape shape{p.T, p.B, p.R, p.NT, int64_t(p.tiles.size()), vh_.width};
   ensure_workspace(shape);
   upload_meta(p, wp_.m, ws_.as<char>(wp_.meta));
   run_pass(p);
@@ -237,12 +217,12 @@ ScoreResult CudaEngine::score_plan(const BatchPlan& p, bool want_hidden) {
   float* hidden = values + p.B;
   CUDA_CHECK(cudaMemcpyAsync(lse, ws_.as<float>(wp_.lse), size_t(p.R) * 4, cudaMemcpyDeviceToHost, stream_));
   CUDA_CHECK(cudaMemcpyAsync(tlogit, ws_.as<float>(wp_.tlogit), size_t(p.NT) * 4, cudaMemcpyDeviceToHost, stream_));
-  if (!vw_.empty())
+  if (!vh_.empty())
     CUDA_CHECK(cudaMemcpyAsync(values, ws_.as<float>(wp_.values), size_t(p.B) * 4, cudaMemcpyDeviceToHost, stream_));
   if (want_hidden)
     CUDA_CHECK(cudaMemcpyAsync(hidden, ws_.as<float>(wp_.hn32), size_t(p.B) * C * 4, cudaMemcpyDeviceToHost, stream_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
-  return assemble(p, lse, tlogit, vw_.empty() ? nullptr : values, want_hidden ? hidden : nullptr, cfg_.hidden);
+  return assemble(p, lse, tlogit, vh_.empty() ? nullptr : values, want_hidden ? hidden : nullptr, cfg_.hidden);
 }
 
 ScoreResult CudaEngine::score_top(const PackedBatch& batch, const ValueHead&, bool want_hidden, int64_t top_n) {

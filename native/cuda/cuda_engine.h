@@ -23,6 +23,7 @@
 
 #include "model/batch_plan.h"
 #include "cuda/device_buffer.h"
+#include "cuda/device_value_head.h"
 #include "cuda/device_weights.h"
 #include "cuda/workspace_plan.h"
 #include "model/decoder.h"
@@ -119,10 +120,7 @@ class CudaEngine final : public Engine {
   std::unique_ptr<Decoder> dec_;
   std::unique_ptr<Heads> heads_;
   DecoderParams params_;  // views of w_ (inference)
-  // value head (fp32): layer i weight (sizes[i+1], sizes[i]) and bias (sizes[i+1])
-  std::vector<int64_t> vsizes_;
-  std::vector<DeviceBuffer> vw_, vb_;
-  int64_t vwidth_ = 0;
+  DeviceValueHead vh_;  // the value head (fp32)
   // workspace: the arena, its layout for the current batch, host staging
   DeviceBuffer ws_;
   WorkspacePlan wp_;

@@ -54,14 +54,14 @@ void CudaEngine::enable_training(const TrainOptions& opts, const ValueHead& head
   OnDevice on(device_);
   GLAM_CHECK(train_ == nullptr, "InvalidArgument", "training is already enabled on this model; load it again to change modes");
   set_value_head(head);  // the state's value-head slots are these buffers
-  train_ = std::make_unique<TrainState>(cfg_, *be_, w_.table(), vsizes_, opts);
+  train_ = std::make_unique<TrainState>(cfg_, *be_, w_.table(), vh_.sizes, opts);
   CUDA_CHECK(cudaStreamSynchronize(stream_));
   drop_graphs();  // fp32 mode: the step writes the weights the graphs read (same addresses, but be plain)
 }
 
 void CudaEngine::bind_pass(const char* meta, const BatchPlan& p) {
   const MetaLayout m = meta_of(p);
-  ensure_workspace({p.T, p.B, p.R, p.NT, int64_t(p.tiles.size()), vwidth_});  // LM-head tile, value-head scratch
+  ensure_workspace({p.T, p.B, p.R, p.NT, int64_t(p.tiles.size()), vh_.width});  // LM-head tile, value-head scratch
   PassBindings b;
   b.arows = reinterpret_cast<const AttnRow*>(meta + m.arows);
   b.tiles = reinterpret_cast<const AttnTile*>(meta + m.tiles);
@@ -100,8 +100,8 @@ std::unique_ptr<TrainPass> CudaEngine::forward_train(const PackedBatch& batch, c
   std::vector<float> lse(size_t(p.R)), tlogit(size_t(p.NT)), values(size_t(p.B));
   be_->to_host(lse.data(), pass->hc.out.lse, lse.size() * 4);
   be_->to_host(tlogit.data(), pass->hc.out.tlogit, tlogit.size() * 4);
-  if (!vw_.empty()) be_->to_host(values.data(), pass->hc.out.values, values.size() * 4);
-  r = assemble(p, lse.data(), tlogit.data(), vw_.empty() ? nullptr : values.data(), nullptr, C);
+  if (!vh_.empty()) be_->to_host(values.data(), pass->hc.out.values, values.size() * 4);
+  r = assemble(p, lse.data(), tlogit.data(), vh_.empty() ? nullptr : values.data(), nullptr, C);
   pass->B = batch.B();
   pass->N = batch.N();
   return pass;

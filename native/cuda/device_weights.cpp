@@ -22,9 +22,7 @@ float bf16_value(uint16_t bits) {
   return f;
 }
 
-namespace {
-
-DeviceBuffer upload(const std::vector<float>& v, DType dt, size_t& total) {
+DeviceBuffer upload_tensor(const std::vector<float>& v, DType dt, size_t& total) {
   DeviceBuffer b;
   if (v.empty()) return b;
   if (dt == DType::F32) {
@@ -40,18 +38,16 @@ DeviceBuffer upload(const std::vector<float>& v, DType dt, size_t& total) {
   return b;
 }
 
-}  // namespace
-
 DeviceWeights upload_weights(Weights&& w, DType dt) {
   DeviceWeights d;
   d.dt = dt;
   auto list = param_list(w);
   const size_t base = param_list_base_size(w);
   for (size_t k = 0; k < base; ++k) {
-    d.t.push_back(upload(*list[k], param_is_matrix(k, base) ? dt : DType::F32, d.bytes));
+    d.t.push_back(upload_tensor(*list[k], param_is_matrix(k, base) ? dt : DType::F32, d.bytes));
     std::vector<float>().swap(*list[k]);  // the host copy goes as soon as the device holds it
   }
-  d.inv_freq = upload(w.inv_freq, DType::F32, d.bytes);
+  d.inv_freq = upload_tensor(w.inv_freq, DType::F32, d.bytes);
   d.meta = structure_of(w);
   return d;
 }

@@ -31,6 +31,10 @@ struct DeviceWeights {
 // Uploads w's tensors in the compute type dt (matrices) or fp32, freeing each host tensor after it.
 DeviceWeights upload_weights(Weights&& w, DType dt);
 
+// One host tensor on the device in type dt (fp32, or bf16 rounded to nearest even); empty: nothing
+// allocated. total += its bytes. (The T5 engine's upload too: cuda/cuda_t5_engine.cpp.)
+DeviceBuffer upload_tensor(const std::vector<float>& v, DType dt, size_t& total);
+
 // fp32 -> bf16 bits, round to nearest even (NaN stays NaN).
 uint16_t bf16_bits(float f);
 float bf16_value(uint16_t bits);

@@ -9,14 +9,14 @@
 
 namespace glam::cuda {
 
-namespace {
-
 int64_t lm_tile_width(int64_t V, int64_t R) {
   if (R <= 0) return std::min<int64_t>(V, 256);
   int64_t vt = int64_t(kLogitTileBytes / (4 * size_t(R))) / 256 * 256;
   vt = std::max<int64_t>(vt, 256);
   return std::min(vt, V);
 }
+
+namespace {
 
 }  // namespace
 

@@ -64,6 +64,10 @@ constexpr size_t kWorkspaceAlign = 256;                // every buffer starts on
 
 WorkspacePlan plan_workspace(const ModelConfig& cfg, const WorkspaceShape& s, bool bf16);
 
+// The LM head's tile width for R scored rows: (R, Vt) fp32 within kLogitTileBytes, a multiple of
+// 256 of at least 256 (or the whole vocabulary V when smaller).
+int64_t lm_tile_width(int64_t V, int64_t R);
+
 MetaLayout meta_layout(int64_t T, int64_t R, int64_t NT, int64_t ntiles, int64_t nkv);
 
 // --- what this plan and the training plan (train_plan.h) are both built from ---

@@ -4,14 +4,12 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "model/attention_plan.h"
 
 namespace glam {
 
-using cuda::AttnKvTile;
 using cuda::AttnRow;
-using cuda::AttnTile;
 using cuda::attention_rows_per_tile;
-using cuda::kAttnKeysPerChunk;
 
 BatchPlan plan_batch(const ModelConfig& cfg, const PackedBatch& batch) {
   BatchPlan p;
@@ -65,16 +63,9 @@ BatchPlan plan_batch(const ModelConfig& cfg, const PackedBatch& batch) {
       const int32_t cs = batch.cand_start[size_t(k)], A = batch.cand_len[size_t(k)];
       for (int32_t j = 0; j < A; ++j) p.arows.push_back({cs + j, P, cs, 0});
     }
-    for (size_t t0 = first; t0 < p.arows.size(); t0 += size_t(p.rows_per_tile)) {
-      const size_t n = std::min(size_t(p.rows_per_tile), p.arows.size() - t0);
-      int32_t nkeys = 0;
-      for (size_t i = t0; i < t0 + n; ++i) nkeys = std::max(nkeys, p.arows[i].nprompt);
-      p.tiles.push_back({ps, int32_t(t0), int32_t(n), nkeys});
-    }
+    tile_group(p.tiles, p.arows, first, ps, p.rows_per_tile);
     // prompt rows i < key0 see no key of a chunk starting at key0: the chunk's rows start at first + key0
-    const int32_t group_rows = int32_t(p.arows.size() - first);
-    for (int32_t k0 = 0; k0 < P; k0 += kAttnKeysPerChunk)
-      p.kv_tiles.push_back({ps, k0, std::min(kAttnKeysPerChunk, P - k0), int32_t(first) + k0, group_rows - k0, {0, 0, 0}});
+    kv_tile_group(p.kv_tiles, ps, P, first, int32_t(p.arows.size() - first), true);
   }
   // targets grouped by scored row (stable: a row's targets keep their order)
   p.row_off.assign(size_t(p.R + 1), 0);

@@ -1,9 +1,8 @@
 // T5Engine: the Engine (model/engine.h) of a T5ForConditionalGeneration on the CPU addon: scoring
 // (model/t5_scorer.h: fused and naive) and, once enabled, training through the one TrainState
 // (model/t5_training.h: T5's trainable set over model/train_state.h), with tensors exported and
-// imported under Hugging Face / PEFT names (model/t5_weights.h). The CUDA addon does not run T5 yet
-// (its backend lacks the encoder-decoder attention variants and T5's activations): loading one
-// there is UnsupportedArchitecture.
+// imported under Hugging Face / PEFT names (model/t5_training.h t5_export / t5_import). The CUDA
+// addon runs the same T5 code in its own engine (cuda/cuda_t5_engine.h); only placement differs.
 // Subtle: the value head is the wrapper's (host memory is backend memory), as in the CPU engine.
 // Legend: B prompts, N candidates.
 #pragma once
@@ -11,8 +10,7 @@
 #include <vector>
 
 #include "model/engine.h"
-#include "model/t5_scorer.h"
-#include "model/t5_training.h"
+#include "model/t5_cpu.h"
 
 namespace glam {
 

@@ -1,4 +1,4 @@
-// T5 scoring on the CPU: every candidate's log-probability (the sum of its tokens' log-softmax given
+// T5 scoring on any backend (the CPU engine, the CUDA engine: T5Runtime): every candidate's log-probability (the sum of its tokens' log-softmax given
 // its prompt) and every prompt's value, over a PackedBatch whose prompts are the encoder inputs and
 // whose candidates are the decoder targets.
 //  - fused: the encoder runs once per prompt; the decoder plan (model/batch_plan.h) is the same
@@ -14,6 +14,7 @@
 // fused LM head, value head, their backward and the result's assembly.
 // Subtle: with ModelConfig::scale_head (T5 v1.0's tied head) the decoder's final-normed rows are
 // multiplied by C^-0.5 before the head (HeadParams::scale); the value head reads them unscaled.
+// The results come back to the host through Backend::to_host (lse, target logits, values, hidden).
 // Legend: B prompts, N candidates, Te encoder rows, Td decoder rows, C d_model, R scored rows.
 #pragma once
 #include <cstdint>
@@ -23,20 +24,35 @@
 #include "model/heads.h"
 #include "model/packed_batch.h"
 #include "model/t5_model.h"
-#include "ops/cpu/cpu_backend.h"
 
 namespace glam {
 
-// A loaded T5 on the CPU: config, host weights, the CPU backend and the model code over it.
-struct T5Cpu {
-  T5Cpu(ModelConfig c, T5Weights weights, int threads)
-      : cfg(std::move(c)), w(std::move(weights)), be(threads), model(cfg, be), heads(cfg, be, NormKind::Rms) {}
-  ModelConfig cfg;
-  T5Weights w;
-  cpu::CpuBackend be;
+// The rows of a T5 batch (defined below) in backend memory for one pass.
+struct T5Plan;
+struct T5Meta {
+  const int32_t *enc_ids = nullptr, *enc_pos = nullptr;  // (Te)
+  const int32_t *dec_ids = nullptr, *dec_pos = nullptr;  // (Td)
+  PlanRows rows;                                         // the decoder plan's scored rows and targets
+};
+
+// What T5's scoring and training run on, whatever the backend: the config, the backend, the model
+// code and heads over it, and where a pass's metadata lives (place). The CPU engine uses it as is
+// (host memory is the CPU backend's); the CUDA engine (cuda/cuda_t5_engine.h) overrides place to
+// upload the metadata and bind the attention lists.
+class T5Runtime {
+ public:
+  T5Runtime(const ModelConfig& c, Backend& b) : cfg(c), be(b), model(c, b), heads(c, b, NormKind::Rms) {}
+  virtual ~T5Runtime() = default;
+  // plan's ids, positions and row lists in backend memory, its attention rows bound for the pass;
+  // store: backend memory the pass keeps while it lives (unused here). Called again before a
+  // backward (the plan has moved into the pass since). Default: the plan's own host vectors.
+  virtual T5Meta place(const T5Plan& plan, std::unique_ptr<Buffer>& store);
+  const ModelConfig& cfg;
+  Backend& be;
   T5Model model;
   Heads heads;
 };
+
 // What the heads read of a T5: the decoder's final norm, the LM head and T5 v1.0's rescale.
 HeadParams t5_head_params(const ModelConfig& cfg, const T5Params& p);
 
@@ -55,8 +71,9 @@ T5Plan plan_t5(const ModelConfig& cfg, const PackedBatch& batch, bool naive);
 struct T5TrainHandle {
   T5Plan plan;
   T5Cache cache;
-  std::vector<float> enc_out;  // (Te, C)
-  HeadCache hc;                // the decoder stream (Td, C) and the heads' activations
+  std::unique_ptr<Buffer> enc_out;  // (Te, C) compute type
+  std::unique_ptr<Buffer> meta;     // T5Runtime::place's store
+  HeadCache hc;                     // the decoder stream (Td, C) and the heads' activations
   int64_t B = 0, N = 0;
   size_t bytes() const;
 };
@@ -65,10 +82,10 @@ struct T5TrainHandle {
 // top_n > 0 (fused only): each target token's top_n alternatives over the vocabulary
 // (model/prompt_logprobs.h), read from the LM head's input rows (already scaled for v1.0's head);
 // a candidate's first token's are the decoder's first step ([decoder_start] given the prompt).
-ScoreResult score_t5(T5Cpu& m, const T5Params& p, const ValueHeadParams& vh, const PackedBatch& batch, bool naive,
+ScoreResult score_t5(T5Runtime& m, const T5Params& p, const ValueHeadParams& vh, const PackedBatch& batch, bool naive,
                      bool want_hidden, T5TrainHandle* keep = nullptr, int64_t top_n = 0);
 // Gradients of L = sum_k dl[k] logprob_k + sum_b dv[b] value_b into p's and vh's gradients (+=).
-void t5_train_backward(T5Cpu& m, const T5Params& p, const ValueHeadParams& vh, T5TrainHandle& h, const float* dl,
+void t5_train_backward(T5Runtime& m, const T5Params& p, const ValueHeadParams& vh, T5TrainHandle& h, const float* dl,
                        const float* dv);
 
 }  // namespace glam

@@ -26,23 +26,24 @@ Weights structure_of(const Weights& w) {
   return s;
 }
 
+void download_param(Backend& be, const ParamRef& r, std::vector<float>& out, std::unique_ptr<Buffer>& tmp) {
+  out.resize(size_t(r.n));
+  if (r.n == 0) return;
+  const void* src = r.w;
+  if (r.dt != DType::F32) {  // widened on the backend, exactly
+    if (!tmp) tmp = be.buffer();
+    float* f = static_cast<float*>(tmp->ensure(size_t(r.n) * 4));
+    be.widen(f, r.w, r.dt, r.n);
+    src = f;
+  }
+  be.to_host(out.data(), src, size_t(r.n) * 4);
+}
+
 Weights download_params(Backend& be, const ParamTable& t) {
   Weights out = structure_of(*t.meta);
   auto dst = param_list(out);
   std::unique_ptr<Buffer> tmp;
-  for (size_t k = 0; k < dst.size() && k < t.t.size(); ++k) {
-    const ParamRef& r = t.t[k];
-    dst[k]->resize(size_t(r.n));
-    if (r.n == 0) continue;
-    const void* src = r.w;
-    if (r.dt != DType::F32) {  // widened on the backend, exactly
-      if (!tmp) tmp = be.buffer();
-      float* f = static_cast<float*>(tmp->ensure(size_t(r.n) * 4));
-      be.widen(f, r.w, r.dt, r.n);
-      src = f;
-    }
-    be.to_host(dst[k]->data(), src, size_t(r.n) * 4);
-  }
+  for (size_t k = 0; k < dst.size() && k < t.t.size(); ++k) download_param(be, t.t[k], *dst[k], tmp);
   return out;
 }
 

@@ -125,6 +125,9 @@ class TrainState {
 // The model's tensors of a table as fp32 host Weights (bf16 tensors widened): export of a model
 // that is not training.
 Weights download_params(Backend& be, const ParamTable& t);
+// One table entry as fp32 host values into out (bf16 widened on the backend through tmp, a scratch
+// buffer the caller keeps across calls).
+void download_param(Backend& be, const ParamRef& r, std::vector<float>& out, std::unique_ptr<Buffer>& tmp);
 // Writes data into a table entry (through its fp32 master when it has one, then the compute copy).
 void upload_param(Backend& be, const ParamRef& r, float* master, const std::vector<float>& data);
 // The structure of w (layers, adapters' metadata) without tensor data.

@@ -14,6 +14,8 @@
 //     -> { w, m, v, copy?: Float32Array[], norms: number[] }  (steps t = 1..grads.length)
 #include <napi.h>
 
+#include <cmath>
+
 #include <algorithm>
 #include <vector>
 
@@ -101,13 +103,20 @@ HOOK(AttentionBackward) {
   DeviceBuffer kvt = up_raw(p.kv_tiles), dout = up(f32_of(o, "dout", T * HD), DType::F32);
   DeviceBuffer out = poisoned(T * HD, t), lse = poisoned(T * H, DType::F32), di = poisoned(T * H, DType::F32);
   DeviceBuffer dqkv = poisoned(T * Q, DType::F32);
-  cuda::attention_forward(out.get(), t, lse.as<float>(), q.as<float>(), pos.as<int32_t>(), tiles.as<cuda::AttnTile>(),
-                          int64_t(p.tiles.size()), arows.as<cuda::AttnRow>(), H, Hkv, D, a.window, p.rows_per_tile,
-                          nullptr);
-  cuda::attention_backward(dqkv.as<float>(), di.as<float>(), dout.as<float>(), out.get(), t, q.as<float>(),
-                           lse.as<float>(), pos.as<int32_t>(), tiles.as<cuda::AttnTile>(), int64_t(p.tiles.size()),
-                           kvt.as<cuda::AttnKvTile>(), int64_t(p.kv_tiles.size()), arows.as<cuda::AttnRow>(), T, H, Hkv,
-                           D, a.window, p.rows_per_tile, nullptr);
+  cuda::AttnCall c = cuda::self_attn_call(q.as<float>(), H, Hkv, D);
+  c.pos = pos.as<int32_t>();
+  c.tiles = tiles.as<cuda::AttnTile>();
+  c.ntiles = int64_t(p.tiles.size());
+  c.rows = arows.as<cuda::AttnRow>();
+  c.kv_tiles = kvt.as<cuda::AttnKvTile>();
+  c.nkv = int64_t(p.kv_tiles.size());
+  c.window = a.window;
+  c.scale = 1.0f / std::sqrt(float(D));
+  c.rows_per_tile = p.rows_per_tile;
+  c.T = T;
+  cuda::attention_forward(out.get(), t, lse.as<float>(), c, nullptr);
+  cuda::attention_backward(dqkv.as<float>(), nullptr, nullptr, di.as<float>(), dout.as<float>(), out.get(), t,
+                           lse.as<float>(), c, nullptr);
   return down(env, dqkv, T * Q, DType::F32);
   END
 }

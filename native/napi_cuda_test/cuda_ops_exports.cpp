@@ -107,9 +107,16 @@ HOOK(Attention) {
   const int64_t T = a.T, H = a.cfg.heads, HD = H * a.cfg.head_dim;
   DeviceBuffer q = up(a.qkv, DType::F32), pos = up_raw(p.pos), tiles = up_raw(p.tiles), arows = up_raw(p.arows);
   DeviceBuffer out = poisoned(T * HD, t), lse = poisoned(T * H, DType::F32);
-  cuda::attention_forward(out.get(), t, lse.as<float>(), q.as<float>(), pos.as<int32_t>(), tiles.as<cuda::AttnTile>(),
-                          int64_t(p.tiles.size()), arows.as<cuda::AttnRow>(), H, a.cfg.kv_heads, a.cfg.head_dim,
-                          a.window, p.rows_per_tile, nullptr);
+  cuda::AttnCall c = cuda::self_attn_call(q.as<float>(), H, a.cfg.kv_heads, a.cfg.head_dim);
+  c.pos = pos.as<int32_t>();
+  c.tiles = tiles.as<cuda::AttnTile>();
+  c.ntiles = int64_t(p.tiles.size());
+  c.rows = arows.as<cuda::AttnRow>();
+  c.window = a.window;
+  c.scale = 1.0f / std::sqrt(float(a.cfg.head_dim));
+  c.rows_per_tile = p.rows_per_tile;
+  c.T = T;
+  cuda::attention_forward(out.get(), t, lse.as<float>(), c, nullptr);
   Napi::Object r = Napi::Object::New(env);
   r.Set("out", down(env, out, T * HD, t));
   r.Set("lse", down(env, lse, T * H, DType::F32));
@@ -203,6 +210,7 @@ HOOK(GemmRate) {
 }  // namespace
 
 void register_cuda_backward_exports(Napi::Env env, Napi::Object ops);  // cuda_backward_exports.cpp
+void register_cuda_t5_exports(Napi::Env env, Napi::Object ops);        // cuda_t5_exports.cpp
 
 void register_cuda_op_exports(Napi::Env env, Napi::Object exports) {
   Napi::Object ops = Napi::Object::New(env);
@@ -218,6 +226,7 @@ void register_cuda_op_exports(Napi::Env env, Napi::Object exports) {
   ops.Set("gemm", Napi::Function::New(env, GemmHook));
   ops.Set("gemmRate", Napi::Function::New(env, GemmRate));
   register_cuda_backward_exports(env, ops);
+  register_cuda_t5_exports(env, ops);
   exports.Set("ops", ops);
 }
 

@@ -15,10 +15,17 @@
 //     trainShape: WorkspaceShape's counts plus nkv, loraRank? (L), loraRmax?, valueSizes? (C, hidden..., 1)
 //   plan.optimizerState(matrixParams, fp32Params, precision) -> { grads, moments, masters, total }
 //   plan.maxTrainTokens(config, trainShape, precision, availableBytes) -> number (0: not even one token)
+//   plan.t5(config, batch, naive) -> { Te, Td, encPos, decPos, enc, dec, cross } (model/t5_scorer.h's
+//       plan_t5): enc, dec = { groups: [{start, prefixLen, candStart, candLen}], arows, tiles, kvTiles,
+//       rowsPerTile, bidirectional } (the lists as in plan.batch); cross = { arows, tiles, kvTiles }
+//   plan.bucketCuts(rels Int32Array, bidirectional, numBuckets, maxDistance) -> Int32Array: each
+//       rel's bucket through RelBucketCuts (what the CUDA kernels compute; ops/relative_buckets.h)
 // Pure C++: nothing here touches CUDA.
 #include <napi.h>
 
 #include "model/batch_plan.h"
+#include "model/t5_scorer.h"
+#include "ops/relative_buckets.h"
 #include "cuda/train_plan.h"
 #include "cuda/workspace_plan.h"
 #include "napi/coded_error.h"
@@ -211,6 +218,73 @@ Napi::Value MaxTrainTokens(const Napi::CallbackInfo& info) {
   GLAM_NAPI_CATCH(env)
 }
 
+// The CUDA lists of one AttentionRows (arows, tiles, kv tiles as in Batch) into o.
+void set_lists(Napi::Env env, Napi::Object o, const std::vector<cuda::AttnRow>& ar, const std::vector<cuda::AttnTile>& tl,
+               const std::vector<cuda::AttnKvTile>& kt) {
+  std::vector<int32_t> tiles, arows, kv;
+  for (const auto& t : tl) tiles.insert(tiles.end(), {t.prompt_start, t.first, t.count, t.nkeys});
+  for (const auto& r : ar) arows.insert(arows.end(), {r.row, r.nprompt, r.own_start});
+  for (const auto& t : kt) kv.insert(kv.end(), {t.prompt_start, t.key0, t.nkeys, t.first, t.count});
+  o.Set("tiles", to_typed<int32_t, Napi::Int32Array>(env, tiles));
+  o.Set("arows", to_typed<int32_t, Napi::Int32Array>(env, arows));
+  o.Set("kvTiles", to_typed<int32_t, Napi::Int32Array>(env, kv));
+}
+
+Napi::Object rows_object(Napi::Env env, const AttentionRows& r) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array groups = Napi::Array::New(env, r.groups.size());
+  for (size_t i = 0; i < r.groups.size(); ++i) {
+    const AttentionGroup& g = r.groups[i];
+    Napi::Object go = Napi::Object::New(env);
+    go.Set("start", double(g.start));
+    go.Set("prefixLen", double(g.prefix_len));
+    go.Set("candStart", to_typed<double, Napi::Float64Array>(env, std::vector<double>(g.cand_start.begin(), g.cand_start.end())));
+    go.Set("candLen", to_typed<double, Napi::Float64Array>(env, std::vector<double>(g.cand_len.begin(), g.cand_len.end())));
+    groups.Set(uint32_t(i), go);
+  }
+  o.Set("groups", groups);
+  o.Set("rowsPerTile", r.rows_per_tile);
+  o.Set("bidirectional", r.bidirectional);
+  set_lists(env, o, r.arows, r.tiles, r.kv_tiles);
+  return o;
+}
+
+Napi::Value T5(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  const ModelConfig cfg = model_config(obj_arg(info, 0, "config"));
+  GLAM_CHECK(cfg.family == Family::T5, "InvalidArgument", "plan.t5() takes a T5 config");
+  const T5Plan p = plan_t5(cfg, batch_arg(info, 1), info.Length() > 2 && info[2].ToBoolean().Value());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("Te", double(p.Te));
+  o.Set("Td", double(p.dec.T));
+  o.Set("encPos", to_typed<int32_t, Napi::Int32Array>(env, p.enc_pos));
+  o.Set("decPos", to_typed<int32_t, Napi::Int32Array>(env, p.dec.pos));
+  o.Set("enc", rows_object(env, p.enc));
+  o.Set("dec", rows_object(env, p.dec));
+  Napi::Object cross = Napi::Object::New(env);
+  set_lists(env, cross, p.dec.cross_arows, p.dec.cross_tiles, p.dec.cross_kv_tiles);
+  o.Set("cross", cross);
+  return o;
+  GLAM_NAPI_CATCH(env)
+}
+
+Napi::Value BucketCuts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GLAM_NAPI_TRY
+  if (info.Length() < 4 || !info[0].IsTypedArray()) fail("InvalidArgument", "bucketCuts(rels, bidirectional, numBuckets, maxDistance)");
+  auto rels = info[0].As<Napi::Int32Array>();
+  const bool bidir = info[1].ToBoolean().Value();
+  const int64_t nb = int64_t(info[2].ToNumber().DoubleValue()), md = int64_t(info[3].ToNumber().DoubleValue());
+  GLAM_CHECK(nb >= 4 && nb <= kMaxRelBuckets && md > nb / 4, "InvalidArgument",
+             "numBuckets in [4, 128] and maxDistance beyond the exact buckets");
+  const RelBucketCuts c = relative_bucket_cuts(bidir, nb, md);
+  std::vector<int32_t> out(rels.ElementLength());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = relative_bucket_cut(rels[i], c);
+  return to_typed<int32_t, Napi::Int32Array>(env, out);
+  GLAM_NAPI_CATCH(env)
+}
+
 }  // namespace
 
 void register_plan_exports(Napi::Env env, Napi::Object exports) {
@@ -222,6 +296,8 @@ void register_plan_exports(Napi::Env env, Napi::Object exports) {
   plan.Set("train", Napi::Function::New(env, Train));
   plan.Set("optimizerState", Napi::Function::New(env, OptimizerState));
   plan.Set("maxTrainTokens", Napi::Function::New(env, MaxTrainTokens));
+  plan.Set("t5", Napi::Function::New(env, T5));
+  plan.Set("bucketCuts", Napi::Function::New(env, BucketCuts));
   exports.Set("plan", plan);
 }
 

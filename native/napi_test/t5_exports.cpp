@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "model/t5_scorer.h"
+#include "model/t5_cpu.h"
 #include "napi/coded_error.h"
 #include "napi/convert.h"
 #include "napi/tensor_args.h"
@@ -51,7 +51,7 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   AttentionRows rows;
   rows.groups.push_back({0, P, {}, {}});
   std::vector<float> out(size_t(P * cfg.hidden));
-  m->model.encode(t5_params(m->w), out.data(), tok.data(), pos.data(), P, rows);
+  m->rt.model.encode(t5_params(m->w), out.data(), tok.data(), pos.data(), P, rows);
   return to_typed<float, Napi::Float32Array>(env, out);
   GLAM_NAPI_CATCH(env)
 }

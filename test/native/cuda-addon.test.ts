@@ -1,13 +1,15 @@
 // The CUDA addon on any machine: it is built when CI says a toolkit was provided
 // (GLAM_EXPECT_CUDA_BUILD=1, set by .ci/run), it loads without a GPU or driver and reports a device
 // count, and the backend selection falls back to the CPU (device 'auto') or fails with a typed,
-// actionable error (device 'cuda') when no GPU is usable.
+// actionable error (device 'cuda') when no GPU is usable; a T5 model reaches its CUDA T5 engine
+// (native/cuda/cuda_t5_engine.h), which rejects typed without a device.
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, test, vi } from 'vitest';
 
 import { GlamError } from '../../lib/errors.js';
-import { cudaAddon, cudaAddonPath, selectBackend } from '../../lib/native/binding.js';
+import { loadModelFiles } from '../../lib/io/model-files.js';
+import { callNative, cudaAddon, cudaAddonPath, selectBackend } from '../../lib/native/binding.js';
 import { Policy } from '../../lib/policy/policy.js';
 import { errorCode } from '../glam-error.js';
 
@@ -61,6 +63,12 @@ describe.runIf(gpus === 0)('without a usable GPU', () => {
     expect((err as GlamError).code).toBe('DeviceUnavailable');
     expect((err as GlamError).message).toMatch(/npm run build:native/);
     expect((err as GlamError).message).toMatch(/device: 'auto' or 'cpu'/);
+  });
+
+  test.runIf(cuda.addon !== undefined)('the CUDA addon builds its T5 engine for a T5 model, which rejects with DeviceUnavailable here', async () => {
+    const { config, weights } = loadModelFiles(join(__dirname, '..', 'fixtures', 'models', 't5-v1_1'));
+    expect(config.family).toBe('t5');
+    expect(await errorCode(callNative(() => cuda.addon!.loadModel(config, Object.fromEntries(weights), { precision: 'fp32' })))).toBe('DeviceUnavailable');
   });
 
   test("Policy.load with device 'cuda' rejects with DeviceUnavailable; 'auto' runs on the CPU in fp32", async () => {

@@ -19,7 +19,7 @@ import { qwen } from './plan-models.js';
 const CUDA_OPS = [
   'attention', 'embedding', 'gelu', 'gemm', 'gemmRate', 'layernorm', 'lmHead', 'rmsnorm', 'rope', 'swiglu', 'valueHead',
   'adamw', 'attentionBackward', 'embeddingBackward', 'geluBackward', 'lmHeadBackward', 'normBackward', 'ropeBackward',
-  'swigluBackward', 'valueHeadBackward',
+  'swigluBackward', 'valueHeadBackward', 'relu', 'geglu', 'reluBackward', 'gegluBackward', 't5Attention',
 ].sort();
 
 describe('the CPU addons', () => {
@@ -30,7 +30,7 @@ describe('the CPU addons', () => {
   test('glam_cpu_test.node exports the GEMM, OpenBLAS, peak and plan hooks', () => {
     const { ops, plan } = cpuTestHooks();
     expect(Object.keys(ops).sort()).toEqual(['cpuPeakGflops', 'gemm', 'openblasSgemm']);
-    expect(Object.keys(plan).sort()).toEqual(['batch', 'checkFits', 'maxTokens', 'maxTrainTokens', 'optimizerState', 'train', 'workspace']);
+    expect(Object.keys(plan).sort()).toEqual(['batch', 'bucketCuts', 'checkFits', 'maxTokens', 'maxTrainTokens', 'optimizerState', 't5', 'train', 'workspace']);
   });
 
   test("a hook's bad argument crosses as a GlamError with its code", () => {

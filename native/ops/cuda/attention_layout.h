@@ -4,6 +4,9 @@
 // the CTA streams the group's prompt keys/values through shared memory once and serves every query
 // row of the tile with them, so a tile of candidate rows (up to 64 rows, e.g. 16 candidates x 4
 // tokens) reads its prompt's K/V once instead of once per candidate.
+// T5's variants reuse the same lists (model/attention_plan.h): an encoder row sees its whole group
+// (nprompt = P), and cross attention's tiles stream another stream's keys (prompt_start is a row of
+// the encoder's k|v; every decoder row of the group sees all of them; no own keys).
 // Legend: P prompt rows of the group, A tokens of a candidate, D head size.
 #pragma once
 #include <cstdint>

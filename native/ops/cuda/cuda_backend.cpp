@@ -3,6 +3,7 @@
 // gradients); leading dimensions are row strides, so LoRA's column slices need no copies.
 #include "ops/cuda/cuda_backend.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -86,11 +87,17 @@ void CudaBackend::scale(float* x, int64_t n, float s) {
 }
 
 void CudaBackend::set_attention(const AttentionRows& rows, const int32_t* pos, int64_t T) {
+  rows_ = &rows;
   pos_ = pos;
   T_ = T;
-  ntiles_ = int64_t(rows.tiles.size());
-  nkv_ = int64_t(rows.kv_tiles.size());
-  rows_per_tile_ = rows.rows_per_tile;
+  cur_ = RowsBinding{&rows, bind_.arows, bind_.tiles, bind_.kv_tiles};
+  if (!bind_.sets[0].host && !bind_.sets[1].host) return;  // the decoder engine: one set of rows per pass
+  for (const RowsBinding& b : bind_.sets)
+    if (b.host == &rows) {
+      cur_ = b;
+      return;
+    }
+  GLAM_CHECK(false, "InternalError", "set_attention's rows were not bound by the engine");
 }
 
 void CudaBackend::embedding_forward(float* x, const int32_t* ids, const int32_t* pos, int64_t T, const void* table,
@@ -171,40 +178,86 @@ void CudaBackend::rope_backward(float* dx, int64_t stride, int64_t T, int64_t nh
 }
 
 void CudaBackend::act_forward(ActKind k, void* act, const float* u, int64_t T, int64_t I) {
-  GLAM_CHECK(k == ActKind::SwiGlu || k == ActKind::GeluTanh || k == ActKind::GeluErf, "UnsupportedArchitecture",
-             "the CUDA backend has no ReLU / gated-GELU kernels yet (T5); run T5 on the CPU (device 'cpu')");
-  if (k == ActKind::SwiGlu) swiglu_forward(act, dt_, u, T, I, s_);
-  else gelu_forward(act, dt_, u, T * I, k == ActKind::GeluTanh, s_);
+  switch (k) {
+    case ActKind::SwiGlu: return swiglu_forward(act, dt_, u, T, I, s_);
+    case ActKind::GeluTanh:
+    case ActKind::GeluErf: return gelu_forward(act, dt_, u, T * I, k == ActKind::GeluTanh, s_);
+    case ActKind::Relu: return relu_forward(act, dt_, u, T * I, s_);
+    case ActKind::GeGluTanh: return geglu_tanh_forward(act, dt_, u, T, I, s_);
+  }
+  GLAM_CHECK(false, "UnsupportedArchitecture", "the CUDA backend has no kernel for this activation");
 }
 
 void CudaBackend::act_backward(ActKind k, float* du, const float* dact, const float* u, int64_t T, int64_t I) {
-  GLAM_CHECK(k == ActKind::SwiGlu || k == ActKind::GeluTanh || k == ActKind::GeluErf, "UnsupportedArchitecture",
-             "the CUDA backend has no ReLU / gated-GELU kernels yet (T5); run T5 on the CPU (device 'cpu')");
-  if (k == ActKind::SwiGlu) swiglu_backward(du, dact, u, T, I, s_);
-  else gelu_backward(du, dact, u, T * I, k == ActKind::GeluTanh, s_);
+  switch (k) {
+    case ActKind::SwiGlu: return swiglu_backward(du, dact, u, T, I, s_);
+    case ActKind::GeluTanh:
+    case ActKind::GeluErf: return gelu_backward(du, dact, u, T * I, k == ActKind::GeluTanh, s_);
+    case ActKind::Relu: return relu_backward(du, dact, u, T * I, s_);
+    case ActKind::GeGluTanh: return geglu_tanh_backward(du, dact, u, T, I, s_);
+  }
+  GLAM_CHECK(false, "UnsupportedArchitecture", "the CUDA backend has no kernel for this activation");
 }
 
-namespace {
-void check_spec(const AttentionSpec& s) {
-  GLAM_CHECK(s.causal && s.scale == 0.0f && !s.bias && !s.kv, "UnsupportedArchitecture",
-             "the CUDA backend runs causal self-attention without a position bias only; load with device: 'cpu'");
+AttnCall CudaBackend::attn_call(const float* qkv, int64_t H, int64_t Hkv, int64_t D, const AttentionSpec& spec) const {
+  GLAM_CHECK(rows_ != nullptr, "InternalError", "attention before set_attention");
+  const AttentionRows& r = *rows_;
+  AttnCall c;
+  if (spec.kv) {  // q (T, H D) here, k|v (Tkv, 2 Hkv D) in spec.kv; the current rows' cross lists
+    GLAM_CHECK(spec.kv_rows && spec.causal == false, "InvalidArgument", "cross attention needs kv_rows and no causal mask");
+    GLAM_CHECK(cur_.cross_tiles || r.cross_tiles.empty(), "InternalError", "cross attention's lists were not bound");
+    c.q = qkv;
+    c.qstride = H * D;
+    c.kv = spec.kv;
+    c.kvstride = 2 * Hkv * D;
+    c.koff = 0;
+    c.voff = Hkv * D;
+    c.H = H;
+    c.Hkv = Hkv;
+    c.D = D;
+    c.tiles = cur_.cross_tiles;
+    c.ntiles = int64_t(r.cross_tiles.size());
+    c.rows = cur_.cross_arows;
+    c.kv_tiles = cur_.cross_kv_tiles;
+    c.nkv = int64_t(r.cross_kv_tiles.size());
+    for (const AttentionGroup& g : spec.kv_rows->groups) c.Tkv = std::max(c.Tkv, g.start + g.prefix_len);
+  } else {
+    GLAM_CHECK(spec.causal != r.bidirectional, "InternalError",
+               "the attention rows were planned for another mask (causal vs bidirectional)");
+    c = self_attn_call(qkv, H, Hkv, D);
+    c.tiles = cur_.tiles;
+    c.ntiles = int64_t(r.tiles.size());
+    c.rows = cur_.arows;
+    c.kv_tiles = cur_.kv_tiles;
+    c.nkv = int64_t(r.kv_tiles.size());
+  }
+  c.pos = pos_;
+  c.window = spec.window;
+  c.scale = spec.scale != 0.0f ? spec.scale : 1.0f / sqrtf(float(D));  // the decoder engine's scale, as before
+  if (spec.bias) {
+    GLAM_CHECK(spec.bias_buckets >= 2 && spec.bias_buckets <= kMaxRelBuckets && spec.bias_max_distance >= 1,
+               "UnsupportedArchitecture",
+               "the CUDA attention supports 2 to " + std::to_string(kMaxRelBuckets) + " relative position buckets; this model has " +
+                   std::to_string(spec.bias_buckets) + ": load it with device: 'cpu'");
+    c.bias = spec.bias;
+    c.cuts = relative_bucket_cuts(!spec.causal, spec.bias_buckets, spec.bias_max_distance);
+  }
+  c.rows_per_tile = r.rows_per_tile;
+  c.T = T_;
+  return c;
 }
-}  // namespace
 
 void CudaBackend::attention_forward(void* out, float* lse, const float* qkv, int64_t H, int64_t Hkv, int64_t D,
                                     const AttentionSpec& spec) {
-  check_spec(spec);
-  cuda::attention_forward(out, dt_, lse, qkv, pos_, bind_.tiles, ntiles_, bind_.arows, H, Hkv, D, spec.window,
-                          rows_per_tile_, s_);
+  cuda::attention_forward(out, dt_, lse, attn_call(qkv, H, Hkv, D, spec), s_);
 }
 
 void CudaBackend::attention_backward(float* dqkv, const float* dout, const void* out, const float* qkv, const float* lse,
                                      int64_t H, int64_t Hkv, int64_t D, const AttentionSpec& spec) {
-  check_spec(spec);
-  GLAM_CHECK(bind_.kv_tiles || nkv_ == 0, "InvalidArgument", "the attention backward needs the plan's kv tiles bound");
+  const AttnCall c = attn_call(qkv, H, Hkv, D, spec);
+  GLAM_CHECK(c.kv_tiles || c.nkv == 0, "InvalidArgument", "the attention backward needs the plan's kv tiles bound");
   float* Di = static_cast<float*>(scratch(kAttnDi, size_t(T_ * H) * 4));
-  cuda::attention_backward(dqkv, Di, dout, out, dt_, qkv, lse, pos_, bind_.tiles, ntiles_, bind_.kv_tiles, nkv_,
-                           bind_.arows, T_, H, Hkv, D, spec.window, rows_per_tile_, s_);
+  cuda::attention_backward(dqkv, spec.dkv, spec.bias ? spec.dbias : nullptr, Di, dout, out, dt_, lse, c, s_);
 }
 
 void CudaBackend::lm_head_forward(float* lse, float* target_logit, const void* h, int64_t R, const void* E, int64_t V,

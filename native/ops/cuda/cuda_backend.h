@@ -4,7 +4,10 @@
 // Subtle:
 // - Device copies of the per-pass metadata (attention row/tile lists, the LM head's tile scratch)
 //   are the engine's (it uploads them before a pass, outside any capture) and are bound here with
-//   bind(); set_attention only records the counts, so it never copies.
+//   bind(); set_attention only records the rows (their list lengths are read at each attention
+//   call, so the rows must outlive the pass) and picks their device lists, so it never copies. A T5 pass binds the lists of
+//   its two AttentionRows (encoder, decoder with its cross lists) in PassBindings::sets, and
+//   set_attention picks the set whose host plan is the rows it is given.
 // - Buffers and the backend's own scratch (LoRA products, bf16 casts of gradients, the attention
 //   backward's row sums) grow with cudaMalloc: generation() counts every growth, and an engine that
 //   captured graphs must drop them when it changes (they hold the old addresses). A grown buffer's
@@ -25,15 +28,28 @@
 #include "backend/backend.h"
 #include "ops/cuda/attention_layout.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/gemm.h"
 
 namespace glam::cuda {
 
-// Per-pass device data the engine uploads and binds (null / 0 where a pass does not need it).
-struct PassBindings {
+// Device copies of one AttentionRows' lists (backend.h), as the engine uploaded them.
+struct RowsBinding {
+  const AttentionRows* host = nullptr;   // the host plan they were uploaded from (matched by address)
   const AttnRow* arows = nullptr;        // (T)
   const AttnTile* tiles = nullptr;       // (ntiles)
   const AttnKvTile* kv_tiles = nullptr;  // (nkv) backward only
+  const AttnRow* cross_arows = nullptr;  // cross attention's lists (T5's decoder rows over the encoder's)
+  const AttnTile* cross_tiles = nullptr;
+  const AttnKvTile* cross_kv_tiles = nullptr;
+};
+
+// Per-pass device data the engine uploads and binds (null / 0 where a pass does not need it).
+struct PassBindings {
+  const AttnRow* arows = nullptr;        // (T) the decoder engine's rows (any set_attention)
+  const AttnTile* tiles = nullptr;       // (ntiles)
+  const AttnKvTile* kv_tiles = nullptr;  // (nkv) backward only
+  RowsBinding sets[2];  // T5: the encoder's and the decoder's rows; set_attention picks by address
   float* lm_tile = nullptr;              // (R, Vt) fp32 LM-head logits tile
   int64_t Vt = 0;
   float *run_max = nullptr, *run_sum = nullptr;  // (R)
@@ -95,10 +111,14 @@ class CudaBackend final : public Backend {
   DType dt_;
   Gemm& gemm_;
   cudaStream_t s_;
+  // the lists of an attention call over the current rows (self, or cross when spec.kv is set)
+  AttnCall attn_call(const float* qkv, int64_t H, int64_t Hkv, int64_t D, const AttentionSpec& spec) const;
+
   PassBindings bind_;
+  const AttentionRows* rows_ = nullptr;  // set_attention's
+  RowsBinding cur_;                      // their device lists
   const int32_t* pos_ = nullptr;
-  int64_t T_ = 0, ntiles_ = 0, nkv_ = 0;
-  int rows_per_tile_ = 0;
+  int64_t T_ = 0;
   int64_t generation_ = 0;
   std::unique_ptr<Buffer> scratch_[12];
   std::vector<OptSlot> opt_slots_;  // the slot table last uploaded (re-uploaded only when it changes)

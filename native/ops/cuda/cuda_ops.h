@@ -1,8 +1,9 @@
 // The CUDA backend's kernels: host launchers, one concept per file, each backward beside its forward.
 // defines: embedding_forward/backward (embedding.cu), rmsnorm_forward/backward (rmsnorm.cu),
 //          layernorm_forward/backward (layernorm.cu), rope_forward/backward (rope.cu),
-//          swiglu_forward/backward, gelu_forward/backward (activation.cu), attention_forward/backward
-//          (attention.cu), lm_head_lse_forward/backward (lm_head.cu), sigmoid_forward,
+//          swiglu_forward/backward, gelu_forward/backward,
+//          relu_forward/backward, geglu_tanh_forward/backward (activation.cu), attention_forward/backward
+//          (attention.cu, attention_backward.cu), lm_head_lse_forward/backward (lm_head.cu), sigmoid_forward,
 //          value_head_forward/backward (value_head.cu), bias_backward (bias_grad.cu), cast_rows,
 //          widen_bf16 (cast.cu), grad_norm, adamw_step (adamw.cu). GEMMs: gemm.h (cuBLASLt).
 // Backward conventions (the CPU engine's, native/ops/cpu/cpu_ops.h): parameter gradients are fp32
@@ -23,6 +24,7 @@
 #include "backend/backend.h"  // OptSlot
 #include "ops/cuda/attention_layout.h"
 #include "ops/cuda/cuda_check.h"
+#include "ops/relative_buckets.h"
 
 namespace glam::cuda {
 
@@ -69,20 +71,56 @@ void gelu_forward(void* act, DType at, const float* u, int64_t n, bool tanh_form
 // dgu[T,2I] = d act / d gu . dact;  du[n] = gelu'(u) dact (all fp32; gu, u the saved pre-activations).
 void swiglu_backward(float* dgu, const float* dact, const float* gu, int64_t T, int64_t I, cudaStream_t s);
 void gelu_backward(float* du, const float* dact, const float* u, int64_t n, bool tanh_form, cudaStream_t s);
+// T5: act[n] (type at) = max(u[n], 0); act[T,I] = gelu_tanh(u[t, 0:I]) * u[t, I:2I] with u (T, 2I) fp32.
+void relu_forward(void* act, DType at, const float* u, int64_t n, cudaStream_t s);
+void geglu_tanh_forward(void* act, DType at, const float* u, int64_t T, int64_t I, cudaStream_t s);
+// du[n] = (u > 0) dact; du[T,2I] = d act / d u . dact (fp32, written).
+void relu_backward(float* du, const float* dact, const float* u, int64_t n, cudaStream_t s);
+void geglu_tanh_backward(float* du, const float* dact, const float* u, int64_t T, int64_t I, cudaStream_t s);
 
-// Shared-prefix attention (flash-style online softmax in fp32), see attention_layout.h.
-// qkv (T, (H + 2 Hkv) D) fp32 with RoPE applied; out (T, H D) of type ot; pos (T);
-// tiles (ntiles) and rows (device arrays from the batch plan); lse (T, H) fp32 or null.
-// window > 0: key j visible from query i only if pos_i - pos_j < window.
-void attention_forward(void* out, DType ot, float* lse, const float* qkv, const int32_t* pos, const AttnTile* tiles,
-                       int64_t ntiles, const AttnRow* rows, int64_t H, int64_t Hkv, int64_t D, int64_t window,
-                       int rows_per_tile, cudaStream_t s);
-// Its backward: dqkv (T, (H + 2 Hkv) D) fp32 WRITTEN (zeroed here first) from dout (T, H D) fp32, the
-// saved output `out` (type ot), qkv and lse; Di (T, H) fp32 scratch; kv_tiles from the batch plan.
-void attention_backward(float* dqkv, float* Di, const float* dout, const void* out, DType ot, const float* qkv,
-                        const float* lse, const int32_t* pos, const AttnTile* tiles, int64_t ntiles,
-                        const AttnKvTile* kv_tiles, int64_t nkv_tiles, const AttnRow* rows, int64_t T, int64_t H,
-                        int64_t Hkv, int64_t D, int64_t window, int rows_per_tile, cudaStream_t s);
+// Shared-prefix attention (flash-style online softmax in fp32), see attention_layout.h, with the
+// encoder-decoder variants of backend.h's AttentionSpec: bidirectional prefixes (the planner gives
+// every prefix row nprompt = P), a score scale, an additive relative position bias by bucket, and
+// cross attention (q and k|v in two buffers). One call's layout and work lists:
+struct AttnCall {
+  const float* q = nullptr;    // query head h of row r at q + r qstride + qoff + h D (self: q|k|v rows)
+  int64_t qstride = 0, qoff = 0;
+  const float* kv = nullptr;   // cross: k|v rows, kv head g at kv + j kvstride + koff|voff + g D (null: self, from q)
+  int64_t kvstride = 0, koff = 0, voff = 0;
+  const int32_t* pos = nullptr;  // (T) query positions (self attention: keys' too)
+  const float* bias = nullptr;   // (NB, H) or null; buckets by `cuts`
+  RelBucketCuts cuts;
+  int64_t window = 0;            // > 0: key visible only if pos_q - pos_k < window (self only)
+  float scale = 0.0f;            // the score scale (never 0 here: the backend resolves 1/sqrt(D))
+  int64_t H = 0, Hkv = 0, D = 0;
+  const AttnTile* tiles = nullptr;  // (ntiles) over rows; a tile's prompt_start is a row of the KEY stream
+  int64_t ntiles = 0;
+  const AttnRow* rows = nullptr;    // (T) query rows
+  const AttnKvTile* kv_tiles = nullptr;  // (nkv) backward only
+  int64_t nkv = 0;
+  int rows_per_tile = 0;
+  int64_t T = 0, Tkv = 0;  // query rows and key rows (Tkv: cross only) the backward zeroes
+};
+// The layout of self attention over qkv (T, (H + 2 Hkv) D) fp32 (RoPE applied).
+inline AttnCall self_attn_call(const float* qkv, int64_t H, int64_t Hkv, int64_t D) {
+  AttnCall c;
+  c.q = qkv;
+  c.qstride = (H + 2 * Hkv) * D;
+  c.koff = H * D;
+  c.voff = (H + Hkv) * D;
+  c.H = H;
+  c.Hkv = Hkv;
+  c.D = D;
+  return c;
+}
+// out (T, H D) of type ot; lse (T, H) fp32 or null.
+void attention_forward(void* out, DType ot, float* lse, const AttnCall& c, cudaStream_t s);
+// Its backward from dout (T, H D) fp32, the saved output `out` (type ot) and lse, recomputing the
+// probabilities: dq (T, qstride) WRITTEN (zeroed here first; self attention: dq is dqkv and receives
+// dK/dV too); cross: dkv (Tkv, kvstride) WRITTEN (zeroed first); dbias (NB, H) += (null: frozen);
+// Di (T, H) fp32 scratch. dbias needs NB <= kMaxRelBuckets (shared memory per CTA).
+void attention_backward(float* dq, float* dkv, float* dbias, float* Di, const float* dout, const void* out, DType ot,
+                        const float* lse, const AttnCall& c, cudaStream_t s);
 
 // The fused LM head over vocabulary tiles of Vt columns: for each tile, logits (R, Vt) = h E_tile^T
 // (cuBLASLt, fp32 out, into `tile`), then each row's running max and sum of exp (fp32) are updated
