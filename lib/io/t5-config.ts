@@ -8,7 +8,7 @@
 //    always writes tie_word_embeddings: true), which wins when present. Which matrix is the head is the checkpoint's
 //    (lib/io/t5-weights.ts): its own lm_head.weight when stored, else the shared embedding;
 //  - relative_attention_num_buckets (>= 4: half per direction in the encoder, half of those exact) and
-//    relative_attention_max_distance (beyond the exact buckets), layer_norm_epsilon, decoder_start_token_id;
+//    relative_attention_max_distance (beyond the decoder's exact buckets), layer_norm_epsilon, decoder_start_token_id;
 //  - T5 has no position limit (relative positions): maxPositions is a large bound, not the model's n_positions.
 
 import { GlamError } from '../errors.js';
@@ -67,8 +67,10 @@ export function parseT5Config(raw: Record<string, unknown>, where: string): Mode
   const numDecoderLayers = raw.num_decoder_layers === null ? numLayers : int('num_decoder_layers', numLayers);
   const buckets = int('relative_attention_num_buckets', 32, 4);
   const maxDistance = int('relative_attention_max_distance', 128);
-  if (maxDistance <= buckets / 4) {
-    throw fail(`relative_attention_max_distance ${maxDistance} must exceed the exact buckets (${Math.floor(buckets / 4)})`);
+  // the decoder's (causal) side has buckets / 2 exact distances: at or below that, T5's log bucket
+  // divides by log(max_distance / exact) <= 0 and gives negative buckets (ops/relative_buckets.h)
+  if (maxDistance <= Math.floor(buckets / 2)) {
+    throw fail(`relative_attention_max_distance ${maxDistance} must exceed the decoder's exact buckets (${Math.floor(buckets / 2)})`);
   }
   const proj = raw.feed_forward_proj ?? 'relu';
   if (proj !== 'relu' && !GATED_GELU.has(proj as string)) {

@@ -186,8 +186,8 @@ size_t t5_base_param_count(const T5Weights& w) { return 6 + (3 + kT5Lins) * (w.e
 
 T5Weights load_t5_weights(const ModelConfig& c, const std::map<std::string, RawTensor>& tensors) {
   GLAM_CHECK(c.family == Family::T5 && c.vocab > 0 && c.hidden > 0 && c.heads > 0 && c.head_dim > 0 && c.inter > 0 &&
-                 c.layers > 0 && c.dec_layers > 0 && c.rel_buckets >= 4 && c.rel_max_distance > c.rel_buckets / 4,
-             "ConfigInvalid", "the T5 config needs positive sizes, >= 4 buckets and a max distance beyond the exact ones");
+                 c.layers > 0 && c.dec_layers > 0 && c.rel_buckets >= 4 && c.rel_max_distance > c.rel_buckets / 2,
+             "ConfigInvalid", "the T5 config needs positive sizes, >= 4 buckets and a max distance beyond the decoder's exact ones (buckets / 2)");
   // the last block of each stack must exist before anything is sized by the config (a corrupt config
   // claiming 2^20 layers is a TensorMissing error, not an allocation of 2^20 blocks)
   const T5Layout& layout = t5_layout();

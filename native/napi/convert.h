@@ -130,7 +130,7 @@ inline ModelConfig model_config(const Napi::Object& o) {
     c.gated = flag(t, "gatedAct", false);
     c.scale_head = flag(t, "scaleDecoderOutputs", false);
     GLAM_CHECK(c.dec_layers >= 1 && c.dec_layers < (1 << 20) && c.rel_buckets >= 4 && c.rel_buckets < (1 << 20) &&
-                   c.rel_max_distance > c.rel_buckets / 4 && c.rel_max_distance < (1 << 24) && c.decoder_start >= 0 &&
+                   c.rel_max_distance > c.rel_buckets / 2 && c.rel_max_distance < (1 << 24) && c.decoder_start >= 0 &&
                    c.decoder_start < c.vocab && c.heads == c.kv_heads && c.gated == (c.act == Act::GeluTanh) &&
                    (c.act == Act::GeluTanh || c.act == Act::Relu),
                "ConfigInvalid", "the T5 fields are inconsistent (layers, buckets, max distance, decoder start, activation)");

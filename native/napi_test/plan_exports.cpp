@@ -276,8 +276,8 @@ Napi::Value BucketCuts(const Napi::CallbackInfo& info) {
   auto rels = info[0].As<Napi::Int32Array>();
   const bool bidir = info[1].ToBoolean().Value();
   const int64_t nb = int64_t(info[2].ToNumber().DoubleValue()), md = int64_t(info[3].ToNumber().DoubleValue());
-  GLAM_CHECK(nb >= 4 && nb <= kMaxRelBuckets && md > nb / 4, "InvalidArgument",
-             "numBuckets in [4, 128] and maxDistance beyond the exact buckets");
+  GLAM_CHECK(nb >= 4 && nb <= kMaxRelBuckets && md > nb / 2, "InvalidArgument",
+             "numBuckets in [4, 128] and maxDistance beyond the decoder's exact buckets (numBuckets / 2)");
   const RelBucketCuts c = relative_bucket_cuts(bidir, nb, md);
   std::vector<int32_t> out(rels.ElementLength());
   for (size_t i = 0; i < out.size(); ++i) out[i] = relative_bucket_cut(rels[i], c);

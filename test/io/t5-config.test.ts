@@ -57,6 +57,11 @@ describe('T5 config', () => {
     expect(code(() => parse({ ...V10, d_kv: 0 }))).toBe('ConfigInvalid');
     expect(code(() => parse({ ...V10, relative_attention_num_buckets: 3 }))).toBe('ConfigInvalid');
     expect(code(() => parse({ ...V10, relative_attention_max_distance: 2 }))).toBe('ConfigInvalid');
+    // 8 buckets: the decoder's side has 4 exact distances; a max distance of 3 or 4 would make its log
+    // buckets negative (an out-of-range bias row), so the config is refused, and 5 is the least accepted
+    expect(code(() => parse({ ...V10, relative_attention_max_distance: 4 }))).toBe('ConfigInvalid');
+    expect(code(() => parse({ ...V10, relative_attention_max_distance: 3 }))).toBe('ConfigInvalid');
+    expect(parse({ ...V10, relative_attention_max_distance: 5 }).t5!.relativeAttentionMaxDistance).toBe(5);
     expect(code(() => parse({ ...V10, decoder_start_token_id: 1e6 }))).toBe('ConfigInvalid');
     expect(code(() => parse({ ...V10, tie_word_embeddings: 'yes' }))).toBe('ConfigInvalid');
     expect(code(() => parse({ ...V10, layer_norm_epsilon: -1 }))).toBe('ConfigInvalid');
