@@ -12,6 +12,8 @@
 //    implementation (see test/gpu/training.test.ts) and are held to a 3 lr move instead;
 //  - LoRA (PEFT's T5 targets in both stacks, cross attention included): adapter and value-head
 //    gradients within 1e-4 relative, and after three steps the base weights bit-identical;
+//  - fp32 top-N (scoreTokens' topN: Engine::score_top): every target token's top 20 log-probs within
+//    1e-4 of the CPU engine's, each id the CPU's at that rank or a near-tie of the same value;
 //  - bf16 scoring within 2e-2 relative (|d| <= 2e-2 max(1, |log p|)) of the fp32 CPU engine: the
 //    bound test/gpu/scoring.test.ts documents for bf16 against fp32.
 // Subtle: the acceptance test of the CUDA T5 engine (native/cuda/cuda_t5_engine.h), written before a
@@ -84,6 +86,29 @@ describe.skipIf(!gpu.ok)(suite('T5 on the CUDA backend vs the CPU T5 engine'), (
         v: maxAbs(got.values, want.values), h: maxAbs(got.hidden!, want.hidden!) };
       console.log(`${name} fp32 ${mode} vs CPU:`, err);
       for (const e of Object.values(err)) expect(e).toBeLessThanOrEqual(1e-4);
+      await g.dispose();
+    });
+
+    test('fp32 top-N (score_top): every target token\'s top 20 equals the CPU T5 engine\'s within 1e-4', async () => {
+      // the CPU engine's top 25 (a near-tie at rank 20 may swap with rank 20 + i) vs the GPU's top 20
+      const K = 20, KC = K + 5;
+      const g = await load('cuda');
+      const [want, got] = [await cpu.scoreTokens(tokens, { topN: KC }), await g.scoreTokens(tokens, { topN: K })];
+      const T = want.tokenLogprobs.length;
+      expect(got.topIds!.length).toBe(T * K);
+      expect(maxAbs(got.tokenLogprobs, want.tokenLogprobs)).toBeLessThanOrEqual(1e-4);
+      let worst = 0;
+      for (let t = 0; t < T; ++t) {
+        const lpOf = new Map(Array.from({ length: KC }, (_, j) => [want.topIds![t * KC + j]!, want.topLogprobs![t * KC + j]!]));
+        for (let j = 0; j < K; ++j) {
+          const id = got.topIds![t * K + j]!, lp = got.topLogprobs![t * K + j]!, where = `${name} token ${t} rank ${j}`;
+          const d = Math.abs(lp - want.topLogprobs![t * KC + j]!);
+          worst = Math.max(worst, Number.isFinite(d) ? d : Infinity);
+          expect(d, where).toBeLessThanOrEqual(1e-4);
+          if (id !== want.topIds![t * KC + j]) expect(Math.abs((lpOf.get(id) ?? Infinity) - lp), `${where}: near-tie id ${id}`).toBeLessThanOrEqual(1e-4);
+        }
+      }
+      console.log(`${name} fp32 top-${K} vs CPU: max |Δ log-prob| ${worst.toExponential(2)}`);
       await g.dispose();
     });
 

@@ -205,7 +205,10 @@ AttnCall CudaBackend::attn_call(const float* qkv, int64_t H, int64_t Hkv, int64_
   AttnCall c;
   if (spec.kv) {  // q (T, H D) here, k|v (Tkv, 2 Hkv D) in spec.kv; the current rows' cross lists
     GLAM_CHECK(spec.kv_rows && spec.causal == false, "InvalidArgument", "cross attention needs kv_rows and no causal mask");
-    GLAM_CHECK(cur_.cross_tiles || r.cross_tiles.empty(), "InternalError", "cross attention's lists were not bound");
+    // the current rows must be the query stream's, with cross lists planned (plan_cross) and bound:
+    // rows without them (an encoder's) would have 0 tiles, and the kernels would silently compute nothing
+    GLAM_CHECK(!r.cross_arows.empty() && cur_.cross_tiles && cur_.cross_arows && r.groups.size() == spec.kv_rows->groups.size(),
+               "InternalError", "cross attention over rows without bound cross lists (set_attention the decoder's rows)");
     c.q = qkv;
     c.qstride = H * D;
     c.kv = spec.kv;
@@ -235,7 +238,9 @@ AttnCall CudaBackend::attn_call(const float* qkv, int64_t H, int64_t Hkv, int64_
   c.window = spec.window;
   c.scale = spec.scale != 0.0f ? spec.scale : 1.0f / sqrtf(float(D));  // the decoder engine's scale, as before
   if (spec.bias) {
-    GLAM_CHECK(spec.bias_buckets >= 2 && spec.bias_buckets <= kMaxRelBuckets && spec.bias_max_distance >= 1,
+    // (max distance beyond the causal side's exact buckets, as the config loader requires: below it
+    // the float bucket function is not monotone and the cuts would not reproduce it)
+    GLAM_CHECK(spec.bias_buckets >= 2 && spec.bias_buckets <= kMaxRelBuckets && spec.bias_max_distance > spec.bias_buckets / 2,
                "UnsupportedArchitecture",
                "the CUDA attention supports 2 to " + std::to_string(kMaxRelBuckets) + " relative position buckets; this model has " +
                    std::to_string(spec.bias_buckets) + ": load it with device: 'cpu'");
