@@ -23,8 +23,6 @@
 // on `valid` and `own_start` are uniform within a warp (one row at a time per warp), so shuffles
 // are safe. Every row sees at least one key (itself, or a cross key), so l > 0. The bias of head h
 // (NB floats) sits in shared memory after the Q tile.
-#include <mutex>
-
 #include "ops/cuda/attention_common.cuh"
 
 namespace glam::cuda {
@@ -157,16 +155,10 @@ size_t forward_smem(int64_t D, int rows_per_tile, int64_t NB) {
 
 template <int DPL, typename OutT>
 void launch(OutT* out, float* lse, const AttnArgs& a, const AttnCall& c, cudaStream_t s) {
-  static std::once_flag once;  // one per instantiation: lift the 48 KiB default to what this kernel needs
-  std::call_once(once, [] {
-    const int most = int(std::max(forward_smem(kAttnMaxHeadDim, attention_rows_per_tile(kAttnMaxHeadDim), kMaxRelBuckets),
-                                  forward_smem(128, attention_rows_per_tile(128), kMaxRelBuckets)));
-    int dev = 0, optin = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-    CUDA_CHECK(cudaFuncSetAttribute(attention_forward_kernel<DPL, OutT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    most < optin ? most : optin));
-  });
+  static SmemLimit limit;  // one per instantiation: lift the 48 KiB default to what this kernel needs
+  limit.lift(attention_forward_kernel<DPL, OutT>,
+             std::max(forward_smem(kAttnMaxHeadDim, attention_rows_per_tile(kAttnMaxHeadDim), kMaxRelBuckets),
+                      forward_smem(128, attention_rows_per_tile(128), kMaxRelBuckets)));
   const dim3 grid{unsigned(c.ntiles), unsigned(c.H), 1u};
   const unsigned threads = unsigned(c.rows_per_tile / kAttnRowsPerWarp * 32);
   attention_forward_kernel<DPL, OutT><<<grid, threads, forward_smem(c.D, c.rows_per_tile, a.NB), s>>>(out, lse, a, c.tiles,

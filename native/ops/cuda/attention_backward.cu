@@ -17,8 +17,6 @@
 // kernels never write a location twice except through the atomics, and the prompt keys' dK/dV
 // (stores) and the candidates' own keys (atomics) are different rows. dbias is accumulated once,
 // in the dq kernel, never in the dkv kernel (which revisits the same prompt pairs).
-#include <mutex>
-
 #include "ops/cuda/attention_common.cuh"
 
 namespace glam::cuda {
@@ -259,12 +257,9 @@ void launch_backward(float* dq, float* dkv, float* dbias, const float* dout, con
                      const AttnArgs& a, const AttnCall& c, cudaStream_t s) {
   // K, V chunk (32, D) each, bias and dbias (NB), key positions (32)
   const size_t smem = size_t(2 * kAttnKeysPerChunk * c.D + 2 * a.NB + kAttnKeysPerChunk) * sizeof(float);
-  static std::once_flag once;
-  std::call_once(once, [] {
-    CUDA_CHECK(cudaFuncSetAttribute(attention_dq_kernel<DPL>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    int((2 * kAttnKeysPerChunk * 32 * DPL + 2 * kMaxRelBuckets + kAttnKeysPerChunk) *
-                                        sizeof(float))));
-  });
+  static SmemLimit limit;  // the most any head size of this instantiation (D <= 32 DPL) needs
+  limit.lift(attention_dq_kernel<DPL>,
+             size_t(2 * kAttnKeysPerChunk * 32 * DPL + 2 * kMaxRelBuckets + kAttnKeysPerChunk) * sizeof(float));
   if (c.ntiles > 0) {
     attention_dq_kernel<DPL><<<dim3(unsigned(c.ntiles), unsigned(c.H)), unsigned(c.rows_per_tile / kAttnRowsPerWarp * 32),
                                smem, s>>>(dq, dkv, dbias, dout, lse, Di, a, c.tiles, c.rows);

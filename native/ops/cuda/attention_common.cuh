@@ -1,6 +1,7 @@
 // What the attention forward (attention.cu) and backward (attention_backward.cu) kernels share: the
 // per-call layout they read (AttnArgs: where q and k|v live, the score scale, the relative position
-// bias), the score of one (query, key) pair beyond q.k, and the online-softmax step.
+// bias), the score of one (query, key) pair beyond q.k, the online-softmax step, and the per-device
+// lift of their dynamic shared memory limit (SmemLimit).
 // Legend: T query rows, Tkv key rows, H heads, Hkv kv heads, D head size, NB bias buckets.
 // Subtle: queries are pre-scaled by `scale` when loaded, so a score is (scale q).k + bias; the
 // bias's bucket comes from RelBucketCuts (ops/relative_buckets.h), integer-only, so the GPU buckets
@@ -8,10 +9,37 @@
 // cross attention reads q (stride H D) and k|v (stride 2 Hkv D) from two buffers, and positions /
 // bias / window never apply to it (the caller refuses those combinations).
 #pragma once
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+
 #include "ops/cuda/cuda_common.cuh"
 #include "ops/cuda/cuda_ops.h"
 
 namespace glam::cuda {
+
+// Lifts a kernel's dynamic shared memory limit (48 KiB by default) to `bytes`, clamped to the
+// device's opt-in limit, once per DEVICE: cudaFuncSetAttribute applies to the current device only,
+// so a process-wide std::call_once would leave a second GPU at the default and its launches would
+// fail. One static SmemLimit per kernel instantiation (the launcher templates hold it). After the
+// first launch on a device only cudaGetDevice runs, which is safe inside a graph capture.
+struct SmemLimit {
+  std::mutex mu;
+  uint64_t done = 0;  // bit d: device d has the attribute
+  template <typename Kernel>
+  void lift(Kernel k, size_t bytes) {
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    std::lock_guard<std::mutex> lock(mu);
+    const uint64_t bit = dev < 64 ? uint64_t(1) << dev : 0;
+    if (done & bit) return;
+    int optin = 0;
+    CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    CUDA_CHECK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    int(std::min<size_t>(bytes, size_t(optin)))));
+    done |= bit;
+  }
+};
 
 struct AttnArgs {
   const float* q;       // query head h of row r: q + r qstride + qoff + h D
