@@ -16,6 +16,8 @@ export const BENCH_SHAPES: Record<string, InitModelOptions> = {
   // Flan-T5-small's shape with random weights (bench/score's T5 section): d_model 512, 8 + 8 layers, 6 heads of d_kv 64, d_ff 1024
   'flan-t5-small': { arch: 't5', layers: 8, hidden: 512, heads: 6, headDim: 64, intermediate: 1024, vocab: 32128, seed: 1 },
   // Qwen2-0.5B's shape with random weights (bench/gpu): 24 layers, hidden 896, 14 heads / 2 kv heads, MLP 4864
+  // SmolLM2-135M's shape with random weights (bench/gpu, where the real model is not at hand: it is too big to carry)
+  'smollm2-135m-shape': { arch: 'llama', layers: 30, hidden: 576, heads: 9, kvHeads: 3, intermediate: 1536, vocab: 49152, tie: true, seed: 1 },
   'qwen2-0.5b': { arch: 'qwen2', layers: 24, hidden: 896, heads: 14, kvHeads: 2, intermediate: 4864, vocab: 151936, maxPositions: 1024, seed: 1 },
 };
 

@@ -1,7 +1,11 @@
 // bench/gpu: candidate scores per second on one GPU, in one run: glam's fused CUDA pass (bf16, CUDA
 // graphs) against Hugging Face transformers the naive way and Lamorel's way (bench/gpu_peers.py,
 // PyTorch on the same GPU), with the ratios and glam's share of the bf16 roofline.
-//   node dist/bench/gpu.js [--shapes gpt2-small,qwen2-0.5b] [--reps 10] [--no-peers] [--no-train] [--out FILE.json]
+//   node dist/bench/gpu.js [--shapes gpt2-small,qwen2-0.5b,smollm2-135m] [--train-shapes gpt2-small,qwen2-0.5b] [--reps 10] [--no-peers] [--no-train]
+//                          [--t5 flan-t5-small] [--no-t5] [--out FILE.json]
+// smollm2-135m is GLAM's batch shape (B=32, P=150, K=6, A=3) on the real model where $GLAM_SMOLLM2_DIR
+// (bench/glam-batch.ts) holds it, else on its shape with random weights (the same speed; the real one
+// is 538 MB, too big to carry to a lent GPU). The T5 section is bench/gpu-t5.ts.
 // Then the training section (bench/gpu-train.ts): PPO update transitions/s, glam vs PyTorch the
 // Lamorel way, full and LoRA, with roofline shares at 3x / 2x forward FLOPs.
 // Roofline (../shared/reference/performance-anchors.md §5): F = 2·N_b·T_tok + 2·C·V·R +
@@ -9,7 +13,7 @@
 // share = t_min / t_glam. Shapes: GPT-2-small (B=32, P=128, K=6, A=3) and Qwen2-0.5B-shaped random
 // weights (B=64, P=256, K=16, A=4). Prints a markdown table last. Exits 0 with a message without a GPU.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,13 +22,23 @@ import { cudaAddon } from '../lib/native/binding.js';
 import { cudaTestHooks } from '../lib/native/test-hooks.js';
 import { Policy } from '../lib/policy/policy.js';
 import { packageRoot } from '../lib/util/package-root.js';
-import { benchModelDir, fixedShapeBatch } from './glam-batch.js';
+import { benchModelDir, fixedShapeBatch, SMOLLM2, smollm2Dir } from './glam-batch.js';
+import { t5Section } from './gpu-t5.js';
 import { trainSection } from './gpu-train.js';
 
 const SHAPES: Record<string, { B: number; P: number; K: number; A: number }> = {
   'gpt2-small': { B: 32, P: 128, K: 6, A: 3 },
   'qwen2-0.5b': { B: 64, P: 256, K: 16, A: 4 },
+  'smollm2-135m': { B: 32, P: 150, K: 6, A: 3 },
 };
+
+/** The model directory of a shape: SmolLM2-135M itself when built, else its random-weight shape. */
+function shapeModelDir(name: string): string {
+  if (name !== SMOLLM2) return benchModelDir(name);
+  if (existsSync(join(smollm2Dir(), 'READY'))) return smollm2Dir();
+  console.log(`${SMOLLM2}: not at ${smollm2Dir()}; its shape with random weights instead`);
+  return benchModelDir('smollm2-135m-shape');
+}
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,10 +77,10 @@ async function main(): Promise<void> {
   console.log(`bench/gpu on ${dev.name} (sm ${dev.computeCapability}); bf16 GEMM 8192³ ${rate.tflops.toFixed(1)} TFLOP/s; median of ${reps} after 2 warm-ups`);
   const rows: string[] = [];
   const results: Record<string, unknown> = { device: dev.name, gemmTflops: rate.tflops };
-  for (const name of arg('shapes', 'gpt2-small,qwen2-0.5b').split(',')) {
+  for (const name of arg('shapes', 'gpt2-small,qwen2-0.5b,smollm2-135m').split(',')) {
     const s = SHAPES[name];
     if (!s) throw new Error(`unknown shape ${name}; known: ${Object.keys(SHAPES).join(', ')}`);
-    const dir = benchModelDir(name);
+    const dir = shapeModelDir(name);
     const policy = await Policy.load(dir, { device: 'cuda', precision: 'bf16' });
     const batch = fixedShapeBatch(s.B, s.P, s.K, s.A, policy.config.vocabSize, 7);
     await policy.scoreTokens(batch); // eager: plans and workspace
@@ -109,15 +123,22 @@ async function main(): Promise<void> {
     rows.push(`| ${name} B=${s.B} P=${s.P} K=${s.K} A=${s.A} | ${glamRate.toFixed(0)} cand/s | ${(share * 100).toFixed(1)}% | ${naiveCell} | ${lamCell} |`);
     await policy.dispose();
   }
+  let t5Table = '';
+  const t5 = arg('t5', 'flan-t5-small');
+  if (t5 && !process.argv.includes('--no-t5')) {
+    const t = await t5Section(t5, 32, reps, peers);
+    results.t5 = t.results;
+    t5Table = `\n\n| T5 shape | glam fused (bf16) | PyTorch Lamorel way (bf16) | ratio |\n|---|---|---|---|\n${t.row}`;
+  }
   let trainTable = '';
   if (!process.argv.includes('--no-train')) {
-    const t = await trainSection(arg('shapes', 'gpt2-small,qwen2-0.5b').split(','), rate.tflops, reps, peers, forwardFlops);
+    const t = await trainSection(arg('train-shapes', 'gpt2-small,qwen2-0.5b').split(','), rate.tflops, reps, peers, forwardFlops);
     results.train = t.results;
     trainTable = `\n\n| training update (bf16) | glam | PyTorch Lamorel way | ratio | roofline share |\n|---|---|---|---|---|\n${t.rows.join('\n')}`;
   }
   const out = arg('out', '');
   if (out) writeFileSync(out, JSON.stringify(results, null, 2));
-  console.log(`\n| shape | glam fused (bf16) | roofline share | HF naive | Lamorel way |\n|---|---|---|---|---|\n${rows.join('\n')}${trainTable}`);
+  console.log(`\n| shape | glam fused (bf16) | roofline share | HF naive | Lamorel way |\n|---|---|---|---|---|\n${rows.join('\n')}${t5Table}${trainTable}`);
 }
 
 await main();

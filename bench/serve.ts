@@ -20,6 +20,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { cudaAddon } from '../lib/native/binding.js';
 import { Policy } from '../lib/policy/policy.js';
 import { defaultMaxBatchTokens } from '../lib/server/context.js';
 import { Connection, request } from './http-load.js';
@@ -38,6 +39,14 @@ const model = process.argv.includes('--model') ? arg('model', '') : undefined;
 const maxWaitMs = arg('max-wait-ms', '2');
 const device = arg('device', 'cpu') as 'cpu' | 'cuda';
 if (device !== 'cpu' && device !== 'cuda') throw new Error(`--device must be cpu or cuda, not '${device}'`);
+if (device === 'cuda') { // without a GPU, say so at once (scripts/gpu-check.sh runs this everywhere) instead of failing in the server
+  const { addon, reason } = cudaAddon();
+  const dev = addon?.deviceCount();
+  if (!addon || !dev || dev.count === 0) {
+    console.log(`bench/serve --device cuda: skipped: ${addon ? `no CUDA device (${dev?.reason})` : reason}`);
+    process.exit(0);
+  }
+}
 const maxBatchTokens = Number(arg('max-batch-tokens', String(defaultMaxBatchTokens(device)))); // glam serve's default
 const ACTIONS = ['turn left', 'turn right', 'go forward', 'pick up', 'drop', 'toggle'];
 const COLORS = ['red', 'green', 'blue', 'purple', 'yellow', 'grey'];

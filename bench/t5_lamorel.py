@@ -36,8 +36,10 @@ def lamorel_forward(model, prompts, candidates, start: int):
     for b, p in enumerate(prompts):
         ids[b, :len(p)] = torch.tensor(p)
         mask[b, :len(p)] = 1
+    dev = model.device  # --device cuda: bench/gpu's T5 section
+    ids, mask = ids.to(dev), mask.to(dev)
     enc = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-    counts = torch.tensor([len(c) for c in candidates])
+    counts = torch.tensor([len(c) for c in candidates], device=dev)
     enc_rep = enc.repeat_interleave(counts, dim=0)
     mask_rep = mask.repeat_interleave(counts, dim=0)
     flat = [c for cs in candidates for c in cs]
@@ -48,10 +50,11 @@ def lamorel_forward(model, prompts, candidates, start: int):
     for k, c in enumerate(flat):
         dec[k, 1:1 + len(c)] = torch.tensor(c)
         dmask[k, :1 + len(c)] = 1
+    dec, dmask = dec.to(dev), dmask.to(dev)
     out = model(encoder_outputs=(enc_rep,), attention_mask=mask_rep, decoder_input_ids=dec, decoder_attention_mask=dmask,
                 output_hidden_states=True)
-    lp = torch.log_softmax(out.logits, dim=-1)
-    res = torch.stack([lp[k, torch.arange(len(c)), torch.tensor(c)].sum() for k, c in enumerate(flat)])
+    lp = torch.log_softmax(out.logits.float(), dim=-1)
+    res = torch.stack([lp[k, torch.arange(len(c), device=dev), torch.tensor(c, device=dev)].sum() for k, c in enumerate(flat)])
     return res, out.decoder_hidden_states[-1]
 
 
@@ -79,9 +82,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--train", action="store_true")
+    ap.add_argument("--device", default="cpu")  # cuda: bench/gpu's T5 section (scoring only)
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    model = T5ForConditionalGeneration.from_pretrained(a.model, dtype=torch.float32).eval()
+    dtype = torch.bfloat16 if a.dtype == "bf16" else torch.float32
+    model = T5ForConditionalGeneration.from_pretrained(a.model, dtype=dtype).to(a.device).eval()
     batch = json.load(open(a.batch))
     start = model.config.decoder_start_token_id
     if a.train:
