@@ -34,15 +34,19 @@ int device_count(std::string& err) {
   return n;
 }
 
-CudaEngine::CudaEngine(ModelConfig cfg, Weights&& w, DType dt, int device) : cfg_(std::move(cfg)), device_(device) {
+void check_device(const ModelConfig& cfg, int device) {
   std::string why;
   const int n = device_count(why);
   GLAM_CHECK(n > 0, "DeviceUnavailable", "no CUDA device is available (" + why + "); load with device: 'cpu'");
   GLAM_CHECK(device >= 0 && device < n, "DeviceUnavailable",
              "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(n) + " found)");
-  GLAM_CHECK(cfg_.head_dim <= kAttnMaxHeadDim, "UnsupportedArchitecture",
+  GLAM_CHECK(cfg.head_dim <= kAttnMaxHeadDim, "UnsupportedArchitecture",
              "the CUDA backend supports head sizes up to " + std::to_string(kAttnMaxHeadDim) + "; this model has " +
-                 std::to_string(cfg_.head_dim) + ": load it with device: 'cpu'");
+                 std::to_string(cfg.head_dim) + ": load it with device: 'cpu'");
+}
+
+CudaEngine::CudaEngine(ModelConfig cfg, Weights&& w, DType dt, int device) : cfg_(std::move(cfg)), device_(device) {
+  check_device(cfg_, device);
   OnDevice on(device_);
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   try {

@@ -138,5 +138,8 @@ class CudaEngine final : public Engine {
 
 // Devices cudart can see (0 without a driver or GPU); err receives the reason when 0.
 int device_count(std::string& err);
+// DeviceUnavailable without that device, UnsupportedArchitecture for a head size the kernels lack:
+// what both CUDA engines check before they touch the device.
+void check_device(const ModelConfig& cfg, int device);
 
 }  // namespace glam::cuda

@@ -10,7 +10,7 @@
 #include <unordered_set>
 
 #include "common/error.h"
-#include "cuda/cuda_engine.h"  // OnDevice, device_count
+#include "cuda/cuda_engine.h"  // OnDevice, check_device
 #include "cuda/device_weights.h"
 #include "cuda/workspace_plan.h"  // Arena, lm_tile_width
 
@@ -104,14 +104,7 @@ T5Meta CudaT5Runtime::place(const T5Plan& p, std::unique_ptr<Buffer>& store) {
 
 CudaT5Engine::CudaT5Engine(ModelConfig cfg, T5Weights&& w, DType dt, int device)
     : cfg_(std::move(cfg)), device_(device), dt_(dt) {
-  std::string why;
-  const int n = device_count(why);
-  GLAM_CHECK(n > 0, "DeviceUnavailable", "no CUDA device is available (" + why + "); load with device: 'cpu'");
-  GLAM_CHECK(device >= 0 && device < n, "DeviceUnavailable",
-             "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(n) + " found)");
-  GLAM_CHECK(cfg_.head_dim <= kAttnMaxHeadDim, "UnsupportedArchitecture",
-             "the CUDA backend supports head sizes up to " + std::to_string(kAttnMaxHeadDim) + "; this model has " +
-                 std::to_string(cfg_.head_dim) + ": load it with device: 'cpu'");
+  check_device(cfg_, device);
   GLAM_CHECK(cfg_.rel_buckets >= 2 && cfg_.rel_buckets <= kMaxRelBuckets, "UnsupportedArchitecture",
              "the CUDA attention supports 2 to " + std::to_string(kMaxRelBuckets) +
                  " relative position buckets; this model has " + std::to_string(cfg_.rel_buckets) +

@@ -66,3 +66,19 @@ export function bf16Round(x: Float32Array): Float32Array {
   }
   return out;
 }
+
+/** max |a - b| (any non-finite element of a: Infinity; a length mismatch: Infinity). */
+export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; ++i) m = Math.max(m, Number.isFinite(a[i]!) ? Math.abs(a[i]! - b[i]!) : Infinity);
+  return m;
+}
+
+/** max |a - b| / max(1, |b|): the bf16-vs-fp32 measure of whole passes. */
+export function maxRel1(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; ++i) m = Math.max(m, Number.isFinite(a[i]!) ? Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)) : Infinity);
+  return m;
+}

@@ -24,7 +24,7 @@ import { loadModelFiles } from '../../lib/io/model-files.js';
 import { Policy, type ScoreResult } from '../../lib/policy/policy.js';
 import { createValueHead } from '../../lib/policy/value-head.js';
 import { expectedTokens, fixtureRoot as root, fixturesWith, readExpected } from '../hf-fixtures.js';
-import { gpu, suite } from './gpu.js';
+import { gpu, maxAbs, maxRel1, suite } from './gpu.js';
 import * as ref from './reference.js';
 import { referenceScore } from './reference-model.js';
 
@@ -33,21 +33,6 @@ const models = fixturesWith('expected.json');
 const hfGpu = process.env.GLAM_HF_GPU_JSON && existsSync(process.env.GLAM_HF_GPU_JSON)
   ? (JSON.parse(readFileSync(process.env.GLAM_HF_GPU_JSON, 'utf8')) as Record<string, Record<string, number[]>>)
   : undefined;
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; ++i) m = Math.max(m, Number.isFinite(a[i]!) ? Math.abs(a[i]! - b[i]!) : Infinity);
-  return m;
-}
-
-/** max |a - b| / max(1, |b|): the bf16-vs-fp32 measure. */
-function maxRel1(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; ++i) m = Math.max(m, Number.isFinite(a[i]!) ? Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)) : Infinity);
-  return m;
-}
 
 describe.skipIf(!gpu.ok)(suite('CUDA scoring pass'), () => {
   describe.each(models)('%s', (name) => {

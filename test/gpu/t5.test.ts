@@ -28,28 +28,13 @@ import type { NativeTensorSet } from '../../lib/native/binding.js';
 import type { TokenizedBatch } from '../../lib/policy/batch.js';
 import { Policy } from '../../lib/policy/policy.js';
 import type { TrainingOptions } from '../../lib/policy/training.js';
-import { gpu, suite } from './gpu.js';
+import { gpu, maxAbs, maxRel1, suite } from './gpu.js';
 
 const root = join(__dirname, '..', 'fixtures', 'models');
 const w = [0.5, -1, 0.25, 2, -0.75, 1.5, -0.3, 0.8, -1.2, 0.6, 0.9, -0.4];
 const adamw = { lr: 1e-3, weightDecay: 0.01, maxGradNorm: 1 };
 
 interface Expected { prompts: { prompt_ids: number[]; candidates: { ids: number[] }[] }[] }
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; ++i) m = Math.max(m, Number.isFinite(a[i]!) ? Math.abs(a[i]! - b[i]!) : Infinity);
-  return m;
-}
-
-/** max |a - b| / max(1, |b|): the bf16-vs-fp32 measure of test/gpu/scoring.test.ts. */
-function maxRel1(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; ++i) m = Math.max(m, Number.isFinite(a[i]!) ? Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)) : Infinity);
-  return m;
-}
 
 /** ||got - want|| / ||want|| (absolute when want is zero); non-finite: Infinity. */
 function relNorm(got: ArrayLike<number>, want: ArrayLike<number>): number {
