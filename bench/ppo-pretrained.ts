@@ -17,7 +17,8 @@ import { availableParallelism } from 'node:os';
 
 import { Policy } from '../lib/policy/policy.js';
 import type { TrainingOptions } from '../lib/policy/training.js';
-import { PRESET_TRAINING, resolvePpoConfig, type PpoPresetName } from '../lib/ppo/config.js';
+import { resolvePpoConfig } from '../lib/ppo/config.js';
+import { PRESET_TRAINING, type PpoPresetName } from '../lib/ppo/presets.js';
 import { presetForModel } from '../lib/ppo/preset-choice.js';
 import { trainPpo } from '../lib/ppo/trainer.js';
 

@@ -14,7 +14,7 @@ import { LlmAgent } from '../lib/agent/llm-agent.js';
 import { tokenizeBatch } from '../lib/policy/batch.js';
 import { Policy } from '../lib/policy/policy.js';
 import { RolloutBuffer, shuffledMinibatches } from '../lib/ppo/buffer.js';
-import { presetFor } from '../lib/ppo/config.js';
+import { presetFor } from '../lib/ppo/presets.js';
 import { TokenScorer } from '../lib/ppo/token-scorer.js';
 import { Rng } from '../lib/util/rng.js';
 

@@ -25,7 +25,8 @@ import { findOnPath, mpirunCommand } from '../lib/cli/learners-launch.js';
 import { SINGLE_LEARNER, mpiLearners, type Learners } from '../lib/ppo/learners.js';
 
 import { Policy } from '../lib/policy/policy.js';
-import { presetFor, resolvePpoConfig } from '../lib/ppo/config.js';
+import { resolvePpoConfig } from '../lib/ppo/config.js';
+import { presetFor } from '../lib/ppo/presets.js';
 import { trainPpo, type UpdateReport } from '../lib/ppo/trainer.js';
 import { benchModelDir } from './glam-batch.js';
 

@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { ScoreResult } from '../lib/policy/policy.js';
+import type { ScoreResult } from '../lib/policy/score-result.js';
 
 /** The committed fixture models' folder. */
 export const fixtureRoot = join(__dirname, 'fixtures', 'models');

@@ -17,7 +17,8 @@ import { existsSync } from 'node:fs';
 import { GlamError } from '../errors.js';
 import { defaultModelDir } from '../policy/default-model.js';
 import type { Tokenization } from '../policy/batch.js';
-import { Policy, type ScoreRequest, type ScoreResult } from '../policy/policy.js';
+import { Policy } from '../policy/policy.js';
+import type { ScoreRequest, ScoreResult } from '../policy/score-result.js';
 import type { ScoreBatch, Scorer } from './scorer.js';
 
 export type { Scorer } from './scorer.js';

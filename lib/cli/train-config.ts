@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 
 import { GlamError } from '../errors.js';
-import { PRESET_NAMES, resolvePpoConfig, type PpoConfigInput, type PpoPresetName, type ResolvedPpoConfig } from '../ppo/config.js';
+import { resolvePpoConfig, type PpoConfigInput, type ResolvedPpoConfig } from '../ppo/config.js';
+import { PRESET_NAMES, type PpoPresetName } from '../ppo/presets.js';
 import { presetForModel } from '../ppo/preset-choice.js';
 import { RUN_FORMAT } from '../ppo/run-dir.js';
 import { intFlag, tokenizationFlag } from './io.js';

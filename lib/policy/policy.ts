@@ -1,5 +1,5 @@
 // Policy: the public API over the engine. Load a Hugging Face directory, score prompts' candidate
-// actions (log-probs, probabilities, values), dispose.
+// actions (log-probs, probabilities, values), dispose. The request and result types: score-result.ts.
 // Subtle: native calls are queued (one at a time per Policy) and run off the event loop; dispose()
 // waits for the queue, so a score in flight finishes before memory is freed, and any call after
 // dispose() throws Disposed.
@@ -15,7 +15,8 @@ import { loadModelFiles } from '../io/model-files.js';
 import type { ModelConfig } from '../io/model-config.js';
 import { callNative, callNativeSync, selectBackend, type Device, type NativeBatch, type NativeModel, type NativeScore, type NativeValueHead, type Precision } from '../native/binding.js';
 import { resolveDevice, resolvePrecision } from './load-options.js';
-import { packBatch, tokenizeBatch, type Tokenization, type TokenizedBatch } from './batch.js';
+import { packBatch, tokenizeBatch, type TokenizedBatch } from './batch.js';
+import { candidateSoftmax, type ScoreRequest, type ScoreResult } from './score-result.js';
 import { defaultModelDir } from './default-model.js';
 import { TextTokenizer } from './tokenizer.js';
 import { VALUE_HEAD_FILE, createValueHead, loadValueHead } from './value-head.js';
@@ -38,56 +39,6 @@ export interface LoadOptions {
 }
 
 let fallbackNoted = false;
-
-export interface ScoreRequest {
-  prompts: string[]; // (B)
-  candidates: string[][]; // (B)(K_b)
-  /** 'fused' (default): each prompt once, shared keys/values, fused LM head. 'naive': each prompt+candidate as a full sequence. */
-  mode?: 'fused' | 'naive';
-  /** How candidates are tokenized (see lib/policy/batch.ts). Default 'separate'; 'lamorel': prompts without special tokens (no T5 </s>). */
-  tokenization?: Tokenization;
-  /** Also return each prompt's last-token final hidden state (T5: the decoder's at position 0, the value head's input). */
-  hidden?: boolean;
-}
-
-export interface ScoreResult {
-  /** (B+1) candidates of prompt b are [candOffset[b], candOffset[b+1]). */
-  candOffset: Int32Array;
-  /** (N) sum of the candidate's token log-probs. */
-  logprobs: Float32Array;
-  /** (N) softmax of logprobs over each prompt's candidates: the policy. */
-  probs: Float32Array;
-  /** (N) tokens per candidate. */
-  tokens: Int32Array;
-  /** (N+1) token log-probs of candidate k are tokenLogprobs[tokenOffset[k] .. tokenOffset[k+1]). */
-  tokenOffset: Int32Array;
-  tokenLogprobs: Float32Array;
-  /** (B) value head output per prompt. */
-  values: Float32Array;
-  /** (B, C) when requested. */
-  hidden?: Float32Array;
-  /**
-   * With scoreTokens' topN = n > 0 (fused): for token j of tokenLogprobs, the n most likely tokens of
-   * the distribution it was drawn from (the whole vocabulary's log-softmax), best first, at
-   * [j*n, (j+1)*n). One pass: a prompt scored as its first token + the rest gives every position's.
-   */
-  topIds?: Int32Array;
-  topLogprobs?: Float32Array;
-}
-
-/** Softmax over each prompt's candidates, in double. */
-export function candidateSoftmax(logprobs: Float32Array, candOffset: Int32Array): Float32Array {
-  const probs = new Float32Array(logprobs.length);
-  for (let b = 0; b + 1 < candOffset.length; ++b) {
-    const s = candOffset[b]!, e = candOffset[b + 1]!;
-    let m = -Infinity;
-    for (let k = s; k < e; ++k) m = Math.max(m, logprobs[k]!);
-    let z = 0;
-    for (let k = s; k < e; ++k) z += Math.exp(logprobs[k]! - m);
-    for (let k = s; k < e; ++k) probs[k] = Math.exp(logprobs[k]! - m) / z;
-  }
-  return probs;
-}
 
 export class Policy {
   readonly dir: string;

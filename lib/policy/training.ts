@@ -4,7 +4,7 @@
 // message before anything is queued, and natively (the id must still be in that model's map).
 import { GlamError } from '../errors.js';
 import type { NativeTrainOptions } from '../native/binding.js';
-import type { ScoreResult } from './policy.js';
+import type { ScoreResult } from './score-result.js';
 
 export type TrainingOptions = Partial<NativeTrainOptions> & { mode?: 'full' | 'lora' };
 

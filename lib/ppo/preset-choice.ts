@@ -1,7 +1,7 @@
 // Which preset a model gets when none is named: a model glam made from random weights (the built-in
 // model, `glam init-model`, or a run trained from one) gets 'small'; any other model — a Hugging Face
 // model with its own tokenizer, i.e. a pretrained one — gets 'pretrained' (LoRA, a small learning rate,
-// target_kl; lib/ppo/config.ts says why).
+// target_kl; lib/ppo/presets.ts says why).
 // Subtle: the test is the tokenizer: glam's random models all carry the built-in byte-level BPE
 // tokenizer (assets/tokenizer/), byte for byte, and a pretrained model never does. A missing
 // tokenizer is not decided here: Policy.load reports it.
@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { builtinTokenizerDir } from '../model/init-model.js';
-import type { PpoPresetName } from './config.js';
+import type { PpoPresetName } from './presets.js';
 
 export interface PresetChoice {
   preset: PpoPresetName;

@@ -28,7 +28,8 @@ import { basename, resolve } from 'node:path';
 
 import type { DemoSet } from './bc.js';
 import { BC_DEFAULTS, trainBc } from './bc.js';
-import { PRESET_TRAINING, resolvePpoConfig, type PpoPresetName, type ResolvedPpoConfig } from './config.js';
+import { resolvePpoConfig, type ResolvedPpoConfig } from './config.js';
+import { PRESET_TRAINING, type PpoPresetName } from './presets.js';
 import { curveFromRecords, learningCurveSvg } from './plot-svg.js';
 import { presetForModel } from './preset-choice.js';
 import { openRun, resumeRun, type BcSettings, type RunDir } from './run-dir.js';

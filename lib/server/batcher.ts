@@ -12,7 +12,8 @@
 // in FIFO order: the alternatives cost a full vocabulary row per scored row, which plain scoring of
 // the same pass should not pay. A top-N pass computes its requests' largest N for all of them.
 // Legend: P prompt tokens, K candidates of an item, A_k tokens of candidate k, C hidden.
-import type { Policy, ScoreResult } from '../policy/policy.js';
+import type { Policy } from '../policy/policy.js';
+import type { ScoreResult } from '../policy/score-result.js';
 import { packBatch, type TokenizedBatch } from '../policy/batch.js';
 import { ServerError } from './http-error.js';
 

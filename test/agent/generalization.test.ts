@@ -7,7 +7,7 @@ import { FRENCH_ACTIONS, GLAM_ACTIONS, SYNONYM_ACTIONS } from '../../lib/agent/a
 import { PROMPT_TEMPLATES } from '../../lib/agent/prompt.js';
 import { collectDemos } from '../../lib/agent/demos.js';
 import { getStyle } from '../../lib/env/text/style.js';
-import type { ScoreRequest, ScoreResult } from '../../lib/policy/policy.js';
+import type { ScoreRequest, ScoreResult } from '../../lib/policy/score-result.js';
 import { RandomPolicy, type Scorer } from '../../lib/agent/baselines.js';
 import { evaluate } from '../../lib/agent/evaluate.js';
 import {

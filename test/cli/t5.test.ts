@@ -12,7 +12,8 @@ import { afterAll, afterEach, expect, test, vi } from 'vitest';
 import { runCli } from './run-cli.js';
 import { policyScorer } from '../../lib/agent/baselines.js';
 import { evaluate } from '../../lib/agent/evaluate.js';
-import { Policy, type ScoreRequest } from '../../lib/policy/policy.js';
+import { Policy } from '../../lib/policy/policy.js';
+import type { ScoreRequest } from '../../lib/policy/score-result.js';
 
 const root = mkdtempSync(join(tmpdir(), 'glam-t5-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -15,7 +15,7 @@ import { train } from '../../lib/cli/train.js';
 import { initModel } from '../../lib/model/init-model.js';
 import { Policy } from '../../lib/policy/policy.js';
 import { readJsonl } from '../../lib/ppo/jsonl-writer.js';
-import { presetFor } from '../../lib/ppo/config.js';
+import { presetFor } from '../../lib/ppo/presets.js';
 import { METRIC_NAMES } from '../../lib/ppo/metrics.js';
 import { gpu } from '../gpu/gpu.js';
 import { checkXml } from '../ppo/xml-check.js';

@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { loadModelFiles } from '../../lib/io/model-files.js';
-import { Policy, type ScoreResult } from '../../lib/policy/policy.js';
+import { Policy } from '../../lib/policy/policy.js';
+import type { ScoreResult } from '../../lib/policy/score-result.js';
 import { createValueHead } from '../../lib/policy/value-head.js';
 import { expectedTokens, fixtureRoot as root, fixturesWith, readExpected } from '../hf-fixtures.js';
 import { gpu, maxAbs, maxRel1, suite } from './gpu.js';

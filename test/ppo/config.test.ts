@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { GlamError } from '../../lib/errors.js';
-import { presetFor, resolvePpoConfig, type PpoConfigInput } from '../../lib/ppo/config.js';
+import { resolvePpoConfig, type PpoConfigInput } from '../../lib/ppo/config.js';
+import { presetFor } from '../../lib/ppo/presets.js';
 
 describe('resolvePpoConfig', () => {
   it("defaults to GLAM's paper settings and derives the sizes once", () => {

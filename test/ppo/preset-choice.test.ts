@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
 
 import { initModel } from '../../lib/model/init-model.js';
-import { PRESET_TRAINING, presetFor } from '../../lib/ppo/config.js';
+import { PRESET_TRAINING, presetFor } from '../../lib/ppo/presets.js';
 import { readJsonl } from '../../lib/ppo/jsonl-writer.js';
 import { presetForModel } from '../../lib/ppo/preset-choice.js';
 import { runCli } from '../cli/run-cli.js';
